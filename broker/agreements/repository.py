@@ -1,0 +1,107 @@
+"""Sharing agreements: their versions and parties, and the view the consent engine needs."""
+
+from collections import defaultdict
+from uuid import UUID
+
+import consent.model as cm
+from consent.vocab import AgreementStatus
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from broker.db.models import AgreementParty, AgreementVersion
+from schemas.vocabulary import (
+    Art6Basis,
+    Art9Condition,
+    ConfidentialityBasis,
+    PartyRole,
+    Purpose,
+    StatutoryGateway,
+)
+
+Parties = dict[tuple[UUID, int], list[AgreementParty]]
+
+
+async def versions_naming(
+    session: AsyncSession, agency_a: str, agency_b: str
+) -> list[cm.Agreement]:
+    """Every version of every agreement to which both agencies are parties."""
+    party_a, party_b = aliased(AgreementParty), aliased(AgreementParty)
+    statement = (
+        select(AgreementVersion)
+        .join(
+            party_a,
+            (party_a.agreement_id == AgreementVersion.agreement_id)
+            & (party_a.version == AgreementVersion.version),
+        )
+        .join(
+            party_b,
+            (party_b.agreement_id == AgreementVersion.agreement_id)
+            & (party_b.version == AgreementVersion.version),
+        )
+        .where(party_a.agency_code == agency_a, party_b.agency_code == agency_b)
+    )
+    versions = list((await session.scalars(statement)).all())
+    parties = await parties_of(session, versions)
+    return [to_agreement(v, parties[(v.agreement_id, v.version)]) for v in versions]
+
+
+async def parties_of(session: AsyncSession, versions: list[AgreementVersion]) -> Parties:
+    ids = {v.agreement_id for v in versions}
+    grouped: Parties = defaultdict(list)
+    if not ids:
+        return grouped
+    rows = await session.scalars(select(AgreementParty).where(AgreementParty.agreement_id.in_(ids)))
+    for party in rows:
+        grouped[(party.agreement_id, party.version)].append(party)
+    return grouped
+
+
+async def list_versions(session: AsyncSession, party: str | None) -> list[AgreementVersion]:
+    statement = select(AgreementVersion).order_by(
+        AgreementVersion.created_at.desc(), AgreementVersion.version.desc()
+    )
+    if party is not None:
+        statement = statement.join(
+            AgreementParty,
+            (AgreementParty.agreement_id == AgreementVersion.agreement_id)
+            & (AgreementParty.version == AgreementVersion.version),
+        ).where(AgreementParty.agency_code == party)
+    return list((await session.scalars(statement)).all())
+
+
+async def versions_of(session: AsyncSession, agreement_id: UUID) -> list[AgreementVersion]:
+    statement = (
+        select(AgreementVersion)
+        .where(AgreementVersion.agreement_id == agreement_id)
+        .order_by(AgreementVersion.version.desc())
+    )
+    return list((await session.scalars(statement)).all())
+
+
+def to_agreement(version: AgreementVersion, parties: list[AgreementParty]) -> cm.Agreement:
+    terms = version.terms
+    basis = terms["lawful_basis"]
+    data_items = terms.get("data_items")
+    return cm.Agreement(
+        id=str(version.agreement_id),
+        version=version.version,
+        status=AgreementStatus(version.status),
+        parties=tuple(cm.AgreementParty(p.agency_code, PartyRole(p.role)) for p in parties),
+        event_types=frozenset(terms["event_types"]),
+        purposes=frozenset(Purpose(p) for p in terms["purposes"]),
+        lawful_basis=cm.LawfulBasis(
+            art6=Art6Basis(basis["art6"]),
+            art9=Art9Condition(basis["art9"]),
+            confidentiality=ConfidentialityBasis(basis["confidentiality"]),
+            dpa_sch1_para=basis.get("dpa_sch1_para"),
+            statutory_gateways=tuple(
+                StatutoryGateway(g) for g in basis.get("statutory_gateways", [])
+            ),
+        ),
+        effective_from=version.effective_from,
+        effective_to=version.effective_to,
+        data_items=None
+        if data_items is None
+        else {event_type: tuple(paths) for event_type, paths in data_items.items()},
+    )

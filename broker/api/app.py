@@ -1,0 +1,38 @@
+"""The FastAPI application for one runtime."""
+
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import RequestResponseEndpoint
+
+from broker.api.limits import BodyLimit
+from broker.api.problems import install_problem_handlers
+from broker.api.routes import admin, agreements, audit, events, health, inbox, oauth, subjects
+from broker.runtime import Runtime
+
+DESCRIPTION = """
+IMB carries risk changes, disengagement alerts and crisis events between the record systems
+of the agencies around a person in community mental health care. Every delivery is checked
+against sharing agreements and the person's consent, and every receipt and acknowledgement
+is audited. Authenticate with OAuth 2.0 client credentials at `/oauth/token`.
+"""
+
+
+def create_app(rt: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="IMB — Interagency Messaging Broker",
+        version="1.0.0",
+        description=DESCRIPTION,
+    )
+    app.state.runtime = rt
+    install_problem_handlers(app)
+    for module in (oauth, events, inbox, subjects, agreements, audit, admin, health):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        rt.metrics.http_requests.labels(request.method, str(response.status_code)).inc()
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.add_middleware(BodyLimit, max_bytes=rt.settings.max_body_bytes)
+    return app

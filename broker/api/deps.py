@@ -1,0 +1,70 @@
+"""Request dependencies: the runtime, a unit of work, and the authenticated caller."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.audit.log import Actor
+from broker.auth.tokens import AccessClaims, InvalidToken
+from broker.errors import Forbidden, Unauthenticated
+from broker.runtime import Runtime
+from schemas.vocabulary import Scope
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(rt: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with rt.db.unit_of_work() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated client; its agency is the agency of every request it makes."""
+
+    claims: AccessClaims
+
+    @property
+    def agency(self) -> str:
+        return self.claims.agency
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(agency=self.claims.agency, client=self.claims.client_id)
+
+    def has(self, scope: Scope) -> bool:
+        return scope.value in self.claims.scopes
+
+
+def authenticate(request: Request, rt: RuntimeDep) -> Caller:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("a bearer access token is required")
+    try:
+        return Caller(rt.tokens.verify(token.strip()))
+    except InvalidToken as exc:
+        raise Unauthenticated(f"the access token is not valid: {exc}") from exc
+
+
+def require(*scopes: Scope) -> Callable[[Caller], Awaitable[Caller]]:
+    """A dependency admitting callers that hold at least one of the scopes."""
+
+    async def check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+        if not any(caller.has(scope) for scope in scopes):
+            wanted = " or ".join(scope.value for scope in scopes)
+            raise Forbidden(f"this needs the scope {wanted}")
+        return caller
+
+    return check

@@ -1,0 +1,49 @@
+"""Liveness, readiness and metrics for operators."""
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+
+from broker.api.deps import RuntimeDep
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(rt: RuntimeDep) -> JSONResponse:
+    """The database and Kafka are reachable (503 otherwise)."""
+    checks = {"database": await _database_ready(rt), "kafka": await _kafka_ready(rt)}
+    ready = all(checks.values())
+    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _database_ready(rt: RuntimeDep) -> bool:
+    try:
+        async with rt.db.unit_of_work() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:  # any failure means "not ready"; the reason goes to the logs, not here
+        return False
+    return True
+
+
+async def _kafka_ready(rt: RuntimeDep) -> bool:
+    if rt.kafka_ready is None:
+        return False
+    try:
+        return await rt.kafka_ready()
+    except Exception:
+        return False
+
+
+@router.get("/metrics")
+async def metrics(rt: RuntimeDep) -> Response:
+    """Prometheus text format."""
+    return Response(rt.metrics.render(), media_type=CONTENT_TYPE_LATEST)

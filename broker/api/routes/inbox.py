@@ -1,0 +1,90 @@
+"""The recipient's inbox: list, fetch (receipt) and acknowledge."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+
+from broker.api.deps import Caller, RuntimeDep, SessionDep, require
+from broker.deliveries.inbox import InboxEntry, acknowledge, fetch_delivery, list_inbox
+from schemas.acks import Acknowledgement
+from schemas.responses import DeliveryContent, InboxItem, InboxPage
+from schemas.vocabulary import DeliveryStatus, Scope
+
+router = APIRouter(tags=["inbox"])
+Reader = Annotated[Caller, Depends(require(Scope.INBOX_READ))]
+Acknowledger = Annotated[Caller, Depends(require(Scope.INBOX_ACK))]
+
+
+@router.get("/v1/inbox", response_model=InboxPage)
+async def get_inbox(
+    caller: Reader,
+    session: SessionDep,
+    status: DeliveryStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> InboxPage:
+    """The caller agency's deliveries, newest first, without payloads."""
+    entries, next_cursor = await list_inbox(session, caller.agency, status, limit, cursor)
+    return InboxPage(items=[_item(e) for e in entries], next_cursor=next_cursor)
+
+
+@router.get("/v1/inbox/{delivery_id}", response_model=DeliveryContent)
+async def get_delivery(
+    delivery_id: UUID, caller: Reader, rt: RuntimeDep, session: SessionDep
+) -> DeliveryContent:
+    """The delivery with its content; the first fetch records the receipt."""
+    entry, content, nhs_number = await fetch_delivery(session, rt, caller.actor, delivery_id)
+    await session.commit()
+    return DeliveryContent(
+        **_item(entry).model_dump(),
+        subject={"nhs_number": nhs_number, "local_id": content["local_id"]},
+        reason_for_sharing=content["reason_for_sharing"],
+        override=content["override"],
+        payload=content["payload"],
+        outcome=entry.delivery.ack_outcome,
+        reason_code=entry.delivery.ack_reason_code,
+    )
+
+
+@router.post("/v1/inbox/{delivery_id}/ack")
+async def ack_delivery(
+    delivery_id: UUID,
+    ack: Acknowledgement,
+    caller: Acknowledger,
+    rt: RuntimeDep,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """Record the business acknowledgement; a second one is a 409."""
+    entry = await acknowledge(session, rt, caller.actor, delivery_id, ack)
+    await session.commit()
+    delivery = entry.delivery
+    return {
+        "delivery_id": str(delivery.id),
+        "status": delivery.status,
+        "outcome": delivery.ack_outcome,
+        "reason_code": delivery.ack_reason_code,
+        "acknowledged_at": delivery.acknowledged_at.isoformat()
+        if delivery.acknowledged_at
+        else None,
+    }
+
+
+def _item(entry: InboxEntry) -> InboxItem:
+    d, m = entry.delivery, entry.message
+    return InboxItem(
+        delivery_id=d.id,
+        message_id=m.id,
+        type=m.type,
+        sender=m.sender_agency,
+        purpose=m.purpose,
+        urgency=m.urgency,
+        status=d.status,
+        occurred_at=m.occurred_at,
+        delivered_at=d.delivered_at,
+        received_at=d.received_at,
+        acknowledged_at=d.acknowledged_at,
+        deliver_by=d.deliver_by,
+        ack_by=d.ack_by,
+        links={"self": f"/v1/inbox/{d.id}", "ack": f"/v1/inbox/{d.id}/ack"},
+    )

@@ -1,0 +1,63 @@
+"""Appending to the audit trail. There is deliberately no update or delete function here."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.db.models import AuditRecord
+
+
+class AuditEvent(StrEnum):
+    EVENT_RECEIVED = "event.received"
+    EVENT_UNROUTABLE = "event.unroutable"
+    DELIVERY_DECIDED = "delivery.decided"
+    DELIVERY_DELIVERED = "delivery.delivered"
+    DELIVERY_RECEIVED = "delivery.received"
+    DELIVERY_ACKNOWLEDGED = "delivery.acknowledged"
+    AGENCY_REGISTERED = "agency.registered"
+    CLIENT_REGISTERED = "client.registered"
+    AGREEMENT_CREATED = "agreement.created"
+    CONSENT_RECORDED = "consent.recorded"
+    CARE_TEAM_REPLACED = "care_team.replaced"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused a change: an agency's client, or the broker itself (both None)."""
+
+    agency: str | None
+    client: str | None
+
+
+BROKER = Actor(agency=None, client=None)
+
+
+def append(
+    session: AsyncSession,
+    event: AuditEvent,
+    actor: Actor,
+    at: datetime,
+    *,
+    message_id: UUID | None = None,
+    delivery_id: UUID | None = None,
+    subject: str | None = None,
+    payload_digest: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditRecord(
+            recorded_at=at,
+            event=event.value,
+            message_id=message_id,
+            delivery_id=delivery_id,
+            actor_agency=actor.agency,
+            actor_client=actor.client,
+            subject_pseudonym=subject,
+            payload_digest=payload_digest,
+            detail=detail or {},
+        )
+    )

@@ -1,0 +1,182 @@
+"""The `imb` command line."""
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+from broker.agencies.service import register_agency, register_client
+from broker.agreements.service import create_agreement
+from broker.audit.log import Actor
+from broker.db.migrate import upgrade_to_head
+from broker.errors import BrokerError
+from broker.runtime import Runtime, build_runtime
+from broker.settings import Settings
+from broker.workers.supervisor import Worker
+from schemas.admin import AgencyRegistration, ClientRegistration
+from schemas.agreements import AgreementBody
+from schemas.vocabulary import AgencyKind
+
+OPERATOR = Actor(agency=None, client="imb-cli")
+EPILOG = """environment:
+  IMB_DATA_DIR                  keys, SQLite database and logs (default ./imb-data)
+  IMB_DATABASE_URL              SQLAlchemy async URL (default SQLite under IMB_DATA_DIR)
+  IMB_KAFKA_BOOTSTRAP_SERVERS   Kafka bootstrap servers (default: an embedded broker)
+"""
+
+
+class CliError(Exception):
+    """A one-line message for the operator; the command exits non-zero."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imb",
+        description="IMB, the Interagency Messaging Broker.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the API and all workers in one process")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    worker = commands.add_parser("worker", help="run one worker alone (needs external Kafka)")
+    worker.add_argument("name", choices=[w.value for w in Worker])
+    _agency_commands(commands)
+    _client_commands(commands)
+    _agreement_commands(commands)
+    return parser
+
+
+def _agency_commands(commands: Any) -> None:
+    agency = commands.add_parser("agency", help="manage agencies").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add = agency.add_parser("add", help="register an agency")
+    add.add_argument("code", help="ODS-style code, e.g. RX4")
+    add.add_argument("--name", required=True, help="the agency's name")
+    add.add_argument("--kind", required=True, choices=[k.value for k in AgencyKind])
+
+
+def _client_commands(commands: Any) -> None:
+    client = commands.add_parser("client", help="manage machine clients").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add = client.add_parser(
+        "add", help="create client credentials; prints {client_id, client_secret} once"
+    )
+    add.add_argument("--agency", required=True, help="the agency the client acts for")
+    add.add_argument(
+        "--scopes", required=True, help='space-separated, e.g. "events:publish inbox:read"'
+    )
+
+
+def _agreement_commands(commands: Any) -> None:
+    agreement = commands.add_parser("agreement", help="manage sharing agreements").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add = agreement.add_parser("add", help="record a sharing agreement from a JSON file")
+    add.add_argument("--file", required=True, type=Path, help="agreement JSON (as POST body)")
+
+
+async def _with_runtime(work: Callable[[Runtime], Awaitable[Any]]) -> Any:
+    rt = build_runtime(Settings())
+    try:
+        return await work(rt)
+    finally:
+        await rt.close()
+
+
+async def _add_agency(rt: Runtime, body: AgencyRegistration) -> None:
+    async with rt.db.unit_of_work() as session:
+        await register_agency(session, rt, OPERATOR, body)
+        await session.commit()
+    print(json.dumps(body.model_dump(mode="json")))
+
+
+async def _add_client(rt: Runtime, body: ClientRegistration) -> None:
+    async with rt.db.unit_of_work() as session:
+        issued = await register_client(session, rt, OPERATOR, body)
+        await session.commit()
+    print(json.dumps({"client_id": issued.client_id, "client_secret": issued.client_secret}))
+
+
+async def _add_agreement(rt: Runtime, body: AgreementBody) -> None:
+    async with rt.db.unit_of_work() as session:
+        view = await create_agreement(session, rt, OPERATOR, body, any_party=True)
+        await session.commit()
+    print(json.dumps({k: view[k] for k in ("id", "version", "status", "title")}))
+
+
+def _read_agreement(path: Path) -> AgreementBody:
+    try:
+        return AgreementBody.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _run(args: argparse.Namespace) -> None:
+    from broker.serve import run_worker, serve
+
+    settings = Settings()
+    if args.command == "serve":
+        asyncio.run(serve(settings, args.host, args.port))
+    elif args.command == "migrate":
+        asyncio.run(upgrade_to_head(settings.resolved_database_url))
+        print(f"imb: database at {settings.resolved_database_url.split('@')[-1]} is up to date")
+    elif args.command == "worker":
+        asyncio.run(run_worker(settings, Worker(args.name)))
+    elif args.command == "agency":
+        body = AgencyRegistration(code=args.code, name=args.name, kind=args.kind)
+        asyncio.run(_with_runtime(lambda rt: _add_agency(rt, body)))
+    elif args.command == "client":
+        client = ClientRegistration.model_validate(
+            {"agency": args.agency, "scopes": args.scopes.split()}
+        )
+        asyncio.run(_with_runtime(lambda rt: _add_client(rt, client)))
+    elif args.command == "agreement":
+        agreement = _read_agreement(args.file)
+        asyncio.run(_with_runtime(lambda rt: _add_agreement(rt, agreement)))
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "input"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"imb: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=Settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        _run(args)
+    except ValidationError as exc:
+        _fail(_one_line(exc))
+    except BrokerError as exc:
+        details = "; ".join(
+            f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in getattr(exc, "errors", ())
+        )
+        _fail(f"{exc.detail}{': ' + details if details else ''}")
+    except (CliError, RuntimeError, OSError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""The relational schema. The database is the system of record (DESIGN §3).
+
+Clinical payloads, free text about the person and NHS numbers are stored only as sealed
+(encrypted) bytes; routing and audit metadata stay in clear.
+"""
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from broker.db.types import BigId, JsonColumn, UtcDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JsonColumn}
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    scopes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Subject(Base):
+    __tablename__ = "subjects"
+    # Keyed HMAC of the NHS number: the lookup key and the pseudonym used on Kafka and in logs.
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nhs_number_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class CareTeamMember(Base):
+    __tablename__ = "care_team_members"
+    subject_pseudonym: Mapped[str] = mapped_column(
+        ForeignKey("subjects.pseudonym"), primary_key=True
+    )
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(200))
+    named_lead: Mapped[str] = mapped_column(String(200))
+    coordinator: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+
+
+class Agreement(Base):
+    __tablename__ = "agreements"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    created_by_agency: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"))
+    created_at: Mapped[datetime]
+
+
+class AgreementVersion(Base):
+    """One version of an agreement's terms; a new version needs fresh approval by every party."""
+
+    __tablename__ = "agreement_versions"
+    agreement_id: Mapped[UUID] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    terms: Mapped[dict[str, Any]]
+    effective_from: Mapped[datetime]
+    effective_to: Mapped[datetime | None]
+    review_date: Mapped[date | None] = mapped_column(Date)
+    retention_days: Mapped[int | None]
+    created_at: Mapped[datetime]
+    activated_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AgreementParty(Base):
+    __tablename__ = "agreement_parties"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["agreement_id", "version"],
+            ["agreement_versions.agreement_id", "agreement_versions.version"],
+        ),
+    )
+    agreement_id: Mapped[UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_code: Mapped[str] = mapped_column(
+        ForeignKey("agencies.code"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(32))
+    approved_at: Mapped[datetime | None]
+    approved_by_client: Mapped[str | None] = mapped_column(String(64))
+
+
+class ConsentRecord(Base):
+    __tablename__ = "consent_records"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    subject_pseudonym: Mapped[str] = mapped_column(ForeignKey("subjects.pseudonym"), index=True)
+    state: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[dict[str, Any]]
+    recorded_by: Mapped[dict[str, Any]]
+    evidence_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    valid_from: Mapped[datetime | None]
+    valid_to: Mapped[datetime | None]
+    recorded_at: Mapped[datetime]
+    recording_agency: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    recording_client: Mapped[str] = mapped_column(String(64))
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("sender_agency", "sender_event_id"),)
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    sender_agency: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    sender_client: Mapped[str] = mapped_column(String(64))
+    sender_event_id: Mapped[UUID]
+    type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    subject_pseudonym: Mapped[str] = mapped_column(ForeignKey("subjects.pseudonym"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(16))
+    override_reason: Mapped[str | None] = mapped_column(String(40))
+    explicit_recipients: Mapped[list[str] | None] = mapped_column(JsonColumn)
+    # payload, reason for sharing, local id and override justification, sealed together.
+    content_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    body_digest: Mapped[str] = mapped_column(String(100))
+    payload_digest: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    routed_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_id", "recipient_agency"),
+        Index("ix_deliveries_inbox", "recipient_agency", "status", "created_at"),
+    )
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    message_id: Mapped[UUID] = mapped_column(ForeignKey("messages.id"), index=True)
+    recipient_agency: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    status: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(20))
+    decision_detail: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    deliver_by: Mapped[datetime | None]
+    ack_by: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    received_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    ack_outcome: Mapped[str | None] = mapped_column(String(16))
+    ack_reason_code: Mapped[str | None] = mapped_column(String(40))
+    acknowledged_by: Mapped[dict[str, Any] | None]
+    ack_note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class OutboxEntry(Base):
+    """Records to publish to Kafka, written in the same transaction as the state they announce."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class AuditRecord(Base):
+    """Append-only: the application has no update or delete path for this table."""
+
+    __tablename__ = "audit_records"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    recorded_at: Mapped[datetime] = mapped_column(index=True)
+    event: Mapped[str] = mapped_column(String(64), index=True)
+    message_id: Mapped[UUID | None] = mapped_column(index=True)
+    delivery_id: Mapped[UUID | None] = mapped_column(index=True)
+    actor_agency: Mapped[str | None] = mapped_column(String(16), index=True)
+    actor_client: Mapped[str | None] = mapped_column(String(64))
+    subject_pseudonym: Mapped[str | None] = mapped_column(String(64), index=True)
+    payload_digest: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]]

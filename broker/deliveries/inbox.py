@@ -1,0 +1,174 @@
+"""A recipient agency's inbox: list, fetch (the receipt) and acknowledge (the outcome)."""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.audit.log import Actor, AuditEvent, append
+from broker.crypto.envelope import Sealed, message_ad, open_sealed, seal
+from broker.db.models import Delivery, Message, Subject
+from broker.db.types import UtcDateTime
+from broker.errors import Conflict, InvalidInput, NotFound
+from broker.runtime import Runtime
+from broker.subjects.repository import subject_ad
+from schemas.acks import Acknowledgement
+from schemas.vocabulary import DeliveryStatus
+
+VISIBLE = (
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.RECEIVED,
+    DeliveryStatus.ACKNOWLEDGED,
+    DeliveryStatus.EXPIRED,
+)
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    delivery: Delivery
+    message: Message
+
+
+async def list_inbox(
+    session: AsyncSession,
+    agency: str,
+    status: DeliveryStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[InboxEntry], str | None]:
+    """Newest first, one page; the cursor is opaque to callers."""
+    wanted = [status] if status is not None else list(VISIBLE)
+    if not set(wanted) <= set(VISIBLE):
+        return [], None
+    statement = (
+        select(Delivery, Message)
+        .join(Message, Message.id == Delivery.message_id)
+        .where(Delivery.recipient_agency == agency, Delivery.status.in_([s.value for s in wanted]))
+        .order_by(Delivery.created_at.desc(), Delivery.id.desc())
+        .limit(limit + 1)
+    )
+    if cursor is not None:
+        created_at, delivery_id = decode_cursor(cursor)
+        statement = statement.where(
+            tuple_(Delivery.created_at, Delivery.id)
+            < tuple_(literal(created_at, UtcDateTime()), literal(delivery_id))
+        )
+    rows = [InboxEntry(d, m) for d, m in (await session.execute(statement)).all()]
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, encode_cursor(page[-1].delivery) if more and page else None
+
+
+def encode_cursor(delivery: Delivery) -> str:
+    raw = json.dumps([delivery.created_at.isoformat(), str(delivery.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, delivery_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at), UUID(delivery_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("the cursor is not one this service issued") from exc
+
+
+async def visible_delivery(session: AsyncSession, agency: str, delivery_id: UUID) -> InboxEntry:
+    """The agency's own visible delivery; anything else is indistinguishable from absent."""
+    delivery = await session.get(Delivery, delivery_id, with_for_update=True)
+    if (
+        delivery is None
+        or delivery.recipient_agency != agency
+        or delivery.status not in {s.value for s in VISIBLE}
+    ):
+        raise NotFound(f"no delivery {delivery_id} in this inbox")
+    message = await session.get(Message, delivery.message_id)
+    assert message is not None
+    return InboxEntry(delivery, message)
+
+
+async def fetch_delivery(
+    session: AsyncSession, rt: Runtime, actor: Actor, delivery_id: UUID
+) -> tuple[InboxEntry, dict[str, Any], str]:
+    """The delivery, its content and the NHS number; the first fetch is the receipt."""
+    assert actor.agency is not None
+    entry = await visible_delivery(session, actor.agency, delivery_id)
+    record_receipt(session, rt, actor, entry)
+    content = json.loads(
+        open_sealed(
+            rt.keys.key_provider,
+            Sealed.from_bytes(entry.message.content_sealed),
+            message_ad(entry.message.id),
+        )
+    )
+    return entry, content, await _nhs_number(session, rt, entry.message.subject_pseudonym)
+
+
+def record_receipt(session: AsyncSession, rt: Runtime, actor: Actor, entry: InboxEntry) -> None:
+    delivery = entry.delivery
+    if delivery.status != DeliveryStatus.DELIVERED:
+        return
+    now = rt.clock()
+    delivery.status, delivery.received_at = DeliveryStatus.RECEIVED.value, now
+    append(
+        session,
+        AuditEvent.DELIVERY_RECEIVED,
+        actor,
+        now,
+        message_id=delivery.message_id,
+        delivery_id=delivery.id,
+        subject=entry.message.subject_pseudonym,
+        detail={"recipient": delivery.recipient_agency},
+    )
+
+
+async def _nhs_number(session: AsyncSession, rt: Runtime, pseudonym: str) -> str:
+    subject = await session.get(Subject, pseudonym)
+    assert subject is not None
+    sealed = Sealed.from_bytes(subject.nhs_number_sealed)
+    return open_sealed(rt.keys.key_provider, sealed, subject_ad(pseudonym)).decode()
+
+
+def ack_note_ad(delivery_id: UUID) -> bytes:
+    return b"imb:v1:ack-note:" + str(delivery_id).encode()
+
+
+async def acknowledge(
+    session: AsyncSession, rt: Runtime, actor: Actor, delivery_id: UUID, ack: Acknowledgement
+) -> InboxEntry:
+    assert actor.agency is not None
+    entry = await visible_delivery(session, actor.agency, delivery_id)
+    delivery = entry.delivery
+    if delivery.status == DeliveryStatus.ACKNOWLEDGED:
+        raise Conflict(f"delivery {delivery_id} was already acknowledged")
+    record_receipt(session, rt, actor, entry)
+    now = rt.clock()
+    delivery.status, delivery.acknowledged_at = DeliveryStatus.ACKNOWLEDGED.value, now
+    delivery.ack_outcome = ack.outcome.value
+    delivery.ack_reason_code = ack.reason_code.value if ack.reason_code else None
+    delivery.acknowledged_by = ack.acknowledged_by.model_dump()
+    if ack.note is not None:
+        sealed = seal(rt.keys.key_provider, ack.note.encode(), ack_note_ad(delivery.id))
+        delivery.ack_note_sealed = sealed.to_bytes()
+    append(
+        session,
+        AuditEvent.DELIVERY_ACKNOWLEDGED,
+        actor,
+        now,
+        message_id=delivery.message_id,
+        delivery_id=delivery.id,
+        subject=entry.message.subject_pseudonym,
+        detail={
+            "recipient": delivery.recipient_agency,
+            "outcome": delivery.ack_outcome,
+            "reason_code": delivery.ack_reason_code,
+            "acknowledged_by": delivery.acknowledged_by,
+        },
+    )
+    rt.metrics.acknowledgements.labels(delivery.ack_outcome).inc()
+    return entry

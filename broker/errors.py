@@ -1,0 +1,73 @@
+"""The broker's errors. Each maps to one HTTP problem type in `broker.api.problems`.
+
+BrokerError
+├── InvalidInput        422  the request is well-formed JSON but breaks a rule
+├── NotFound            404  absent, or belongs to another agency (never say which)
+├── Conflict            409  idempotency clash, second acknowledgement
+├── Unauthenticated     401  missing, bad or expired credentials
+├── Forbidden           403  authenticated, but without the scope
+└── PayloadTooLarge     413
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldError:
+    loc: tuple[str | int, ...]
+    msg: str
+
+
+@dataclass
+class BrokerError(Exception):
+    detail: str
+    status = 500
+    title = "Internal error"
+    slug = "internal"
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@dataclass
+class InvalidInput(BrokerError):
+    errors: Sequence[FieldError] = field(default_factory=tuple)
+    status = 422
+    title = "Unprocessable request"
+    slug = "invalid-input"
+
+
+@dataclass
+class NotFound(BrokerError):
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+@dataclass
+class Conflict(BrokerError):
+    status = 409
+    title = "Conflict"
+    slug = "conflict"
+
+
+@dataclass
+class Unauthenticated(BrokerError):
+    status = 401
+    title = "Unauthenticated"
+    slug = "unauthenticated"
+
+
+@dataclass
+class Forbidden(BrokerError):
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+@dataclass
+class PayloadTooLarge(BrokerError):
+    status = 413
+    title = "Payload too large"
+    slug = "payload-too-large"

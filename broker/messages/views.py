@@ -1,0 +1,115 @@
+"""What a sender sees of its message, and the audit trail of a message."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.db.models import AuditRecord, Delivery, Message
+from broker.errors import NotFound
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def message_status(session: AsyncSession, sender: str, message_id: UUID) -> dict[str, Any]:
+    message = await session.get(Message, message_id)
+    if message is None or message.sender_agency != sender:
+        raise NotFound(f"no message {message_id}")
+    deliveries = (
+        await session.scalars(
+            select(Delivery)
+            .where(Delivery.message_id == message_id)
+            .order_by(Delivery.recipient_agency)
+        )
+    ).all()
+    return {
+        "message_id": str(message.id),
+        "event_id": str(message.sender_event_id),
+        "type": message.type,
+        "status": message.status,
+        "purpose": message.purpose,
+        "urgency": message.urgency,
+        "occurred_at": _iso(message.occurred_at),
+        "received_at": _iso(message.received_at),
+        "routed_at": _iso(message.routed_at),
+        "recipients": [recipient_view(d) for d in deliveries],
+    }
+
+
+def recipient_view(delivery: Delivery) -> dict[str, Any]:
+    detail = delivery.decision_detail
+    return {
+        "agency": delivery.recipient_agency,
+        "delivery_id": str(delivery.id),
+        "decision": delivery.decision,
+        "reason": detail.get("reason"),
+        "agreement_id": detail.get("agreement_id"),
+        "agreement_version": detail.get("agreement_version"),
+        "bases": detail.get("bases", []),
+        "explanation": detail.get("explanation"),
+        "status": delivery.status,
+        "deliver_by": _iso(delivery.deliver_by),
+        "ack_by": _iso(delivery.ack_by),
+        "decided_at": _iso(delivery.created_at),
+        "delivered_at": _iso(delivery.delivered_at),
+        "received_at": _iso(delivery.received_at),
+        "acknowledged_at": _iso(delivery.acknowledged_at),
+        "outcome": delivery.ack_outcome,
+        "reason_code": delivery.ack_reason_code,
+        "breached": False,
+    }
+
+
+async def message_trail(
+    session: AsyncSession, message_id: UUID, viewer: str | None
+) -> list[dict[str, Any]]:
+    """The ordered audit records of a message and all its deliveries.
+
+    `viewer` None sees everything; the sender sees everything; a recipient sees the
+    message-level records and those of its own delivery, never another recipient's decision.
+    """
+    message = await session.get(Message, message_id)
+    if message is None:
+        raise NotFound(f"no message {message_id}")
+    own = await _own_delivery_ids(session, message, viewer)
+    if own is not None and not own:
+        raise NotFound(f"no message {message_id}")
+    records = await session.scalars(
+        select(AuditRecord).where(AuditRecord.message_id == message_id).order_by(AuditRecord.id)
+    )
+    return [
+        audit_view(r)
+        for r in records
+        if own is None or r.delivery_id is None or r.delivery_id in own
+    ]
+
+
+async def _own_delivery_ids(
+    session: AsyncSession, message: Message, viewer: str | None
+) -> set[UUID | None] | None:
+    if viewer is None or viewer == message.sender_agency:
+        return None
+    statement = select(Delivery.id).where(
+        Delivery.message_id == message.id,
+        Delivery.recipient_agency == viewer,
+        Delivery.status != "withheld",
+    )
+    return set((await session.scalars(statement)).all())
+
+
+def audit_view(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "recorded_at": record.recorded_at.isoformat(),
+        "event": record.event,
+        "message_id": str(record.message_id) if record.message_id else None,
+        "delivery_id": str(record.delivery_id) if record.delivery_id else None,
+        "actor": {"agency": record.actor_agency, "client": record.actor_client},
+        "subject": record.subject_pseudonym,
+        "payload_digest": record.payload_digest,
+        "detail": record.detail,
+    }

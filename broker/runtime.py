@@ -1,0 +1,52 @@
+"""Everything a request handler or worker needs, built once per process from the settings."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from broker.auth.tokens import TokenService
+from broker.clock import Clock, utc_now
+from broker.crypto.keys import KeyMaterial, ensure_key_material
+from broker.crypto.pseudonym import Pseudonymiser
+from broker.db.engine import Database
+from broker.metrics import Metrics
+from broker.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    keys: KeyMaterial
+    tokens: TokenService
+    pseudonymiser: Pseudonymiser
+    metrics: Metrics
+    clock: Clock = utc_now
+    # Set after a commit that wrote to the outbox, so an in-process relay publishes at once.
+    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Answers whether Kafka is reachable; None where this process does not use Kafka.
+    kafka_ready: Callable[[], Awaitable[bool]] | None = None
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def build_runtime(settings: Settings, clock: Clock = utc_now) -> Runtime:
+    keys = ensure_key_material(settings.resolved_keys_dir)
+    tokens = TokenService(
+        keys.token_signing_key,
+        issuer=settings.auth.issuer,
+        audience=settings.auth.audience,
+        lifetime=timedelta(seconds=settings.auth.token_lifetime_seconds),
+        clock=clock,
+    )
+    return Runtime(
+        settings=settings,
+        db=Database(settings.resolved_database_url),
+        keys=keys,
+        tokens=tokens,
+        pseudonymiser=Pseudonymiser(keys.pseudonym_key),
+        metrics=Metrics(),
+        clock=clock,
+    )

@@ -1,0 +1,118 @@
+"""`imb serve` and `imb worker`: the processes that run the broker."""
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+
+from broker.api.app import create_app
+from broker.db.migrate import current_revision, head_revision
+from broker.kafka.embedded import EmbeddedKafka
+from broker.kafka.topics import ensure_topics
+from broker.recovery import requeue_unfinished
+from broker.runtime import Runtime, build_runtime
+from broker.settings import Settings
+from broker.workers.supervisor import (
+    Worker,
+    readiness_probe,
+    start_workers,
+    stop_workers,
+)
+
+log = logging.getLogger("imb")
+
+
+class NotMigrated(RuntimeError):
+    pass
+
+
+async def check_schema(rt: Runtime) -> None:
+    current, head = await current_revision(rt.db.url), head_revision()
+    if current != head:
+        raise NotMigrated(
+            f"the database schema is at {current or 'nothing'}, not {head}: run `imb migrate`"
+        )
+
+
+@asynccontextmanager
+async def kafka_for(settings: Settings) -> AsyncIterator[str]:
+    """The configured Kafka, or an embedded broker for the life of the process."""
+    if settings.kafka_bootstrap_servers:
+        yield settings.kafka_bootstrap_servers
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    embedded = EmbeddedKafka(log_path=settings.data_dir / "kafka.log")
+    bootstrap = await asyncio.to_thread(embedded.start)
+    try:
+        yield bootstrap
+    finally:
+        await asyncio.to_thread(embedded.stop)
+
+
+async def prepare(rt: Runtime, bootstrap: str) -> None:
+    await check_schema(rt)
+    partitions = rt.settings.kafka.partitions
+    topics = {
+        rt.settings.kafka.events_topic: partitions,
+        rt.settings.kafka.deliveries_topic: partitions,
+    }
+    await ensure_topics(bootstrap, topics)
+    if rt.settings.uses_embedded_kafka:
+        requeued = await requeue_unfinished(rt)
+        if requeued:
+            log.info("re-announced %d unfinished messages and deliveries", requeued)
+
+
+async def serve(settings: Settings, host: str, port: int) -> None:
+    rt = build_runtime(settings)
+    async with kafka_for(settings) as bootstrap:
+        await prepare(rt, bootstrap)
+        probe, rt.kafka_ready = await readiness_probe(bootstrap)
+        stop = asyncio.Event()
+        tasks = start_workers(rt, bootstrap, list(Worker), stop)
+        config = uvicorn.Config(
+            create_app(rt), host=host, port=port, log_level="warning", server_header=False
+        )
+        server = uvicorn.Server(config)
+        _announce(host, port, bootstrap, settings)
+        try:
+            await server.serve()
+        finally:
+            await stop_workers(tasks, stop)
+            await probe.stop()
+            await rt.close()
+    print("imb: stopped", file=sys.stderr, flush=True)
+
+
+def _announce(host: str, port: int, bootstrap: str, settings: Settings) -> None:
+    base = f"http://{host}:{port}"
+    kafka = f"embedded broker at {bootstrap}" if settings.uses_embedded_kafka else bootstrap
+    print(
+        f"imb: serving on {base}\n"
+        f"  API docs   {base}/docs\n"
+        f"  OpenAPI    {base}/openapi.json\n"
+        f"  health     {base}/healthz  {base}/readyz  {base}/metrics\n"
+        f"  database   {settings.resolved_database_url.split('@')[-1]}\n"
+        f"  kafka      {kafka}",
+        flush=True,
+    )
+
+
+async def run_worker(settings: Settings, worker: Worker) -> None:
+    """One worker alone, as production runs them: many of each, scaled independently."""
+    if not settings.kafka_bootstrap_servers:
+        raise NotMigrated("a worker alone needs IMB_KAFKA_BOOTSTRAP_SERVERS")
+    rt = build_runtime(settings)
+    await check_schema(rt)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = start_workers(rt, settings.kafka_bootstrap_servers, [worker], stop)
+    await stop.wait()
+    await stop_workers(tasks, stop)
+    await rt.close()

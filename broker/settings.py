@@ -1,0 +1,67 @@
+"""All configuration, from the environment (prefix IMB_, nested sections joined by __)."""
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseModel):
+    topic_prefix: str = ""
+    partitions: int = Field(default=6, ge=1, le=1000)
+    router_group: str = "imb-router"
+    dispatcher_group: str = "imb-dispatcher"
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def events_topic(self) -> str:
+        return self.topic("imb.events.v1")
+
+    @property
+    def deliveries_topic(self) -> str:
+        return self.topic("imb.deliveries.v1")
+
+
+class AuthSettings(BaseModel):
+    issuer: str = "urn:imb:broker"
+    audience: str = "urn:imb:api"
+    token_lifetime_seconds: int = Field(default=900, ge=30, le=86400)
+
+
+class WorkerSettings(BaseModel):
+    relay_batch_size: int = Field(default=500, ge=1, le=10000)
+    relay_idle_seconds: float = Field(default=0.2, gt=0, le=60)
+    consumer_batch_size: int = Field(default=500, ge=1, le=10000)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IMB_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path("imb-data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite under data_dir"
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, description="Kafka bootstrap servers; default: an embedded broker"
+    )
+    keys_dir: Path | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 256 * 1024
+    log_level: str = "INFO"
+    kafka: KafkaSettings = KafkaSettings()
+    auth: AuthSettings = AuthSettings()
+    workers: WorkerSettings = WorkerSettings()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'imb.db'}"
+
+    @property
+    def resolved_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
+
+    @property
+    def uses_embedded_kafka(self) -> bool:
+        return not self.kafka_bootstrap_servers

@@ -1,0 +1,70 @@
+"""Subjects, their care teams and consent records."""
+
+import consent.model as cm
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.crypto.envelope import seal
+from broker.db.models import CareTeamMember, ConsentRecord, Subject
+from broker.db.upsert import insert_if_absent
+from broker.runtime import Runtime
+from schemas.vocabulary import ConsentState, Purpose
+
+
+def subject_ad(pseudonym: str) -> bytes:
+    return b"imb:v1:subject:" + pseudonym.encode()
+
+
+async def register_subject(session: AsyncSession, rt: Runtime, nhs_number: str) -> str:
+    """The subject's pseudonym, recording the subject on first sight."""
+    pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
+    if await session.get(Subject, pseudonym) is None:
+        sealed = seal(rt.keys.key_provider, nhs_number.encode(), subject_ad(pseudonym))
+        values = {
+            "pseudonym": pseudonym,
+            "nhs_number_sealed": sealed.to_bytes(),
+            "created_at": rt.clock(),
+        }
+        await insert_if_absent(session, Subject, values)
+    return pseudonym
+
+
+async def care_team_agencies(session: AsyncSession, pseudonym: str) -> list[str]:
+    statement = select(CareTeamMember.agency_code).where(
+        CareTeamMember.subject_pseudonym == pseudonym
+    )
+    return sorted((await session.scalars(statement)).all())
+
+
+async def replace_care_team(
+    session: AsyncSession, pseudonym: str, members: list[CareTeamMember]
+) -> None:
+    await session.execute(
+        delete(CareTeamMember).where(CareTeamMember.subject_pseudonym == pseudonym)
+    )
+    session.add_all(members)
+
+
+async def consent_history(session: AsyncSession, pseudonym: str) -> list[ConsentRecord]:
+    statement = (
+        select(ConsentRecord)
+        .where(ConsentRecord.subject_pseudonym == pseudonym)
+        .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+def to_consent_record(row: ConsentRecord) -> cm.ConsentRecord:
+    scope = row.scope
+    return cm.ConsentRecord(
+        id=str(row.id),
+        state=ConsentState(row.state),
+        scope=cm.ConsentScope(
+            recipients=frozenset(scope.get("recipients", [])),
+            event_types=frozenset(scope.get("event_types", [])),
+            purposes=frozenset(Purpose(p) for p in scope.get("purposes", [])),
+        ),
+        recorded_at=row.recorded_at,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+    )

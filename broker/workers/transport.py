@@ -1,0 +1,40 @@
+"""Kafka producer and consumer construction for the workers.
+
+No idempotent producer and no transactions: the stages are idempotent instead (DESIGN §3), so
+the same code runs on Apache Kafka and on the Kafka-protocol broker used in development.
+"""
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+
+def producer(bootstrap_servers: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=2,
+        request_timeout_ms=30000,
+        client_id="imb",
+    )
+
+
+def consumer(bootstrap_servers: str, topic: str, group_id: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        enable_auto_commit=False,  # offsets are committed only after the database commit
+        auto_offset_reset="earliest",
+        client_id=f"imb-{group_id}",
+        max_poll_interval_ms=300000,
+        session_timeout_ms=30000,
+        heartbeat_interval_ms=3000,
+    )
+
+
+async def kafka_reachable(client: AIOKafkaProducer) -> bool:
+    async with asyncio.timeout(2.0):
+        metadata = await client.client.fetch_all_metadata()
+    return bool(metadata.brokers())

@@ -1,0 +1,27 @@
+"""A subject's recorded consent position (DESIGN §6, POST /v1/subjects/{nhs_number}/consents)."""
+
+from pydantic import AwareDatetime, model_validator
+
+from schemas.common import AgencyCode, LongText, Person, WireModel
+from schemas.vocabulary import ConsentState, EventType, Purpose
+
+
+class ConsentScopeBody(WireModel):
+    recipients: list[AgencyCode] = []
+    event_types: list[EventType] = []
+    purposes: list[Purpose] = []
+
+
+class ConsentBody(WireModel):
+    state: ConsentState
+    scope: ConsentScopeBody = ConsentScopeBody()
+    recorded_by: Person
+    evidence: LongText | None = None
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _period_is_ordered(self) -> "ConsentBody":
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            raise ValueError("valid_to must be after valid_from")
+        return self

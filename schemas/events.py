@@ -1,0 +1,110 @@
+"""The event envelope and the typed payload of each event type (DESIGN §6, POST /v1/events)."""
+
+from datetime import date
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
+
+from schemas.common import AgencyCode, LongText, NhsNumber, ShortText, WireModel
+from schemas.vocabulary import (
+    ContactMethod,
+    OverrideReason,
+    Purpose,
+    RiskDomain,
+    RiskLevel,
+    Urgency,
+)
+
+TextList = Annotated[list[LongText], Field(max_length=50)]
+
+
+class RiskChanged(WireModel):
+    previous_level: RiskLevel
+    current_level: RiskLevel
+    risk_domains: Annotated[list[RiskDomain], Field(min_length=1, max_length=6)]
+    rationale: LongText
+    early_warning_indicators: TextList = []
+    actions_taken: TextList = []
+    review_date: date | None = None
+
+
+class ContactAttempt(WireModel):
+    at: AwareDatetime
+    method: ContactMethod
+    outcome: ShortText
+
+
+class EngagementDisengaged(WireModel):
+    last_contact_at: AwareDatetime
+    missed_contacts: Annotated[int, Field(ge=1, le=1000)]
+    attempts: Annotated[list[ContactAttempt], Field(max_length=100)] = []
+    current_risk_level: RiskLevel
+    actions_requested: TextList = []
+
+
+class EscalationSummary(WireModel):
+    what_has_been_done: LongText
+    what_has_changed: LongText
+    what_is_requested: LongText
+
+
+class CrisisOccurred(WireModel):
+    started_at: AwareDatetime
+    presentation: LongText
+    immediate_risk: bool
+    services_involved: Annotated[list[ShortText], Field(max_length=50)] = []
+    crisis_plan_id: UUID | None = None
+    escalation_summary: EscalationSummary
+
+
+class Subject(WireModel):
+    nhs_number: NhsNumber
+    local_id: ShortText | None = None
+
+
+class Override(WireModel):
+    """A significant-risk override of a refusal; reviewed by IG leads (DESIGN §2, Decision)."""
+
+    reason: OverrideReason
+    authorised_by: ShortText
+    justification: LongText
+
+
+class _Envelope(WireModel):
+    id: UUID = Field(description="The sender's identifier of the event: the idempotency key")
+    occurred_at: AwareDatetime
+    subject: Subject
+    recipients: Annotated[list[AgencyCode], Field(min_length=1, max_length=50)] | None = None
+    reason_for_sharing: LongText
+    purpose: Purpose
+    urgency: Urgency
+    override: Override | None = None
+
+    @model_validator(mode="after")
+    def _recipients_are_distinct(self) -> "_Envelope":
+        if self.recipients is not None and len(set(self.recipients)) != len(self.recipients):
+            raise ValueError("recipients must not repeat an agency")
+        return self
+
+
+class RiskChangedEvent(_Envelope):
+    type: Literal["risk.changed"]
+    payload: RiskChanged
+
+
+class EngagementDisengagedEvent(_Envelope):
+    type: Literal["engagement.disengaged"]
+    payload: EngagementDisengaged
+
+
+class CrisisOccurredEvent(_Envelope):
+    type: Literal["crisis.occurred"]
+    payload: CrisisOccurred
+
+
+EventSubmission = Annotated[
+    RiskChangedEvent | EngagementDisengagedEvent | CrisisOccurredEvent,
+    Field(discriminator="type"),
+]
+EVENT_SUBMISSION: TypeAdapter[EventSubmission] = TypeAdapter(EventSubmission)

@@ -1,0 +1,39 @@
+"""JSON Schema of the wire contract for EPR vendors; `make schemas` writes schemas/json/."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from schemas.acks import Acknowledgement
+from schemas.agreements import AgreementBody
+from schemas.care_team import CareTeam
+from schemas.consents import ConsentBody
+from schemas.events import EVENT_SUBMISSION
+
+FOLDER = Path(__file__).parent / "json"
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """File name → schema, for every request body a partner system sends."""
+    models: dict[str, TypeAdapter[Any]] = {
+        "event.schema.json": EVENT_SUBMISSION,
+        "acknowledgement.schema.json": TypeAdapter(Acknowledgement),
+        "care-team.schema.json": TypeAdapter(CareTeam),
+        "agreement.schema.json": TypeAdapter(AgreementBody),
+        "consent.schema.json": TypeAdapter(ConsentBody),
+    }
+    return {name: adapter.json_schema() for name, adapter in models.items()}
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    FOLDER.mkdir(exist_ok=True)
+    for name, schema in json_schemas().items():
+        (FOLDER / name).write_text(render(schema))
+        print(f"wrote {FOLDER / name}", file=sys.stderr)

@@ -1,0 +1,170 @@
+"""The controlled vocabularies of the wire contract (DESIGN §2, §4, §6).
+
+They live here, in the package that imports nothing else of ours, so that both the wire models
+and the consent engine (`consent.vocab`) speak the same words.
+"""
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    RISK_CHANGED = "risk.changed"
+    ENGAGEMENT_DISENGAGED = "engagement.disengaged"
+    CRISIS_OCCURRED = "crisis.occurred"
+
+
+class Purpose(StrEnum):
+    """Why an event is shared; maps onto HL7 v3 ActReason purpose-of-use codes."""
+
+    DIRECT_CARE = "direct_care"
+    SAFEGUARDING = "safeguarding"
+
+
+class PurposeOfUse(StrEnum):
+    """HL7 v3 ActReason (purpose of use) codes, for standards that need codes."""
+
+    TREAT = "TREAT"
+    COC = "COC"  # coordination of care
+    ETREAT = "ETREAT"  # emergency treatment
+    BTG = "BTG"  # break the glass
+
+
+class Urgency(StrEnum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+
+class AgencyKind(StrEnum):
+    NHS_TRUST = "nhs_trust"
+    LOCAL_AUTHORITY = "local_authority"
+    HOUSING = "housing"
+    GP_PRACTICE = "gp_practice"
+    VCSE = "vcse"
+    POLICE = "police"
+    AMBULANCE = "ambulance"
+    OTHER = "other"
+
+
+class PartyRole(StrEnum):
+    CONTROLLER = "controller"
+    JOINT_CONTROLLER = "joint_controller"
+    PROCESSOR = "processor"
+
+
+class Art6Basis(StrEnum):
+    """UK GDPR Article 6(1) lawful bases."""
+
+    PUBLIC_TASK = "public_task"  # 6(1)(e): the default for NHS bodies and local authorities
+    LEGAL_OBLIGATION = "legal_obligation"  # 6(1)(c)
+    VITAL_INTERESTS = "vital_interests"  # 6(1)(d)
+    CONSENT = "consent"  # 6(1)(a)
+    LEGITIMATE_INTERESTS = "legitimate_interests"  # 6(1)(f): not for public authorities' tasks
+    RECOGNISED_LEGITIMATE_INTEREST = "recognised_legitimate_interest"  # 6(1)(ea), DUAA 2025
+
+
+class Art9Condition(StrEnum):
+    """UK GDPR Article 9(2) conditions for special category (health) data."""
+
+    HEALTH_SOCIAL_CARE = "health_social_care"  # 9(2)(h) + DPA 2018 Sch 1 para 2
+    SUBSTANTIAL_PUBLIC_INTEREST = "substantial_public_interest"  # 9(2)(g) + Sch 1 Part 2 para
+    VITAL_INTERESTS = "vital_interests"  # 9(2)(c): only where the person cannot consent
+    EXPLICIT_CONSENT = "explicit_consent"  # 9(2)(a)
+
+
+class ConfidentialityBasis(StrEnum):
+    """Common-law duty of confidentiality: the basis for setting it aside."""
+
+    IMPLIED_CONSENT_INDIVIDUAL_CARE = "implied_consent_individual_care"
+    EXPLICIT_CONSENT = "explicit_consent"
+    OVERRIDING_PUBLIC_INTEREST = "overriding_public_interest"  # needs justification + decider
+    LEGAL_REQUIREMENT = "legal_requirement"
+
+
+class StatutoryGateway(StrEnum):
+    HSCA2012_S251B_DUTY_TO_SHARE = "hsca2012_s251b_duty_to_share"  # disapplied on objection
+    CARE_ACT_S42_ENQUIRY = "care_act_s42_enquiry"
+    CARE_ACT_S45_SAB_REQUEST = "care_act_s45_sab_request"
+
+
+class OverrideReason(StrEnum):
+    SAFEGUARDING_ADULT_AT_RISK = "safeguarding_adult_at_risk"
+    SAFEGUARDING_CHILD = "safeguarding_child"
+    VITAL_INTERESTS = "vital_interests"
+    SERIOUS_HARM_PUBLIC_INTEREST = "serious_harm_public_interest"
+    LEGAL_DUTY = "legal_duty"
+
+
+class ConsentState(StrEnum):
+    GIVEN_EXPLICIT = "given_explicit"
+    IMPLIED = "implied"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    OBJECTION_RECORDED = "objection_recorded"
+    LACKS_CAPACITY_BEST_INTERESTS = "lacks_capacity_best_interests"
+
+
+class AckOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    ACTIONED = "actioned"
+    DECLINED = "declined"
+
+
+class DeclineReason(StrEnum):
+    NOT_KNOWN_TO_SERVICE = "not_known_to_service"
+    OUT_OF_SCOPE = "out_of_scope"
+    INSUFFICIENT_INFORMATION = "insufficient_information"
+    WRONG_RECIPIENT = "wrong_recipient"
+    OTHER = "other"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    VERY_HIGH = "very_high"
+
+
+class RiskDomain(StrEnum):
+    SELF_HARM = "self_harm"
+    SUICIDE = "suicide"
+    HARM_TO_OTHERS = "harm_to_others"
+    SELF_NEGLECT = "self_neglect"
+    EXPLOITATION = "exploitation"
+    SAFEGUARDING = "safeguarding"
+
+
+class ContactMethod(StrEnum):
+    PHONE = "phone"
+    VISIT = "visit"
+    LETTER = "letter"
+    TEXT = "text"
+    EMAIL = "email"
+
+
+class DeliveryStatus(StrEnum):
+    WITHHELD = "withheld"
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+class DecisionOutcome(StrEnum):
+    PERMIT = "permit"
+    DENY = "deny"
+    PERMIT_OVERRIDE = "permit_override"
+
+
+class Scope(StrEnum):
+    """OAuth2 scopes of the v1 API."""
+
+    EVENTS_PUBLISH = "events:publish"
+    INBOX_READ = "inbox:read"
+    INBOX_ACK = "inbox:ack"
+    AGREEMENTS_MANAGE = "agreements:manage"
+    CONSENT_MANAGE = "consent:manage"
+    AUDIT_READ = "audit:read"
+    ADMIN = "admin"

@@ -1,0 +1,118 @@
+"""Running the real `imb` command as a separate process."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+IMB = str(Path(sys.executable).parent / "imb")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ImbInstallation:
+    """One broker's environment: data dir, database, Kafka and its own topic names."""
+
+    data_dir: Path
+    database_url: str
+    kafka_bootstrap: str | None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        run = uuid.uuid4().hex[:10]
+        self.env = {
+            **os.environ,
+            "IMB_DATA_DIR": str(self.data_dir),
+            "IMB_DATABASE_URL": self.database_url,
+            "IMB_KAFKA__TOPIC_PREFIX": f"e2e-{run}.",
+            "IMB_KAFKA__ROUTER_GROUP": f"router-{run}",
+            "IMB_KAFKA__DISPATCHER_GROUP": f"dispatcher-{run}",
+            "IMB_KAFKA__PARTITIONS": "3",
+        }
+        if self.kafka_bootstrap:
+            self.env["IMB_KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap
+        else:
+            self.env.pop("IMB_KAFKA_BOOTSTRAP_SERVERS", None)
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [IMB, *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"imb {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def add_client(self, agency: str, scopes: str) -> tuple[str, str]:
+        issued = json.loads(
+            self.run("client", "add", "--agency", agency, "--scopes", scopes).stdout
+        )
+        return issued["client_id"], issued["client_secret"]
+
+    def serve(self) -> "ServingImb":
+        port = free_port()
+        log = (self.data_dir / f"serve-{port}.log").open("w")
+        process = subprocess.Popen(
+            [IMB, "serve", "--port", str(port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        serving = ServingImb(process, f"http://127.0.0.1:{port}", log.name)
+        serving.wait_ready()
+        return serving
+
+
+@dataclass
+class ServingImb:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: str
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"imb serve exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"imb serve not ready within {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return Path(self.log_path).read_text()
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def json_of(response: httpx.Response) -> Any:
+    assert response.status_code < 400, response.text
+    return response.json()

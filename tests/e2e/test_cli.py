@@ -1,0 +1,95 @@
+"""The operator's commands: clear one-line errors, non-zero exits, nothing half-written."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.processes import ImbInstallation
+from tests.world import agreement_body
+
+pytestmark = pytest.mark.slow
+
+
+def _agencies(imb: ImbInstallation) -> int:
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from broker.db.engine import Database
+    from broker.db.models import Agency, AgreementVersion, Client
+
+    async def count() -> int:
+        db = Database(imb.database_url)
+        async with db.unit_of_work() as session:
+            total = 0
+            for model in (Agency, Client, AgreementVersion):
+                total += int(
+                    (await session.execute(select(func.count()).select_from(model))).scalar_one()
+                )
+        await db.dispose()
+        return total
+
+    return asyncio.run(count())
+
+
+def test_help_documents_every_command(installation: ImbInstallation) -> None:
+    out = installation.run("--help").stdout
+    for command in ("serve", "migrate", "worker", "agency", "client", "agreement"):
+        assert command in out
+
+
+def test_client_add_prints_credentials_once_as_json(installation: ImbInstallation) -> None:
+    installation.run("agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust")
+    result = installation.run("client", "add", "--agency", "RX4", "--scopes", "events:publish")
+    issued = json.loads(result.stdout)
+    assert set(issued) == {"client_id", "client_secret"}
+    assert (
+        issued["client_secret"]
+        not in (installation.data_dir / "imb.db").read_bytes().decode("latin-1")
+        if installation.database_url.startswith("sqlite")
+        else True
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("agency", "add", "bad code!", "--name", "X", "--kind", "housing"), "code"),
+        (("client", "add", "--agency", "NOPE1", "--scopes", "events:publish"), "unknown agency"),
+        (("client", "add", "--agency", "RX4", "--scopes", "events:publish fly"), "scopes"),
+        (("agreement", "add", "--file", "/nonexistent/agreement.json"), "cannot read"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    installation: ImbInstallation, args: tuple[str, ...], message: str
+) -> None:
+    installation.run("agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust")
+    before = _agencies(installation)
+
+    result = installation.run(*args, check=False)
+
+    assert result.returncode != 0
+    assert result.stderr.startswith("imb: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr
+    assert _agencies(installation) == before
+
+
+def test_agreement_file_with_bad_terms_is_refused(
+    installation: ImbInstallation, tmp_path: Path
+) -> None:
+    installation.run("agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust")
+    installation.run("agency", "add", "LA001", "--name", "Council", "--kind", "local_authority")
+    body = agreement_body(["RX4", "LA001"])
+    body["lawful_basis"] = {**body["lawful_basis"], "art9": "substantial_public_interest"}
+    del body["lawful_basis"]["dpa_sch1_para"]
+    path = tmp_path / "agreement.json"
+    path.write_text(json.dumps(body))
+    before = _agencies(installation)
+
+    result = installation.run("agreement", "add", "--file", str(path), check=False)
+
+    assert result.returncode == 1
+    assert "Sch 1 paragraph" in result.stderr
+    assert _agencies(installation) == before

@@ -1,0 +1,170 @@
+"""A small, realistic partnership to test against, and helpers to wait on the pipeline."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+
+from broker.agencies.service import register_agency, register_client
+from broker.audit.log import Actor
+from broker.runtime import Runtime
+from schemas.admin import AgencyRegistration, ClientRegistration
+from schemas.vocabulary import AgencyKind, Scope
+
+TRUST, COUNCIL, HOUSING, GP = "RX4", "LA001", "HOU01", "GP001"
+NHS_NUMBER = "9434765919"
+OTHER_NHS_NUMBER = "4010232137"
+PARTNER_SCOPES = [
+    Scope.EVENTS_PUBLISH,
+    Scope.INBOX_READ,
+    Scope.INBOX_ACK,
+    Scope.CONSENT_MANAGE,
+    Scope.AUDIT_READ,
+    Scope.AGREEMENTS_MANAGE,
+]
+T = TypeVar("T")
+
+
+@dataclass
+class World:
+    api: httpx.AsyncClient
+    rt: Runtime
+    tokens: dict[str, str] = field(default_factory=dict)
+    credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    async def post(self, who: str, path: str, body: Any) -> httpx.Response:
+        return await self.api.post(path, json=body, headers=self.auth(who))
+
+    async def put(self, who: str, path: str, body: Any) -> httpx.Response:
+        return await self.api.put(path, json=body, headers=self.auth(who))
+
+    async def get(self, who: str, path: str, **params: Any) -> httpx.Response:
+        return await self.api.get(path, params=params, headers=self.auth(who))
+
+    async def publish(self, who: str = TRUST, **overrides: Any) -> httpx.Response:
+        return await self.post(who, "/v1/events", risk_event(**overrides))
+
+    async def inbox(self, who: str) -> list[dict[str, Any]]:
+        response = await self.get(who, "/v1/inbox")
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    def token_for(self, agency: str, scopes: list[Scope]) -> str:
+        token, _ = self.rt.tokens.issue(f"test-{agency}", agency, [s.value for s in scopes])
+        return token
+
+
+def risk_event(**overrides: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "type": "risk.changed",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "subject": {"nhs_number": NHS_NUMBER, "local_id": "MRN-1001"},
+        "reason_for_sharing": "Risk to self has risen; partners need to adjust contact plans.",
+        "purpose": "direct_care",
+        "urgency": "urgent",
+        "payload": {
+            "previous_level": "medium",
+            "current_level": "high",
+            "risk_domains": ["self_harm", "self_neglect"],
+            "rationale": "Stopped medication and expressed hopelessness at last visit.",
+            "early_warning_indicators": ["withdrawn", "not eating"],
+            "actions_taken": ["crisis team informed"],
+            "review_date": (datetime.now(UTC) + timedelta(days=7)).date().isoformat(),
+        },
+    }
+    event.update(overrides)
+    return event
+
+
+def agreement_body(parties: list[str], **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "Community mental health partnership",
+        "parties": [{"agency": p, "role": "joint_controller"} for p in parties],
+        "event_types": ["risk.changed", "engagement.disengaged", "crisis.occurred"],
+        "purposes": ["direct_care", "safeguarding"],
+        "lawful_basis": {
+            "art6": "public_task",
+            "art9": "health_social_care",
+            "dpa_sch1_para": "2",
+            "confidentiality": "implied_consent_individual_care",
+        },
+        "effective_from": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        "review_date": (datetime.now(UTC) + timedelta(days=365)).date().isoformat(),
+    }
+    body.update(overrides)
+    return body
+
+
+async def build_world(rt: Runtime, api: httpx.AsyncClient) -> World:
+    world = World(api=api, rt=rt)
+    operator = Actor(agency=None, client="test")
+    agencies = [
+        (TRUST, "Riverside Mental Health NHS Trust", AgencyKind.NHS_TRUST),
+        (COUNCIL, "Riverside Adult Social Care", AgencyKind.LOCAL_AUTHORITY),
+        (HOUSING, "Riverside Housing Association", AgencyKind.HOUSING),
+        (GP, "Riverside Medical Practice", AgencyKind.GP_PRACTICE),
+    ]
+    async with rt.db.unit_of_work() as session:
+        for code, name, kind in agencies:
+            await register_agency(
+                session, rt, operator, AgencyRegistration(code=code, name=name, kind=kind)
+            )
+            issued = await register_client(
+                session, rt, operator, ClientRegistration(agency=code, scopes=PARTNER_SCOPES)
+            )
+            world.credentials[code] = (issued.client_id, issued.client_secret)
+        await session.commit()
+    for code, _, _ in agencies:
+        world.tokens[code] = world.token_for(code, PARTNER_SCOPES)
+    world.tokens["admin"] = world.token_for(TRUST, [Scope.ADMIN])
+    created = await world.post("admin", "/v1/agreements", agreement_body([TRUST, COUNCIL, HOUSING]))
+    assert created.status_code == 201, created.text
+    team = {
+        "members": [
+            {
+                "agency": TRUST,
+                "role": "care coordinator",
+                "named_lead": "A. Patel",
+                "coordinator": True,
+            },
+            {
+                "agency": COUNCIL,
+                "role": "social worker",
+                "named_lead": "B. Jones",
+                "coordinator": False,
+            },
+            {
+                "agency": HOUSING,
+                "role": "tenancy support",
+                "named_lead": "C. Smith",
+                "coordinator": False,
+            },
+        ]
+    }
+    response = await world.put(TRUST, f"/v1/subjects/{NHS_NUMBER}/care-team", team)
+    assert response.status_code == 200, response.text
+    return world
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float = 30.0
+) -> T:
+    """Poll until `done` holds for the probe's value, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(0.05)
