@@ -11,6 +11,10 @@ class KafkaSettings(BaseModel):
     partitions: int = Field(default=6, ge=1, le=1000)
     router_group: str = "imb-router"
     dispatcher_group: str = "imb-dispatcher"
+    # Some Kafka-protocol brokers hold a new group member for half the session timeout, so
+    # tests and local runs may want it short; Apache Kafka's default of 10 s suits production.
+    session_timeout_ms: int = Field(default=10000, ge=1000, le=300000)
+    heartbeat_interval_ms: int = Field(default=3000, ge=100, le=60000)
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

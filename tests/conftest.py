@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from broker.kafka.topics import ensure_topics
 
 from broker.api.app import create_app
+from broker.kafka.topics import ensure_topics
 from broker.runtime import Runtime, build_runtime
 from broker.settings import KafkaSettings, Settings, WorkerSettings
 from broker.workers.supervisor import Worker, start_workers, stop_workers
@@ -55,6 +55,8 @@ def settings(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Setting
             partitions=2,
             router_group=f"router-{run}",
             dispatcher_group=f"dispatcher-{run}",
+            session_timeout_ms=2000,
+            heartbeat_interval_ms=500,
         ),
         workers=WorkerSettings(relay_idle_seconds=0.05),
     )

@@ -36,7 +36,7 @@ async def run_relay(rt: Runtime, bootstrap: str, stop: asyncio.Event) -> None:
 async def run_consumer(
     rt: Runtime, bootstrap: str, topic: str, group: str, handle: RecordHandler, stop: asyncio.Event
 ) -> None:
-    kafka = transport.consumer(bootstrap, topic, group)
+    kafka = transport.consumer(bootstrap, topic, group, rt.settings.kafka)
     await kafka.start()
     try:
         await consume(rt, kafka, handle, stop)

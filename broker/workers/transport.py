@@ -8,6 +8,8 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from broker.settings import KafkaSettings
+
 
 def producer(bootstrap_servers: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
@@ -20,7 +22,9 @@ def producer(bootstrap_servers: str) -> AIOKafkaProducer:
     )
 
 
-def consumer(bootstrap_servers: str, topic: str, group_id: str) -> AIOKafkaConsumer:
+def consumer(
+    bootstrap_servers: str, topic: str, group_id: str, settings: KafkaSettings
+) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap_servers,
@@ -29,8 +33,8 @@ def consumer(bootstrap_servers: str, topic: str, group_id: str) -> AIOKafkaConsu
         auto_offset_reset="earliest",
         client_id=f"imb-{group_id}",
         max_poll_interval_ms=300000,
-        session_timeout_ms=30000,
-        heartbeat_interval_ms=3000,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
     )
 
 

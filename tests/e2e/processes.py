@@ -43,6 +43,8 @@ class ImbInstallation:
             "IMB_KAFKA__ROUTER_GROUP": f"router-{run}",
             "IMB_KAFKA__DISPATCHER_GROUP": f"dispatcher-{run}",
             "IMB_KAFKA__PARTITIONS": "3",
+            "IMB_KAFKA__SESSION_TIMEOUT_MS": "2000",
+            "IMB_KAFKA__HEARTBEAT_INTERVAL_MS": "500",
         }
         if self.kafka_bootstrap:
             self.env["IMB_KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap

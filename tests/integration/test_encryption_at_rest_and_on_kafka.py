@@ -32,6 +32,8 @@ async def _dump_topic(settings: Settings, topic: str) -> list[bytes]:
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=f"inspect-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=500,
     )
     await consumer.start()
     try:

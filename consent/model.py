@@ -1,0 +1,143 @@
+"""The engine's inputs and its answer: frozen values, no I/O."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from consent.vocab import (
+    AgreementStatus,
+    Art6Basis,
+    Art9Condition,
+    ConfidentialityBasis,
+    ConsentState,
+    DecisionOutcome,
+    DenyReason,
+    PartyRole,
+    Purpose,
+    StatutoryGateway,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementParty:
+    agency: str
+    role: PartyRole
+
+
+@dataclass(frozen=True, slots=True)
+class LawfulBasis:
+    art6: Art6Basis
+    art9: Art9Condition
+    confidentiality: ConfidentialityBasis
+    dpa_sch1_para: str | None = None
+    statutory_gateways: tuple[StatutoryGateway, ...] = ()
+
+    def codes(self) -> tuple[str, ...]:
+        """Every basis relied on, as readable codes for decisions and audit."""
+        codes = [f"art6:{self.art6.value}", f"art9:{self.art9.value}"]
+        if self.dpa_sch1_para:
+            codes.append(f"dpa_sch1:para_{self.dpa_sch1_para}")
+        codes.append(f"confidentiality:{self.confidentiality.value}")
+        codes.extend(f"gateway:{g.value}" for g in self.statutory_gateways)
+        return tuple(codes)
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    id: str
+    version: int
+    status: AgreementStatus
+    parties: tuple[AgreementParty, ...]
+    event_types: frozenset[str]
+    purposes: frozenset[Purpose]
+    lawful_basis: LawfulBasis
+    effective_from: datetime
+    effective_to: datetime | None = None
+    data_items: Mapping[str, tuple[str, ...]] | None = field(default=None, hash=False)
+
+    def names_parties(self, a: str, b: str) -> bool:
+        agencies = {party.agency for party in self.parties}
+        return a in agencies and b in agencies
+
+    def in_force_at(self, at: datetime) -> bool:
+        started = self.effective_from <= at
+        not_ended = self.effective_to is None or at < self.effective_to
+        return self.status is AgreementStatus.ACTIVE and started and not_ended
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentScope:
+    """Empty sets mean "all"."""
+
+    recipients: frozenset[str] = frozenset()
+    event_types: frozenset[str] = frozenset()
+    purposes: frozenset[Purpose] = frozenset()
+
+    def covers(self, recipient: str, event_type: str, purpose: Purpose) -> bool:
+        return (
+            (not self.recipients or recipient in self.recipients)
+            and (not self.event_types or event_type in self.event_types)
+            and (not self.purposes or purpose in self.purposes)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    id: str
+    state: ConsentState
+    scope: ConsentScope
+    recorded_at: datetime
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+
+    def valid_at(self, at: datetime) -> bool:
+        started = self.valid_from is None or self.valid_from <= at
+        return started and (self.valid_to is None or at < self.valid_to)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRequest:
+    sender: str
+    recipient: str
+    event_type: str
+    purpose: Purpose
+    at: datetime  # the moment of routing
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: DecisionOutcome
+    reason: DenyReason | None
+    agreement_id: str | None
+    agreement_version: int | None
+    bases: tuple[str, ...]
+    consent_record_ids: tuple[str, ...]
+    explanation: str
+
+    @property
+    def permitted(self) -> bool:
+        return self.outcome is not DecisionOutcome.DENY
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value,
+            "reason": self.reason.value if self.reason else None,
+            "agreement_id": self.agreement_id,
+            "agreement_version": self.agreement_version,
+            "bases": list(self.bases),
+            "consent_record_ids": list(self.consent_record_ids),
+            "explanation": self.explanation,
+        }
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> "Decision":
+        return cls(
+            outcome=DecisionOutcome(value["outcome"]),
+            reason=DenyReason(value["reason"]) if value.get("reason") else None,
+            agreement_id=value.get("agreement_id"),
+            agreement_version=value.get("agreement_version"),
+            bases=tuple(value.get("bases", ())),
+            consent_record_ids=tuple(value.get("consent_record_ids", ())),
+            explanation=value["explanation"],
+        )
