@@ -18,12 +18,12 @@ from broker.db.migrate import upgrade_to_head
 from broker.errors import BrokerError
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
-from broker.workers.supervisor import Worker
 from schemas.admin import AgencyRegistration, ClientRegistration
 from schemas.agreements import AgreementBody
 from schemas.vocabulary import AgencyKind
 
 OPERATOR = Actor(agency=None, client="imb-cli")
+WORKERS = ["relay", "router", "dispatcher"]
 EPILOG = """environment:
   IMB_DATA_DIR                  keys, SQLite database and logs (default ./imb-data)
   IMB_DATABASE_URL              SQLAlchemy async URL (default SQLite under IMB_DATA_DIR)
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     commands.add_parser("migrate", help="bring the database schema up to date")
     worker = commands.add_parser("worker", help="run one worker alone (needs external Kafka)")
-    worker.add_argument("name", choices=[w.value for w in Worker])
+    worker.add_argument("name", choices=WORKERS)
     _agency_commands(commands)
     _client_commands(commands)
     _agreement_commands(commands)
@@ -124,6 +124,7 @@ def _read_agreement(path: Path) -> AgreementBody:
 
 def _run(args: argparse.Namespace) -> None:
     from broker.serve import run_worker, serve
+    from broker.workers.supervisor import Worker
 
     settings = Settings()
     if args.command == "serve":

@@ -4,8 +4,8 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 
@@ -28,6 +28,22 @@ log = logging.getLogger("imb")
 
 class NotMigrated(RuntimeError):
     pass
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its re-raising of the stop signal after shutdown: that would end the
+    process before the workers, the Kafka clients and the embedded broker are stopped."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
 
 
 async def check_schema(rt: Runtime) -> None:
@@ -77,7 +93,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         config = uvicorn.Config(
             create_app(rt), host=host, port=port, log_level="warning", server_header=False
         )
-        server = uvicorn.Server(config)
+        server = _Server(config)
         _announce(host, port, bootstrap, settings)
         try:
             await server.serve()

@@ -1,6 +1,7 @@
 """Creating the broker's topics with their partition counts, tolerating races."""
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -36,10 +37,9 @@ async def _create_missing(
             for name, partitions in topics.items()
             if name not in existing
         ]
+        # Another process may create one between our listing and our request.
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another process created it between our listing and our request
     finally:
         await admin.close()

@@ -1,12 +1,14 @@
 """End-to-end fixtures: an `imb` installation driven only through its command line and HTTP."""
 
+import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.processes import ImbInstallation
-from tests.world import COUNCIL, GP, HOUSING, TRUST
+from tests.world import COUNCIL, GP, HOUSING, TRUST, agreement_body
 
 AGENCIES = [
     (TRUST, "Riverside Mental Health NHS Trust", "nhs_trust"),
@@ -27,16 +29,26 @@ def installation(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Imb
 @pytest.fixture
 def partnership(installation: ImbInstallation, tmp_path: Path) -> dict[str, tuple[str, str]]:
     """Three partners with an agreement, set up by the operator's commands; credentials."""
-    from tests.world import agreement_body
-
-    for code, name, kind in AGENCIES:
-        installation.run("agency", "add", code, "--name", name, "--kind", kind)
-    agreement = tmp_path / "agreement.json"
-    import json
-
-    agreement.write_text(json.dumps(agreement_body([TRUST, COUNCIL, HOUSING])))
-    installation.run("agreement", "add", "--file", str(agreement))
-    return {code: installation.add_client(code, SCOPES) for code, _, _ in AGENCIES}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        # Independent commands at once: each is a separate process, as operators run them.
+        list(
+            pool.map(
+                lambda a: installation.run("agency", "add", a[0], "--name", a[1], "--kind", a[2]),
+                AGENCIES,
+            )
+        )
+        agreement = tmp_path / "agreement.json"
+        agreement.write_text(json.dumps(agreement_body([TRUST, COUNCIL, HOUSING])))
+        added = pool.submit(installation.run, "agreement", "add", "--file", str(agreement))
+        credentials = dict(
+            zip(
+                [code for code, _, _ in AGENCIES],
+                pool.map(lambda a: installation.add_client(a[0], SCOPES), AGENCIES),
+                strict=True,
+            )
+        )
+        added.result()
+    return credentials
 
 
 @pytest.fixture

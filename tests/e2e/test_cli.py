@@ -39,17 +39,34 @@ def test_help_documents_every_command(installation: ImbInstallation) -> None:
         assert command in out
 
 
-def test_client_add_prints_credentials_once_as_json(installation: ImbInstallation) -> None:
+def test_client_add_prints_credentials_once_and_stores_only_a_hash(
+    installation: ImbInstallation,
+) -> None:
     installation.run("agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust")
     result = installation.run("client", "add", "--agency", "RX4", "--scopes", "events:publish")
+
     issued = json.loads(result.stdout)
     assert set(issued) == {"client_id", "client_secret"}
-    assert (
-        issued["client_secret"]
-        not in (installation.data_dir / "imb.db").read_bytes().decode("latin-1")
-        if installation.database_url.startswith("sqlite")
-        else True
-    )
+    stored = _client_rows(installation)
+    assert [row[0] for row in stored] == [issued["client_id"]]
+    assert all(issued["client_secret"] not in str(value) for row in stored for value in row)
+
+
+def _client_rows(imb: ImbInstallation) -> list[tuple[object, ...]]:
+    import asyncio
+
+    from sqlalchemy import text
+
+    from broker.db.engine import Database
+
+    async def rows() -> list[tuple[object, ...]]:
+        db = Database(imb.database_url)
+        async with db.unit_of_work() as session:
+            found = (await session.execute(text("SELECT * FROM clients"))).all()
+        await db.dispose()
+        return [tuple(row) for row in found]
+
+    return asyncio.run(rows())
 
 
 @pytest.mark.parametrize(
