@@ -1,0 +1,285 @@
+"""The first consent gate: agreements in force, coverage, and the person's consent position."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consent.decide import decide
+from consent.model import (
+    Agreement,
+    AgreementParty,
+    ConsentRecord,
+    ConsentScope,
+    Decision,
+    DecisionRequest,
+    LawfulBasis,
+)
+from consent.vocab import (
+    AgreementStatus,
+    Art6Basis,
+    Art9Condition,
+    ConfidentialityBasis,
+    ConsentState,
+    DecisionOutcome,
+    DenyReason,
+    PartyRole,
+    Purpose,
+    StatutoryGateway,
+)
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+SENDER, RECIPIENT, OTHER = "RX4", "LA001", "HOU01"
+RISK = "risk.changed"
+
+
+def agreement(**overrides: object) -> Agreement:
+    values: dict[str, object] = {
+        "id": "agr-1",
+        "version": 1,
+        "status": AgreementStatus.ACTIVE,
+        "parties": (
+            AgreementParty(SENDER, PartyRole.JOINT_CONTROLLER),
+            AgreementParty(RECIPIENT, PartyRole.JOINT_CONTROLLER),
+        ),
+        "event_types": frozenset({RISK}),
+        "purposes": frozenset({Purpose.DIRECT_CARE}),
+        "lawful_basis": LawfulBasis(
+            Art6Basis.PUBLIC_TASK,
+            Art9Condition.HEALTH_SOCIAL_CARE,
+            ConfidentialityBasis.IMPLIED_CONSENT_INDIVIDUAL_CARE,
+            dpa_sch1_para="2",
+            statutory_gateways=(StatutoryGateway.CARE_ACT_S42_ENQUIRY,),
+        ),
+        "effective_from": NOW - timedelta(days=30),
+    }
+    values.update(overrides)
+    return Agreement(**values)  # type: ignore[arg-type]
+
+
+def consent(
+    state: ConsentState, at: datetime, scope: ConsentScope = ConsentScope(), **kw: object
+) -> ConsentRecord:
+    return ConsentRecord(
+        id=f"c-{state.value}-{at.isoformat()}", state=state, scope=scope, recorded_at=at, **kw
+    )  # type: ignore[arg-type]
+
+
+def request(**overrides: object) -> DecisionRequest:
+    values: dict[str, object] = {
+        "sender": SENDER,
+        "recipient": RECIPIENT,
+        "event_type": RISK,
+        "purpose": Purpose.DIRECT_CARE,
+        "at": NOW,
+    }
+    values.update(overrides)
+    return DecisionRequest(**values)  # type: ignore[arg-type]
+
+
+def test_permit_names_the_agreement_and_every_basis() -> None:
+    decision = decide(request(), [agreement()], [])
+
+    assert decision.outcome is DecisionOutcome.PERMIT
+    assert (decision.agreement_id, decision.agreement_version) == ("agr-1", 1)
+    assert decision.bases == (
+        "art6:public_task",
+        "art9:health_social_care",
+        "dpa_sch1:para_2",
+        "confidentiality:implied_consent_individual_care",
+        "gateway:care_act_s42_enquiry",
+    )
+    assert "agr-1" in decision.explanation
+
+
+def test_no_agreement_naming_both_parties_denies() -> None:
+    decision = decide(request(recipient=OTHER), [agreement()], [])
+    assert decision.reason is DenyReason.NO_AGREEMENT
+    assert not decision.permitted
+
+
+@pytest.mark.parametrize("status", [s for s in AgreementStatus if s is not AgreementStatus.ACTIVE])
+def test_agreement_that_is_not_active_is_not_in_force(status: AgreementStatus) -> None:
+    decision = decide(request(), [agreement(status=status)], [])
+    assert decision.reason is DenyReason.AGREEMENT_NOT_IN_FORCE
+
+
+def test_effective_from_is_inclusive_and_effective_to_exclusive() -> None:
+    starts_now = agreement(effective_from=NOW)
+    ends_now = agreement(effective_to=NOW)
+    ends_later = agreement(effective_to=NOW + timedelta(seconds=1))
+
+    assert decide(request(), [starts_now], []).permitted
+    assert decide(request(), [ends_now], []).reason is DenyReason.AGREEMENT_NOT_IN_FORCE
+    assert decide(request(), [ends_later], []).permitted
+    not_yet = agreement(effective_from=NOW + timedelta(seconds=1))
+    assert decide(request(), [not_yet], []).reason is DenyReason.AGREEMENT_NOT_IN_FORCE
+
+
+def test_event_type_and_purpose_must_be_covered() -> None:
+    assert (
+        decide(request(event_type="crisis.occurred"), [agreement()], []).reason
+        is DenyReason.EVENT_TYPE_NOT_COVERED
+    )
+    assert (
+        decide(request(purpose=Purpose.SAFEGUARDING), [agreement()], []).reason
+        is DenyReason.PURPOSE_NOT_COVERED
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (ConsentState.REFUSED, DenyReason.CONSENT_REFUSED),
+        (ConsentState.WITHDRAWN, DenyReason.CONSENT_WITHDRAWN),
+        (ConsentState.OBJECTION_RECORDED, DenyReason.OBJECTION_RECORDED),
+    ],
+)
+def test_refusal_in_scope_denies_and_is_cited(state: ConsentState, reason: DenyReason) -> None:
+    record = consent(state, NOW - timedelta(days=1))
+    decision = decide(request(), [agreement()], [record])
+    assert decision.reason is reason
+    assert decision.consent_record_ids == (record.id,)
+    assert record.id in decision.explanation
+
+
+def test_refusal_for_another_recipient_does_not_deny() -> None:
+    record = consent(ConsentState.REFUSED, NOW, ConsentScope(recipients=frozenset({OTHER})))
+    assert decide(request(), [agreement()], [record]).permitted
+
+
+def test_later_consent_in_the_same_scope_supersedes_a_refusal() -> None:
+    refused = consent(ConsentState.REFUSED, NOW - timedelta(days=2))
+    given_ = consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=1))
+    assert decide(request(), [agreement()], [refused, given_]).permitted
+
+
+def test_later_withdrawal_supersedes_consent() -> None:
+    given_ = consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=2))
+    withdrawn = consent(ConsentState.WITHDRAWN, NOW - timedelta(days=1))
+    assert (
+        decide(request(), [agreement()], [given_, withdrawn]).reason is DenyReason.CONSENT_WITHDRAWN
+    )
+
+
+def test_narrow_refusal_beside_a_later_broad_consent_still_denies() -> None:
+    narrow = consent(
+        ConsentState.REFUSED,
+        NOW - timedelta(days=2),
+        ConsentScope(recipients=frozenset({RECIPIENT})),
+    )
+    broad = consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=1))
+    assert decide(request(), [agreement()], [narrow, broad]).reason is DenyReason.CONSENT_REFUSED
+
+
+def test_refusal_outside_its_validity_period_does_not_deny() -> None:
+    expired = consent(ConsentState.REFUSED, NOW - timedelta(days=9), valid_to=NOW)
+    future = consent(ConsentState.REFUSED, NOW, valid_from=NOW + timedelta(hours=1))
+    current = consent(ConsentState.REFUSED, NOW, valid_from=NOW)
+
+    assert decide(request(), [agreement()], [expired]).permitted
+    assert decide(request(), [agreement()], [future]).permitted
+    assert not decide(request(), [agreement()], [current]).permitted
+
+
+def test_among_several_agreements_the_most_recently_effective_is_cited() -> None:
+    older = agreement(id="agr-old", effective_from=NOW - timedelta(days=300))
+    newer = agreement(id="agr-new", effective_from=NOW - timedelta(days=3))
+    assert decide(request(), [older, newer], []).agreement_id == "agr-new"
+
+
+# Properties -------------------------------------------------------------------------------
+
+agencies = st.sampled_from([SENDER, RECIPIENT, OTHER])
+times = st.integers(min_value=-40, max_value=40).map(lambda d: NOW + timedelta(days=d))
+agreements = st.builds(
+    agreement,
+    id=st.sampled_from(["a1", "a2", "a3"]),
+    version=st.integers(1, 3),
+    status=st.sampled_from(list(AgreementStatus)),
+    parties=st.lists(agencies, min_size=1, max_size=3, unique=True).map(
+        lambda codes: tuple(AgreementParty(c, PartyRole.CONTROLLER) for c in codes)
+    ),
+    event_types=st.frozensets(st.sampled_from([RISK, "crisis.occurred"]), min_size=1),
+    purposes=st.frozensets(st.sampled_from(list(Purpose)), min_size=1),
+    effective_from=times,
+    effective_to=st.none() | times,
+)
+scopes = st.builds(
+    ConsentScope,
+    recipients=st.frozensets(agencies, max_size=2),
+    event_types=st.frozensets(st.sampled_from([RISK, "crisis.occurred"]), max_size=1),
+    purposes=st.frozensets(st.sampled_from(list(Purpose)), max_size=1),
+)
+consents = st.builds(
+    ConsentRecord,
+    id=st.uuids().map(str),
+    state=st.sampled_from(list(ConsentState)),
+    scope=scopes,
+    recorded_at=times,
+    valid_from=st.none() | times,
+    valid_to=st.none() | times,
+)
+requests = st.builds(
+    request,
+    recipient=agencies,
+    event_type=st.sampled_from([RISK, "crisis.occurred"]),
+    purpose=st.sampled_from(list(Purpose)),
+)
+
+
+def _covering(r: DecisionRequest, a: Agreement) -> bool:
+    return (
+        a.names_parties(r.sender, r.recipient)
+        and a.in_force_at(r.at)
+        and r.event_type in a.event_types
+        and r.purpose in a.purposes
+    )
+
+
+@given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5))
+def test_never_permits_without_an_agreement_in_force_covering_the_request(
+    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
+) -> None:
+    decision = decide(r, agrs, cons)
+    if decision.permitted:
+        cited = [
+            a
+            for a in agrs
+            if (a.id, a.version) == (decision.agreement_id, decision.agreement_version)
+        ]
+        assert any(_covering(r, a) for a in cited)
+
+
+@given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5))
+def test_never_permits_against_a_surviving_refusal(
+    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
+) -> None:
+    in_scope = [
+        c for c in cons if c.valid_at(r.at) and c.scope.covers(r.recipient, r.event_type, r.purpose)
+    ]
+    latest_per_scope = {}
+    for c in sorted(in_scope, key=lambda c: (c.recorded_at, c.id)):
+        latest_per_scope[c.scope] = c
+    refusing = {ConsentState.REFUSED, ConsentState.WITHDRAWN, ConsentState.OBJECTION_RECORDED}
+    if any(c.state in refusing for c in latest_per_scope.values()):
+        assert not decide(r, agrs, cons).permitted
+
+
+@given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5), st.randoms())
+def test_decision_does_not_depend_on_input_order(
+    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord], rnd: object
+) -> None:
+    shuffled_a, shuffled_c = list(agrs), list(cons)
+    rnd.shuffle(shuffled_a)  # type: ignore[attr-defined]
+    rnd.shuffle(shuffled_c)  # type: ignore[attr-defined]
+    assert decide(r, agrs, cons) == decide(r, shuffled_a, shuffled_c)
+
+
+@given(requests, st.lists(agreements, max_size=3), st.lists(consents, max_size=3))
+def test_decision_survives_storage(
+    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
+) -> None:
+    decision = decide(r, agrs, cons)
+    assert Decision.from_dict(decision.to_dict()) == decision
