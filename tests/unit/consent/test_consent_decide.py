@@ -32,6 +32,7 @@ from consent.vocab import (
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SENDER, RECIPIENT, OTHER = "RX4", "LA001", "HOU01"
 RISK = "risk.changed"
+EVERYTHING = ConsentScope()
 
 
 def agreement(**overrides: object) -> Agreement:
@@ -59,7 +60,7 @@ def agreement(**overrides: object) -> Agreement:
 
 
 def consent(
-    state: ConsentState, at: datetime, scope: ConsentScope = ConsentScope(), **kw: object
+    state: ConsentState, at: datetime, scope: ConsentScope = EVERYTHING, **kw: object
 ) -> ConsentRecord:
     return ConsentRecord(
         id=f"c-{state.value}-{at.isoformat()}", state=state, scope=scope, recorded_at=at, **kw
