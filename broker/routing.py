@@ -1,15 +1,15 @@
-"""RouteMessage: who receives a message, the consent decision for each, and their deliveries.
+"""RouteMessages: who receives a message, the consent decision for each, and their deliveries.
 
 Idempotent: a message already routed is not routed again, so a replayed Kafka record changes
 nothing. Deliveries, their audit records and their outbox entries commit together.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from consent.decide import decide
-from consent.model import ConsentRecord, Decision, DecisionRequest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.agreements.repository import versions_naming
@@ -18,7 +18,9 @@ from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed,
 from broker.db.models import Delivery, Message
 from broker.outbox import delivery_record, enqueue
 from broker.runtime import Runtime
-from broker.subjects.repository import care_team_agencies, consent_history, to_consent_record
+from broker.subjects.repository import care_teams_of, consent_histories, to_consent_record
+from consent.decide import decide
+from consent.model import Agreement, ConsentRecord, Decision, DecisionRequest
 from schemas.vocabulary import DeliveryStatus, Purpose
 
 ROUTED = "routed"
@@ -32,20 +34,57 @@ class Routed:
     withheld: int
 
 
-async def route_message(session: AsyncSession, rt: Runtime, message_id: UUID) -> Routed | None:
-    """Route one accepted message; None when there is nothing (more) to do for it."""
-    message = await session.get(Message, message_id, with_for_update=True)
-    if message is None or message.status != "accepted":
-        return None
-    recipients = await recipients_of(session, message)
+class BatchReads:
+    """What routing reads, read in bulk once per consumed batch.
+
+    Safe because one batch is one transaction: every message in it is decided on the same
+    view of agreements, care teams and consents, as if all were routed at the same moment.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._agreements: dict[str, list[Agreement]] = {}
+        self.care_teams: dict[str, list[str]] = defaultdict(list)
+        self.consents: dict[str, list[ConsentRecord]] = defaultdict(list)
+
+    async def load_subjects(self, pseudonyms: set[str]) -> None:
+        for subject, agency in await care_teams_of(self.session, pseudonyms):
+            self.care_teams[subject].append(agency)
+        for row in await consent_histories(self.session, pseudonyms):
+            self.consents[row.subject_pseudonym].append(to_consent_record(row))
+
+    async def agreements_of(self, agency: str) -> list[Agreement]:
+        if agency not in self._agreements:
+            self._agreements[agency] = await versions_naming(self.session, agency)
+        return self._agreements[agency]
+
+
+async def route_messages(session: AsyncSession, rt: Runtime, message_ids: list[UUID]) -> None:
+    """Route the accepted messages among these; any already routed are left as they are."""
+    statement = (
+        select(Message)
+        .where(Message.id.in_(message_ids), Message.status == "accepted")
+        .order_by(Message.received_at, Message.id)
+        .with_for_update()
+    )
+    messages = list((await session.scalars(statement)).all())
+    reads = BatchReads(session)
+    await reads.load_subjects({m.subject_pseudonym for m in messages})
+    for message in messages:
+        await route_message(session, rt, message, reads)
+
+
+async def route_message(
+    session: AsyncSession, rt: Runtime, message: Message, reads: BatchReads
+) -> Routed:
+    recipients = recipients_of(message, reads.care_teams[message.subject_pseudonym])
     now = rt.clock()
     if not recipients:
         _record_unroutable(session, message, now)
         return Routed(message.id, 0, 0)
-    consents = [
-        to_consent_record(r) for r in await consent_history(session, message.subject_pseudonym)
-    ]
-    decisions = {r: await _decide(session, message, r, consents, now) for r in recipients}
+    consents = reads.consents[message.subject_pseudonym]
+    agreements = await reads.agreements_of(message.sender_agency)
+    decisions = {r: _decide(message, r, agreements, consents, now) for r in recipients}
     content = _open_content(rt, message)
     for recipient, decision in decisions.items():
         _create_delivery(session, rt, message, recipient, decision, content)
@@ -54,22 +93,20 @@ async def route_message(session: AsyncSession, rt: Runtime, message_id: UUID) ->
     return Routed(message.id, permitted, len(decisions) - permitted)
 
 
-async def recipients_of(session: AsyncSession, message: Message) -> list[str]:
+def recipients_of(message: Message, care_team: list[str]) -> list[str]:
     """The explicit recipients, else the subject's care team minus the sender."""
     if message.explicit_recipients is not None:
         return list(message.explicit_recipients)
-    team = await care_team_agencies(session, message.subject_pseudonym)
-    return [agency for agency in team if agency != message.sender_agency]
+    return sorted(agency for agency in care_team if agency != message.sender_agency)
 
 
-async def _decide(
-    session: AsyncSession,
+def _decide(
     message: Message,
     recipient: str,
+    agreements: list[Agreement],
     consents: list[ConsentRecord],
     now: datetime,
 ) -> Decision:
-    agreements = await versions_naming(session, message.sender_agency, recipient)
     request = DecisionRequest(
         sender=message.sender_agency,
         recipient=recipient,

@@ -27,6 +27,9 @@ class Runtime:
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     # Answers whether Kafka is reachable; None where this process does not use Kafka.
     kafka_ready: Callable[[], Awaitable[bool]] | None = None
+    # Subjects and agencies are never deleted, so once seen they need no second look-up.
+    known_subjects: set[str] = field(default_factory=set)
+    known_agencies: set[str] = field(default_factory=set)
 
     async def close(self) -> None:
         await self.db.dispose()

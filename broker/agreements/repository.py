@@ -3,13 +3,12 @@
 from collections import defaultdict
 from uuid import UUID
 
-import consent.model as cm
-from consent.vocab import AgreementStatus
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
+import consent.model as cm
 from broker.db.models import AgreementParty, AgreementVersion
+from consent.vocab import AgreementStatus
 from schemas.vocabulary import (
     Art6Basis,
     Art9Condition,
@@ -22,26 +21,16 @@ from schemas.vocabulary import (
 Parties = dict[tuple[UUID, int], list[AgreementParty]]
 
 
-async def versions_naming(
-    session: AsyncSession, agency_a: str, agency_b: str
-) -> list[cm.Agreement]:
-    """Every version of every agreement to which both agencies are parties."""
-    party_a, party_b = aliased(AgreementParty), aliased(AgreementParty)
-    statement = (
-        select(AgreementVersion)
-        .join(
-            party_a,
-            (party_a.agreement_id == AgreementVersion.agreement_id)
-            & (party_a.version == AgreementVersion.version),
-        )
-        .join(
-            party_b,
-            (party_b.agreement_id == AgreementVersion.agreement_id)
-            & (party_b.version == AgreementVersion.version),
-        )
-        .where(party_a.agency_code == agency_a, party_b.agency_code == agency_b)
+async def versions_naming(session: AsyncSession, agency: str) -> list[cm.Agreement]:
+    """Every version of every agreement to which the agency is a party."""
+    statement = select(AgreementVersion).join(
+        AgreementParty,
+        (AgreementParty.agreement_id == AgreementVersion.agreement_id)
+        & (AgreementParty.version == AgreementVersion.version),
     )
-    versions = list((await session.scalars(statement)).all())
+    versions = list(
+        (await session.scalars(statement.where(AgreementParty.agency_code == agency))).all()
+    )
     parties = await parties_of(session, versions)
     return [to_agreement(v, parties[(v.agreement_id, v.version)]) for v in versions]
 

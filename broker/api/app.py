@@ -1,9 +1,9 @@
 """The FastAPI application for one runtime."""
 
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import RequestResponseEndpoint
+from fastapi import FastAPI
 
 from broker.api.limits import BodyLimit
+from broker.api.observe import ObserveResponses
 from broker.api.problems import install_problem_handlers
 from broker.api.routes import admin, agreements, audit, events, health, inbox, oauth, subjects
 from broker.runtime import Runtime
@@ -27,12 +27,6 @@ def create_app(rt: Runtime) -> FastAPI:
     for module in (oauth, events, inbox, subjects, agreements, audit, admin, health):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        rt.metrics.http_requests.labels(request.method, str(response.status_code)).inc()
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
     app.add_middleware(BodyLimit, max_bytes=rt.settings.max_body_bytes)
+    app.add_middleware(ObserveResponses, metrics=rt.metrics)
     return app

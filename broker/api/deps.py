@@ -14,7 +14,7 @@ from broker.runtime import Runtime
 from schemas.vocabulary import Scope
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -48,7 +48,7 @@ class Caller:
         return scope.value in self.claims.scopes
 
 
-def authenticate(request: Request, rt: RuntimeDep) -> Caller:
+async def authenticate(request: Request, rt: RuntimeDep) -> Caller:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("a bearer access token is required")

@@ -35,7 +35,7 @@ async def submit_event(
     existing = await find_by_sender_event(session, actor.agency, event.id)
     if existing is not None:
         return replay(existing, body_digest)
-    await _check_recipients(session, actor.agency, event.recipients)
+    await _check_recipients(session, rt, actor.agency, event.recipients)
     message = await _store_message(session, rt, actor, event, body_digest)
     return Accepted(message.id, message.status, replayed=False)
 
@@ -57,13 +57,15 @@ def replay(existing: Message, body_digest: str) -> Accepted:
 
 
 async def _check_recipients(
-    session: AsyncSession, sender: str, recipients: list[str] | None
+    session: AsyncSession, rt: Runtime, sender: str, recipients: list[str] | None
 ) -> None:
     if recipients is None:
         return
-    known = set(
-        (await session.scalars(select(Agency.code).where(Agency.code.in_(recipients)))).all()
-    )
+    unseen = [code for code in recipients if code not in rt.known_agencies]
+    if unseen:
+        found = await session.scalars(select(Agency.code).where(Agency.code.in_(unseen)))
+        rt.known_agencies.update(found.all())
+    known = rt.known_agencies
     errors = [
         FieldError(("body", "recipients", index), _recipient_problem(code, sender))
         for index, code in enumerate(recipients)

@@ -1,9 +1,9 @@
 """Subjects, their care teams and consent records."""
 
-import consent.model as cm
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import consent.model as cm
 from broker.crypto.envelope import seal
 from broker.db.models import CareTeamMember, ConsentRecord, Subject
 from broker.db.upsert import insert_if_absent
@@ -18,6 +18,8 @@ def subject_ad(pseudonym: str) -> bytes:
 async def register_subject(session: AsyncSession, rt: Runtime, nhs_number: str) -> str:
     """The subject's pseudonym, recording the subject on first sight."""
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
+    if pseudonym in rt.known_subjects:
+        return pseudonym
     if await session.get(Subject, pseudonym) is None:
         sealed = seal(rt.keys.key_provider, nhs_number.encode(), subject_ad(pseudonym))
         values = {
@@ -26,14 +28,17 @@ async def register_subject(session: AsyncSession, rt: Runtime, nhs_number: str) 
             "created_at": rt.clock(),
         }
         await insert_if_absent(session, Subject, values)
+    else:
+        rt.known_subjects.add(pseudonym)
     return pseudonym
 
 
-async def care_team_agencies(session: AsyncSession, pseudonym: str) -> list[str]:
-    statement = select(CareTeamMember.agency_code).where(
-        CareTeamMember.subject_pseudonym == pseudonym
+async def care_teams_of(session: AsyncSession, pseudonyms: set[str]) -> list[tuple[str, str]]:
+    """(subject, agency) for every care-team member of these subjects."""
+    statement = select(CareTeamMember.subject_pseudonym, CareTeamMember.agency_code).where(
+        CareTeamMember.subject_pseudonym.in_(pseudonyms)
     )
-    return sorted((await session.scalars(statement)).all())
+    return [(subject, agency) for subject, agency in (await session.execute(statement)).all()]
 
 
 async def replace_care_team(
@@ -51,6 +56,11 @@ async def consent_history(session: AsyncSession, pseudonym: str) -> list[Consent
         .where(ConsentRecord.subject_pseudonym == pseudonym)
         .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id)
     )
+    return list((await session.scalars(statement)).all())
+
+
+async def consent_histories(session: AsyncSession, pseudonyms: set[str]) -> list[ConsentRecord]:
+    statement = select(ConsentRecord).where(ConsentRecord.subject_pseudonym.in_(pseudonyms))
     return list((await session.scalars(statement)).all())
 
 

@@ -7,42 +7,34 @@ batch rather than losing it; the handlers are idempotent, so a replay changes no
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeAlias
+from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import CommitFailedError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.outbox import UnreadableRecord
+from broker.outbox import UnreadableRecord, decode_record, record_id
 from broker.runtime import Runtime
 
 log = logging.getLogger(__name__)
-RecordHandler = Callable[[AsyncSession, Runtime, ConsumerRecord[bytes, bytes]], Awaitable[None]]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
-async def consume(
-    rt: Runtime, kafka: AIOKafkaConsumer, handle: RecordHandler, stop: asyncio.Event
-) -> None:
-    batch_size = rt.settings.workers.consumer_batch_size
-    while not stop.is_set():
-        fetched = await kafka.getmany(timeout_ms=200, max_records=batch_size)
-        records = [record for partition in fetched.values() for record in partition]
-        if not records:
-            continue
-        await _handle_batch(rt, handle, records)
-        rt.outbox_ready.set()
-        try:
-            await kafka.commit()
-        except CommitFailedError:
-            log.warning("offset commit failed after a rebalance; the batch will be replayed")
+@dataclass(frozen=True)
+class Stage:
+    """What a consumer group does: which records it reads, and what it does with their ids."""
 
+    record_kind: str
+    id_field: str
+    apply: Callable[[AsyncSession, Runtime, list[UUID]], Awaitable[None]]
 
-async def _handle_batch(
-    rt: Runtime, handle: RecordHandler, records: list[ConsumerRecord[bytes, bytes]]
-) -> None:
-    async with rt.db.unit_of_work() as session:
+    def ids_in(self, records: list[Record]) -> list[UUID]:
+        ids: dict[UUID, None] = {}
         for record in records:
             try:
-                await handle(session, rt, record)
+                ids[record_id(decode_record(record.value, self.record_kind), self.id_field)] = None
             except UnreadableRecord as exc:
                 # A record no version of us can read will never become readable: skip it.
                 log.error(
@@ -52,4 +44,30 @@ async def _handle_batch(
                     record.offset,
                     exc,
                 )
+        return list(ids)
+
+
+async def consume(rt: Runtime, kafka: AIOKafkaConsumer, stage: Stage, stop: asyncio.Event) -> None:
+    batch_size = rt.settings.workers.consumer_batch_size
+    while not stop.is_set():
+        fetched = await kafka.getmany(timeout_ms=200, max_records=batch_size)
+        records = [record for partition in fetched.values() for record in partition]
+        if not records:
+            continue
+        await _apply(rt, stage, stage.ids_in(records))
+        rt.outbox_ready.set()
+        try:
+            await kafka.commit()
+        except CommitFailedError:
+            log.warning("offset commit failed after a rebalance; the batch will be replayed")
+
+
+async def _apply(rt: Runtime, stage: Stage, ids: list[UUID]) -> None:
+    if not ids:
+        return
+    async with rt.db.unit_of_work() as session:
+        # The stages read in bulk first and then only write, so flushing before every
+        # read would only cost time.
+        session.autoflush = False
+        await stage.apply(session, rt, ids)
         await session.commit()

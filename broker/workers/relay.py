@@ -6,17 +6,27 @@ are idempotent, so that duplicates nothing in effect.
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, Update, delete, select, update
 
+from broker.db.engine import is_sqlite
 from broker.db.models import OutboxEntry
 from broker.runtime import Runtime
 
 log = logging.getLogger(__name__)
 PURGE_AFTER = timedelta(minutes=10)
 PURGE_EVERY = 200  # batches
+
+
+@dataclass(frozen=True)
+class _Pending:
+    id: int
+    topic: str
+    key: str
+    value: bytes
 
 
 class OutboxRelay:
@@ -42,28 +52,56 @@ class OutboxRelay:
         ready.clear()
 
     async def publish_batch(self) -> int:
-        async with self.rt.db.unit_of_work() as session:
-            statement = (
-                select(OutboxEntry)
-                .where(OutboxEntry.published_at.is_(None))
-                .order_by(OutboxEntry.id)
-                .limit(self.rt.settings.workers.relay_batch_size)
-                .with_for_update(skip_locked=True)  # several relays share the work on PostgreSQL
-            )
-            entries = list((await session.scalars(statement)).all())
-            if not entries:
-                return 0
+        if self._hold_lock_while_publishing:
+            return await self._publish_under_lock()
+        entries = await self._unpublished()
+        if entries:
             await self._publish(entries)
-            ids = [entry.id for entry in entries]
-            await session.execute(
-                update(OutboxEntry)
-                .where(OutboxEntry.id.in_(ids))
-                .values(published_at=self.rt.clock())
-            )
-            await session.commit()
+            await self._mark_published([entry.id for entry in entries])
         return len(entries)
 
-    async def _publish(self, entries: list[OutboxEntry]) -> None:
+    @property
+    def _hold_lock_while_publishing(self) -> bool:
+        # On PostgreSQL, row locks (SKIP LOCKED) let several relays share the outbox without
+        # publishing an entry twice. SQLite has one writer: holding its lock across a Kafka
+        # round trip would stall every request, and there is only one relay to coordinate.
+        return not is_sqlite(self.rt.db.url)
+
+    async def _publish_under_lock(self) -> int:
+        async with self.rt.db.unit_of_work() as session:
+            rows = (await session.scalars(self._next_batch())).all()
+            entries = [_Pending(e.id, e.topic, e.key, e.value) for e in rows]
+            if entries:
+                await self._publish(entries)
+                await session.execute(self._mark([entry.id for entry in entries]))
+                await session.commit()
+        return len(entries)
+
+    async def _unpublished(self) -> list[_Pending]:
+        async with self.rt.db.unit_of_work() as session:
+            entries = (await session.scalars(self._next_batch())).all()
+            return [_Pending(e.id, e.topic, e.key, e.value) for e in entries]
+
+    async def _mark_published(self, ids: list[int]) -> None:
+        async with self.rt.db.unit_of_work() as session:
+            await session.execute(self._mark(ids))
+            await session.commit()
+
+    def _next_batch(self) -> Select[tuple[OutboxEntry]]:
+        return (
+            select(OutboxEntry)
+            .where(OutboxEntry.published_at.is_(None))
+            .order_by(OutboxEntry.id)
+            .limit(self.rt.settings.workers.relay_batch_size)
+            .with_for_update(skip_locked=True)
+        )
+
+    def _mark(self, ids: list[int]) -> Update:
+        return (
+            update(OutboxEntry).where(OutboxEntry.id.in_(ids)).values(published_at=self.rt.clock())
+        )
+
+    async def _publish(self, entries: list[_Pending]) -> None:
         pending = [
             await self.kafka.send(entry.topic, entry.value, key=entry.key.encode())
             for entry in entries

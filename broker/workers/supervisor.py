@@ -9,10 +9,9 @@ from enum import StrEnum
 from aiokafka import AIOKafkaProducer
 
 from broker.runtime import Runtime
-from broker.workers import transport
-from broker.workers.consumers import RecordHandler, consume
+from broker.workers import stages, transport
+from broker.workers.consumers import Stage, consume
 from broker.workers.relay import OutboxRelay
-from broker.workers.stages import dispatch_record, route_record
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0
@@ -34,12 +33,12 @@ async def run_relay(rt: Runtime, bootstrap: str, stop: asyncio.Event) -> None:
 
 
 async def run_consumer(
-    rt: Runtime, bootstrap: str, topic: str, group: str, handle: RecordHandler, stop: asyncio.Event
+    rt: Runtime, bootstrap: str, topic: str, group: str, stage: Stage, stop: asyncio.Event
 ) -> None:
     kafka = transport.consumer(bootstrap, topic, group, rt.settings.kafka)
     await kafka.start()
     try:
-        await consume(rt, kafka, handle, stop)
+        await consume(rt, kafka, stage, stop)
     finally:
         await kafka.stop()
 
@@ -52,10 +51,10 @@ def worker_loop(
         return lambda: run_relay(rt, bootstrap, stop)
     if worker is Worker.ROUTER:
         return lambda: run_consumer(
-            rt, bootstrap, kafka.events_topic, kafka.router_group, route_record, stop
+            rt, bootstrap, kafka.events_topic, kafka.router_group, stages.ROUTER, stop
         )
     return lambda: run_consumer(
-        rt, bootstrap, kafka.deliveries_topic, kafka.dispatcher_group, dispatch_record, stop
+        rt, bootstrap, kafka.deliveries_topic, kafka.dispatcher_group, stages.DISPATCHER, stop
     )
 
 
