@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the API and all workers in one process")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="the API alone, where `imb worker` processes run the pipeline",
+    )
     commands.add_parser("migrate", help="bring the database schema up to date")
     worker = commands.add_parser("worker", help="run one worker alone (needs external Kafka)")
     worker.add_argument("name", choices=WORKERS)
@@ -128,7 +133,7 @@ def _run(args: argparse.Namespace) -> None:
 
     settings = Settings()
     if args.command == "serve":
-        asyncio.run(serve(settings, args.host, args.port))
+        asyncio.run(serve(settings, args.host, args.port, with_workers=not args.no_workers))
     elif args.command == "migrate":
         asyncio.run(upgrade_to_head(settings.resolved_database_url))
         print(f"imb: database at {settings.resolved_database_url.split('@')[-1]} is up to date")
@@ -164,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=Settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic narrates every schema check at INFO; `imb migrate` says the outcome itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         _run(args)
     except ValidationError as exc:

@@ -83,13 +83,13 @@ async def prepare(rt: Runtime, bootstrap: str) -> None:
             log.info("re-announced %d unfinished messages and deliveries", requeued)
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
+async def serve(settings: Settings, host: str, port: int, with_workers: bool = True) -> None:
     rt = build_runtime(settings)
     async with kafka_for(settings) as bootstrap:
         await prepare(rt, bootstrap)
         probe, rt.kafka_ready = await readiness_probe(bootstrap)
         stop = asyncio.Event()
-        tasks = start_workers(rt, bootstrap, list(Worker), stop)
+        tasks = start_workers(rt, bootstrap, list(Worker) if with_workers else [], stop)
         config = uvicorn.Config(
             create_app(rt), host=host, port=port, log_level="warning", server_header=False
         )

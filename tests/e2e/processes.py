@@ -65,11 +65,11 @@ class ImbInstallation:
         )
         return issued["client_id"], issued["client_secret"]
 
-    def serve(self) -> "ServingImb":
+    def serve(self, *options: str) -> "ServingImb":
         port = free_port()
         log = (self.data_dir / f"serve-{port}.log").open("w")
         process = subprocess.Popen(
-            [IMB, "serve", "--port", str(port)],
+            [IMB, "serve", "--port", str(port), *options],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -77,6 +77,12 @@ class ImbInstallation:
         serving = ServingImb(process, f"http://127.0.0.1:{port}", log.name)
         serving.wait_ready()
         return serving
+
+    def worker(self, name: str) -> subprocess.Popen[bytes]:
+        log = (self.data_dir / f"worker-{name}.log").open("w")
+        return subprocess.Popen(
+            [IMB, "worker", name], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 @dataclass

@@ -110,3 +110,13 @@ def test_agreement_file_with_bad_terms_is_refused(
     assert result.returncode == 1
     assert "Sch 1 paragraph" in result.stderr
     assert _agencies(installation) == before
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path, kafka_bootstrap: str) -> None:
+    fresh = ImbInstallation(
+        tmp_path / "fresh", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", kafka_bootstrap
+    )
+    result = fresh.run("serve", "--port", "0", check=False)
+    assert result.returncode == 1
+    assert "run `imb migrate`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

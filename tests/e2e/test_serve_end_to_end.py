@@ -167,3 +167,24 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+async def test_api_alone_with_separate_worker_processes_delivers(
+    installation: ImbInstallation, partnership: dict[str, tuple[str, str]]
+) -> None:
+    """Production's shape: `serve --no-workers` and one `imb worker` process per stage."""
+    server = installation.serve("--no-workers")
+    workers = [installation.worker(name) for name in ("relay", "router", "dispatcher")]
+    try:
+        imb = _clients(server, partnership)
+        accepted = await imb[TRUST].publish(risk_event(recipients=[COUNCIL]))
+        page = await _until(imb[COUNCIL].inbox, lambda p: len(p["items"]) == 1)
+        assert page["items"][0]["message_id"] == accepted["message_id"]
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        assert [worker.wait(timeout=30) for worker in workers] == [0, 0, 0]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+        server.stop()

@@ -154,3 +154,23 @@ async def test_agreement_with_unknown_party_is_refused(world: World) -> None:
     response = await world.post("admin", "/v1/agreements", agreement_body([TRUST, "NOPE1"]))
     problem = _problem(response, 422)
     assert ["body", "parties", 1, "agency"] in _locs(problem)
+
+
+async def test_expired_token_is_401(world: World, runtime: Runtime) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from broker.auth.tokens import TokenService
+
+    settings = runtime.settings.auth
+    yesterday = TokenService(
+        runtime.keys.token_signing_key,
+        issuer=settings.issuer,
+        audience=settings.audience,
+        lifetime=timedelta(minutes=15),
+        clock=lambda: datetime.now(UTC) - timedelta(days=1),
+    )
+    token, _ = yesterday.issue("imb_old", TRUST, ["events:publish"])
+    response = await world.api.post(
+        "/v1/events", json=risk_event(), headers={"Authorization": f"Bearer {token}"}
+    )
+    _problem(response, 401)
