@@ -129,31 +129,33 @@ async def build_world(rt: Runtime, api: httpx.AsyncClient) -> World:
     world.tokens["admin"] = world.token_for(TRUST, [Scope.ADMIN])
     created = await world.post("admin", "/v1/agreements", agreement_body([TRUST, COUNCIL, HOUSING]))
     assert created.status_code == 201, created.text
-    team = {
-        "members": [
-            {
-                "agency": TRUST,
-                "role": "care coordinator",
-                "named_lead": "A. Patel",
-                "coordinator": True,
-            },
-            {
-                "agency": COUNCIL,
-                "role": "social worker",
-                "named_lead": "B. Jones",
-                "coordinator": False,
-            },
-            {
-                "agency": HOUSING,
-                "role": "tenancy support",
-                "named_lead": "C. Smith",
-                "coordinator": False,
-            },
-        ]
-    }
-    response = await world.put(TRUST, f"/v1/subjects/{NHS_NUMBER}/care-team", team)
+    response = await world.put(TRUST, f"/v1/subjects/{NHS_NUMBER}/care-team", CARE_TEAM)
     assert response.status_code == 200, response.text
     return world
+
+
+CARE_TEAM = {
+    "members": [
+        {
+            "agency": TRUST,
+            "role": "care coordinator",
+            "named_lead": "A. Patel",
+            "coordinator": True,
+        },
+        {
+            "agency": COUNCIL,
+            "role": "social worker",
+            "named_lead": "B. Jones",
+            "coordinator": False,
+        },
+        {
+            "agency": HOUSING,
+            "role": "tenancy support",
+            "named_lead": "C. Smith",
+            "coordinator": False,
+        },
+    ]
+}
 
 
 async def eventually(

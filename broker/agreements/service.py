@@ -7,15 +7,15 @@ tables already carry versions and per-party approval so that the lifecycle can g
 from typing import Any
 from uuid import UUID, uuid4
 
-from consent.vocab import AgreementStatus
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.agencies.repository import registered
 from broker.agreements.repository import list_versions, parties_of, versions_of
 from broker.audit.log import Actor, AuditEvent, append
-from broker.db.models import Agency, Agreement, AgreementParty, AgreementVersion
+from broker.db.models import Agreement, AgreementParty, AgreementVersion
 from broker.errors import FieldError, InvalidInput, NotFound
 from broker.runtime import Runtime
+from consent.vocab import AgreementStatus
 from schemas.agreements import AgreementBody
 
 
@@ -23,7 +23,7 @@ async def create_agreement(
     session: AsyncSession, rt: Runtime, actor: Actor, body: AgreementBody, *, any_party: bool
 ) -> dict[str, Any]:
     """`any_party`: an administrator may record an agreement it is not itself a party to."""
-    await _check_parties(session, actor, body, any_party=any_party)
+    await _check_parties(session, rt, actor, body, any_party=any_party)
     now, agreement_id = rt.clock(), uuid4()
     session.add(Agreement(id=agreement_id, created_by_agency=actor.agency, created_at=now))
     await session.flush()
@@ -58,10 +58,10 @@ async def create_agreement(
 
 
 async def _check_parties(
-    session: AsyncSession, actor: Actor, body: AgreementBody, *, any_party: bool
+    session: AsyncSession, rt: Runtime, actor: Actor, body: AgreementBody, *, any_party: bool
 ) -> None:
     codes = [party.agency for party in body.parties]
-    known = set((await session.scalars(select(Agency.code).where(Agency.code.in_(codes)))).all())
+    known = await registered(session, rt, codes)
     errors = [
         FieldError(("body", "parties", index, "agency"), f"unknown agency {code}")
         for index, code in enumerate(codes)

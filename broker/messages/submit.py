@@ -6,10 +6,11 @@ from uuid import UUID, uuid4
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.agencies.repository import registered
 from broker.audit.log import Actor, AuditEvent, append
 from broker.crypto.envelope import message_ad, seal
 from broker.crypto.pseudonym import canonical_json, payload_digest
-from broker.db.models import Agency, Message
+from broker.db.models import Message
 from broker.errors import Conflict, FieldError, InvalidInput
 from broker.outbox import enqueue, event_record
 from broker.runtime import Runtime
@@ -61,11 +62,7 @@ async def _check_recipients(
 ) -> None:
     if recipients is None:
         return
-    unseen = [code for code in recipients if code not in rt.known_agencies]
-    if unseen:
-        found = await session.scalars(select(Agency.code).where(Agency.code.in_(unseen)))
-        rt.known_agencies.update(found.all())
-    known = rt.known_agencies
+    known = await registered(session, rt, recipients)
     errors = [
         FieldError(("body", "recipients", index), _recipient_problem(code, sender))
         for index, code in enumerate(recipients)

@@ -3,12 +3,12 @@
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.agencies.repository import registered
 from broker.audit.log import Actor, AuditEvent, append
 from broker.crypto.envelope import Sealed, open_sealed, seal
-from broker.db.models import Agency, CareTeamMember, ConsentRecord
+from broker.db.models import CareTeamMember, ConsentRecord
 from broker.errors import FieldError, InvalidInput
 from broker.runtime import Runtime
 from broker.subjects.repository import consent_history, register_subject, replace_care_team
@@ -19,7 +19,7 @@ from schemas.consents import ConsentBody
 async def set_care_team(
     session: AsyncSession, rt: Runtime, actor: Actor, nhs_number: str, team: CareTeam
 ) -> dict[str, Any]:
-    await _check_agencies(session, [m.agency for m in team.members], ("body", "members"))
+    await _check_agencies(session, rt, [m.agency for m in team.members], ("body", "members"))
     pseudonym = await register_subject(session, rt, nhs_number)
     now = rt.clock()
     members = [
@@ -40,9 +40,9 @@ async def set_care_team(
 
 
 async def _check_agencies(
-    session: AsyncSession, codes: list[str], where: tuple[str | int, ...]
+    session: AsyncSession, rt: Runtime, codes: list[str], where: tuple[str | int, ...]
 ) -> None:
-    known = set((await session.scalars(select(Agency.code).where(Agency.code.in_(codes)))).all())
+    known = await registered(session, rt, codes)
     errors = [
         FieldError((*where, index, "agency"), f"unknown agency {code}")
         for index, code in enumerate(codes)
@@ -61,7 +61,7 @@ async def record_consent(
 ) -> dict[str, Any]:
     assert actor.agency is not None
     assert actor.client is not None
-    await _check_agencies(session, body.scope.recipients, ("body", "scope", "recipients"))
+    await _check_agencies(session, rt, body.scope.recipients, ("body", "scope", "recipients"))
     pseudonym = await register_subject(session, rt, nhs_number)
     now, record_id = rt.clock(), uuid4()
     evidence = (

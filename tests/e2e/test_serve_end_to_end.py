@@ -10,7 +10,7 @@ import pytest
 
 from adapters.client import ImbClient, ImbError
 from tests.e2e.processes import ImbInstallation, ServingImb
-from tests.world import COUNCIL, GP, HOUSING, NHS_NUMBER, TRUST, risk_event
+from tests.world import CARE_TEAM, COUNCIL, GP, HOUSING, NHS_NUMBER, TRUST, risk_event
 
 pytestmark = pytest.mark.slow
 ACK = {"outcome": "actioned", "acknowledged_by": {"name": "B. Jones", "role": "social worker"}}
@@ -35,27 +35,7 @@ async def test_three_agencies_publish_receive_acknowledge_and_audit(
 ) -> None:
     imb = _clients(serving, partnership)
     trust, council, housing, gp = imb[TRUST], imb[COUNCIL], imb[HOUSING], imb[GP]
-    members = [
-        {
-            "agency": TRUST,
-            "role": "care coordinator",
-            "named_lead": "A. Patel",
-            "coordinator": True,
-        },
-        {
-            "agency": COUNCIL,
-            "role": "social worker",
-            "named_lead": "B. Jones",
-            "coordinator": False,
-        },
-        {
-            "agency": HOUSING,
-            "role": "tenancy support",
-            "named_lead": "C. Smith",
-            "coordinator": False,
-        },
-    ]
-    await trust.set_care_team(NHS_NUMBER, members)
+    await trust.set_care_team(NHS_NUMBER, CARE_TEAM["members"])
 
     accepted = await trust.publish(risk_event())
     message_id = accepted["message_id"]
