@@ -25,7 +25,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from broker.kafka.embedded import EmbeddedKafka
-
 from tests.e2e.processes import ImbInstallation
 from tests.world import COUNCIL, HOUSING, TRUST, agreement_body, risk_event
 

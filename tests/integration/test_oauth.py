@@ -4,8 +4,8 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from broker.auth.tokens import TokenService
 
+from broker.auth.tokens import TokenService
 from broker.runtime import Runtime
 from tests.world import COUNCIL, TRUST, World, risk_event
 
