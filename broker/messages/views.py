@@ -15,7 +15,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-async def message_status(session: AsyncSession, sender: str, message_id: UUID) -> dict[str, Any]:
+async def message_status(
+    session: AsyncSession, sender: str, message_id: UUID, now: datetime
+) -> dict[str, Any]:
     message = await session.get(Message, message_id)
     if message is None or message.sender_agency != sender:
         raise NotFound(f"no message {message_id}")
@@ -36,11 +38,19 @@ async def message_status(session: AsyncSession, sender: str, message_id: UUID) -
         "occurred_at": _iso(message.occurred_at),
         "received_at": _iso(message.received_at),
         "routed_at": _iso(message.routed_at),
-        "recipients": [recipient_view(d) for d in deliveries],
+        "recipients": [recipient_view(d, now) for d in deliveries],
     }
 
 
-def recipient_view(delivery: Delivery) -> dict[str, Any]:
+def breached(delivery: Delivery, now: datetime) -> bool:
+    """A deadline has passed without the step it is for."""
+    deliver_by, ack_by = delivery.deliver_by, delivery.ack_by
+    late_delivery = deliver_by is not None and delivery.delivered_at is None and now > deliver_by
+    late_ack = ack_by is not None and delivery.acknowledged_at is None and now > ack_by
+    return late_delivery or late_ack
+
+
+def recipient_view(delivery: Delivery, now: datetime) -> dict[str, Any]:
     detail = delivery.decision_detail
     return {
         "agency": delivery.recipient_agency,
@@ -60,7 +70,7 @@ def recipient_view(delivery: Delivery) -> dict[str, Any]:
         "acknowledged_at": _iso(delivery.acknowledged_at),
         "outcome": delivery.ack_outcome,
         "reason_code": delivery.ack_reason_code,
-        "breached": False,
+        "breached": breached(delivery, now),
     }
 
 

@@ -11,7 +11,7 @@ from tests.world import agreement_body
 pytestmark = pytest.mark.slow
 
 
-def _agencies(imb: ImbInstallation) -> int:
+def _rows_written(imb: ImbInstallation) -> int:
     import asyncio
 
     from sqlalchemy import func, select
@@ -82,7 +82,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
     installation: ImbInstallation, args: tuple[str, ...], message: str
 ) -> None:
     installation.run("agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust")
-    before = _agencies(installation)
+    before = _rows_written(installation)
 
     result = installation.run(*args, check=False)
 
@@ -90,7 +90,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert result.stderr.startswith("imb: ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert message in result.stderr
-    assert _agencies(installation) == before
+    assert _rows_written(installation) == before
 
 
 def test_agreement_file_with_bad_terms_is_refused(
@@ -103,13 +103,13 @@ def test_agreement_file_with_bad_terms_is_refused(
     del body["lawful_basis"]["dpa_sch1_para"]
     path = tmp_path / "agreement.json"
     path.write_text(json.dumps(body))
-    before = _agencies(installation)
+    before = _rows_written(installation)
 
     result = installation.run("agreement", "add", "--file", str(path), check=False)
 
     assert result.returncode == 1
     assert "Sch 1 paragraph" in result.stderr
-    assert _agencies(installation) == before
+    assert _rows_written(installation) == before
 
 
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path, kafka_bootstrap: str) -> None:

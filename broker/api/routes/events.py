@@ -45,6 +45,8 @@ def _accepted_view(accepted: Accepted) -> EventAccepted:
 
 
 @router.get("/v1/events/{message_id}")
-async def get_event(message_id: UUID, caller: Publisher, session: SessionDep) -> dict[str, Any]:
+async def get_event(
+    message_id: UUID, caller: Publisher, rt: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
     """The message's status with one entry per recipient: decision, status and deadlines."""
-    return await message_status(session, caller.agency, message_id)
+    return await message_status(session, caller.agency, message_id, rt.clock())
