@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from broker.agencies.service import register_agency, register_client
 from broker.agreements.service import create_agreement
@@ -132,6 +133,8 @@ def _run(args: argparse.Namespace) -> None:
     from broker.workers.supervisor import Worker
 
     settings = Settings()
+    # Keys and the default SQLite database live here; nobody else needs to read it.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if args.command == "serve":
         asyncio.run(serve(settings, args.host, args.port, with_workers=not args.no_workers))
     elif args.command == "migrate":
@@ -180,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in getattr(exc, "errors", ())
         )
         _fail(f"{exc.detail}{': ' + details if details else ''}")
+    except DBAPIError as exc:
+        _fail(f"the database refused or could not be reached: {exc.orig}")
+    except ConnectionError as exc:
+        _fail(f"could not connect: {exc}")
     except (CliError, RuntimeError, OSError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

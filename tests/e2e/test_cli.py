@@ -120,3 +120,34 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path, kafka_bootstrap: s
     assert result.returncode == 1
     assert "run `imb migrate`" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_migrate_on_a_fresh_machine_creates_the_data_dir_and_database(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.e2e.processes import IMB
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMB_")}
+    env["IMB_DATA_DIR"] = str(tmp_path / "new" / "imb-data")
+
+    result = subprocess.run(
+        [IMB, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "new" / "imb-data" / "imb.db").exists()
+    assert "up to date" in result.stdout
+
+
+def test_unreachable_database_is_a_one_line_error(installation: ImbInstallation) -> None:
+    broken = ImbInstallation(
+        installation.data_dir,
+        "postgresql+asyncpg://nobody@127.0.0.1:9/none",
+        installation.kafka_bootstrap,
+    )
+    result = broken.run("agency", "add", "RX4", "--name", "T", "--kind", "nhs_trust", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("imb: could not connect")
+    assert "127.0.0.1" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
