@@ -48,13 +48,21 @@ async def _token(http: httpx.AsyncClient, creds: tuple[str, str]) -> dict[str, s
 
 
 async def _publish_all(
-    http: httpx.AsyncClient, auth: dict[str, str], events: int, concurrency: int
+    http: httpx.AsyncClient,
+    auth: dict[str, str],
+    events: int,
+    concurrency: int,
+    rate: float | None,
 ) -> tuple[dict[str, float], float]:
+    """As fast as `concurrency` publishers can, or at a steady `rate` of events per second."""
     sent_at: dict[str, float] = {}
     queue = iter(range(events))
+    begin_wall = time.time()
 
     async def worker() -> None:
-        for _ in queue:
+        for index in queue:
+            if rate:
+                await asyncio.sleep(max(0.0, begin_wall + index / rate - time.time()))
             started = time.time()
             response = await http.post(
                 "/v1/events", json=risk_event(recipients=[COUNCIL, HOUSING]), headers=auth
@@ -134,7 +142,7 @@ async def run(args: argparse.Namespace) -> None:
             ) as http:
                 auth = {code: await _token(http, c) for code, c in creds.items()}
                 sent_at, accept_seconds = await _publish_all(
-                    http, auth[TRUST], args.events, args.concurrency
+                    http, auth[TRUST], args.events, args.concurrency, args.rate
                 )
                 items = await _wait_for_inboxes(
                     http, [auth[COUNCIL], auth[HOUSING]], 2 * args.events, args.timeout
@@ -161,6 +169,9 @@ def _report(
     last = max(datetime.fromisoformat(i["delivered_at"]).timestamp() for i in items)
     deliveries_per_second = len(items) / (last - first)
     print(f"database            {database_url.split(':')[0]}")
+    print(
+        f"load                {f'{args.rate:g} events/s' if args.rate else 'as fast as possible'}"
+    )
     print(f"events              {args.events} ({len(items)}/{2 * args.events} deliveries arrived)")
     print(f"accepted            {args.events / accept_seconds:8.1f} events/s")
     print(f"available in inbox  {deliveries_per_second:8.1f} deliveries/s")
@@ -178,6 +189,7 @@ def main() -> None:
     )
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=None, help="steady events/s (default: max)")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     parser.add_argument("--record-size", type=int, default=1200, help="bare Kafka record bytes")
     parser.add_argument("--timeout", type=float, default=600.0)

@@ -172,8 +172,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=Settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Alembic narrates every schema check at INFO; `imb migrate` says the outcome itself.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Alembic narrates every schema check and aiokafka every group join at INFO; what an
+    # operator needs from them is a warning or worse.
+    for chatty in ("alembic", "aiokafka"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         _run(args)
     except ValidationError as exc:

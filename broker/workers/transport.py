@@ -33,6 +33,8 @@ def consumer(
         auto_offset_reset="earliest",
         client_id=f"imb-{group_id}",
         max_poll_interval_ms=300000,
+        # Alerts are small and urgent: a fetch waits at most this long for more to arrive.
+        fetch_max_wait_ms=50,
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
     )
