@@ -6,9 +6,17 @@ refusal, withdrawal or objection in scope denies. Deny wins wherever scopes over
 """
 
 from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
 
-from consent.model import Agreement, ConsentRecord, Decision, DecisionRequest
-from consent.vocab import REFUSAL_REASON, REFUSING_STATES, DecisionOutcome, DenyReason
+from consent.model import Agreement, ConsentRecord, ConsentScope, Decision, DecisionRequest
+from consent.vocab import (
+    REFUSAL_REASON,
+    REFUSING_STATES,
+    ConsentState,
+    DecisionOutcome,
+    DenyReason,
+)
 
 _COVERAGE_RULES = (
     (DenyReason.AGREEMENT_NOT_IN_FORCE, lambda a, r: a.in_force_at(r.at)),
@@ -32,7 +40,7 @@ def decide(
     refusals = [c for c in considered if c.state in REFUSING_STATES]
     ids = tuple(c.id for c in considered)
     if refusals:
-        latest = max(refusals, key=lambda c: (c.recorded_at, c.id))
+        latest = max(refusals, key=_recency)
         return _deny(REFUSAL_REASON[latest.state], agreement, ids, _refused(latest, request))
     return Decision(
         outcome=DecisionOutcome.PERMIT,
@@ -41,11 +49,7 @@ def decide(
         agreement_version=agreement.version,
         bases=agreement.lawful_basis.codes(),
         consent_record_ids=ids,
-        explanation=(
-            f"Permitted under agreement {agreement.id} v{agreement.version} for "
-            f"{request.purpose.value.replace('_', ' ')}: {request.event_type} from "
-            f"{request.sender} to {request.recipient}."
-        ),
+        explanation=_permitted(agreement, request),
     )
 
 
@@ -53,16 +57,22 @@ def surviving_consents(
     request: DecisionRequest, consents: Sequence[ConsentRecord]
 ) -> list[ConsentRecord]:
     """The in-scope records valid now; in each identical scope only the latest survives."""
-    latest: dict[object, ConsentRecord] = {}
+    latest: dict[ConsentScope, ConsentRecord] = {}
     for record in consents:
         if not record.valid_at(request.at):
             continue
         if not record.scope.covers(request.recipient, request.event_type, request.purpose):
             continue
         current = latest.get(record.scope)
-        if current is None or (record.recorded_at, record.id) > (current.recorded_at, current.id):
+        if current is None or _recency(record) > _recency(current):
             latest[record.scope] = record
-    return sorted(latest.values(), key=lambda c: (c.recorded_at, c.id))
+    return sorted(latest.values(), key=_recency)
+
+
+def _recency(record: ConsentRecord) -> tuple[datetime, bool, str]:
+    # Two positions recorded at the same instant for the same scope cannot be ordered by time;
+    # the refusing one is taken as the later so that the tie resolves to not sharing.
+    return (record.recorded_at, record.state in REFUSING_STATES, record.id)
 
 
 def _chosen(agreements: list[Agreement]) -> Agreement:
@@ -85,6 +95,15 @@ def _deny(
     )
 
 
+def _permitted(agreement: Agreement, request: DecisionRequest) -> str:
+    art6 = _words(agreement.lawful_basis.art6)
+    return (
+        f"Permitted under agreement {agreement.id} v{agreement.version}: {_sharing(request)} "
+        f"from {request.sender} to {request.recipient} for {_words(request.purpose)}, "
+        f"on the basis of {art6}."
+    )
+
+
 def _no_agreement(request: DecisionRequest) -> str:
     return f"Withheld: no sharing agreement names both {request.sender} and {request.recipient}."
 
@@ -92,17 +111,32 @@ def _no_agreement(request: DecisionRequest) -> str:
 def _not_covered(reason: DenyReason, request: DecisionRequest) -> str:
     parties = f"{request.sender} and {request.recipient}"
     if reason is DenyReason.AGREEMENT_NOT_IN_FORCE:
-        return f"Withheld: no agreement between {parties} is in force at {request.at.isoformat()}."
+        when = request.at.isoformat()
+        return f"Withheld: no agreement between {parties} is in force at {when}."
     if reason is DenyReason.EVENT_TYPE_NOT_COVERED:
-        return f"Withheld: no agreement in force between {parties} covers {request.event_type}."
-    purpose = request.purpose.value.replace("_", " ")
+        return f"Withheld: no agreement in force between {parties} covers {_sharing(request)}."
+    purpose = _words(request.purpose)
     return f"Withheld: no agreement in force between {parties} covers sharing for {purpose}."
 
 
+_SUBJECT_DID = {
+    ConsentState.REFUSED: "refused consent",
+    ConsentState.WITHDRAWN: "withdrew consent",
+    ConsentState.OBJECTION_RECORDED: "objected to sharing",
+}
+
+
 def _refused(record: ConsentRecord, request: DecisionRequest) -> str:
-    what = record.state.value.replace("_", " ")
     return (
-        f"Withheld: consent record {record.id} ({what}, recorded "
-        f"{record.recorded_at.date().isoformat()}) covers sharing {request.event_type} "
-        f"with {request.recipient}."
+        f"Withheld: the subject {_SUBJECT_DID[record.state]} on "
+        f"{record.recorded_at.date().isoformat()} for {_sharing(request)} with "
+        f"{request.recipient} for {_words(request.purpose)} (consent record {record.id})."
     )
+
+
+def _sharing(request: DecisionRequest) -> str:
+    return f"{request.event_type} events"
+
+
+def _words(code: StrEnum) -> str:
+    return code.value.replace("_", " ")

@@ -3,7 +3,6 @@
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from consent.vocab import (
     AgreementStatus,
@@ -119,7 +118,7 @@ class Decision:
     def permitted(self) -> bool:
         return self.outcome is not DecisionOutcome.DENY
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "outcome": self.outcome.value,
             "reason": self.reason.value if self.reason else None,
@@ -131,13 +130,22 @@ class Decision:
         }
 
     @classmethod
-    def from_dict(cls, value: Mapping[str, Any]) -> "Decision":
+    def from_dict(cls, value: Mapping[str, object]) -> "Decision":
+        reason = value.get("reason")
+        version = value.get("agreement_version")
+        agreement_id = value.get("agreement_id")
         return cls(
-            outcome=DecisionOutcome(value["outcome"]),
-            reason=DenyReason(value["reason"]) if value.get("reason") else None,
-            agreement_id=value.get("agreement_id"),
-            agreement_version=value.get("agreement_version"),
-            bases=tuple(value.get("bases", ())),
-            consent_record_ids=tuple(value.get("consent_record_ids", ())),
-            explanation=value["explanation"],
+            outcome=DecisionOutcome(str(value["outcome"])),
+            reason=DenyReason(str(reason)) if reason else None,
+            agreement_id=str(agreement_id) if agreement_id is not None else None,
+            agreement_version=int(str(version)) if version is not None else None,
+            bases=_strings(value.get("bases")),
+            consent_record_ids=_strings(value.get("consent_record_ids")),
+            explanation=str(value["explanation"]),
         )
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(str(item) for item in value)

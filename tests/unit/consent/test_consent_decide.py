@@ -1,5 +1,6 @@
 """The first consent gate: agreements in force, coverage, and the person's consent position."""
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from consent.model import (
     LawfulBasis,
 )
 from consent.vocab import (
+    REFUSING_STATES,
     AgreementStatus,
     Art6Basis,
     Art9Condition,
@@ -33,6 +35,12 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SENDER, RECIPIENT, OTHER = "RX4", "LA001", "HOU01"
 RISK = "risk.changed"
 EVERYTHING = ConsentScope()
+AGREEMENT_REASONS = {
+    DenyReason.NO_AGREEMENT,
+    DenyReason.AGREEMENT_NOT_IN_FORCE,
+    DenyReason.EVENT_TYPE_NOT_COVERED,
+    DenyReason.PURPOSE_NOT_COVERED,
+}
 
 
 def agreement(**overrides: object) -> Agreement:
@@ -60,11 +68,20 @@ def agreement(**overrides: object) -> Agreement:
 
 
 def consent(
-    state: ConsentState, at: datetime, scope: ConsentScope = EVERYTHING, **kw: object
+    state: ConsentState,
+    at: datetime,
+    scope: ConsentScope = EVERYTHING,
+    valid_from: datetime | None = None,
+    valid_to: datetime | None = None,
 ) -> ConsentRecord:
     return ConsentRecord(
-        id=f"c-{state.value}-{at.isoformat()}", state=state, scope=scope, recorded_at=at, **kw
-    )  # type: ignore[arg-type]
+        id=f"c-{state.value}-{at.isoformat()}",
+        state=state,
+        scope=scope,
+        recorded_at=at,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
 
 
 def request(**overrides: object) -> DecisionRequest:
@@ -190,6 +207,115 @@ def test_among_several_agreements_the_most_recently_effective_is_cited() -> None
     assert decide(request(), [older, newer], []).agreement_id == "agr-new"
 
 
+def test_among_agreements_effective_together_the_highest_version_then_id_is_cited() -> None:
+    v1 = agreement(id="agr-b", version=1)
+    v2 = agreement(id="agr-a", version=2)
+    same_version = agreement(id="agr-c", version=2)
+
+    assert decide(request(), [v2, v1], []).agreement_version == 2
+    assert decide(request(), [v2, same_version], []).agreement_id == "agr-c"
+
+
+def test_rules_are_applied_in_order_so_the_first_failing_rule_is_reported() -> None:
+    lapsed_and_wrong_type = agreement(status=AgreementStatus.SUSPENDED, event_types=frozenset())
+
+    decision = decide(request(), [lapsed_and_wrong_type], [])
+
+    assert decision.reason is DenyReason.AGREEMENT_NOT_IN_FORCE
+
+
+def test_agreement_in_force_is_required_to_also_cover_the_event_and_purpose() -> None:
+    lapsed_but_covering = agreement(id="agr-old", effective_to=NOW - timedelta(days=1))
+    in_force_for_other_type = agreement(id="agr-new", event_types=frozenset({"crisis.occurred"}))
+
+    decision = decide(request(), [lapsed_but_covering, in_force_for_other_type], [])
+
+    assert decision.reason is DenyReason.EVENT_TYPE_NOT_COVERED
+
+
+def test_agreement_denial_cites_no_consent_records() -> None:
+    given_ = consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=1))
+
+    decision = decide(request(), [agreement(status=AgreementStatus.DRAFT)], [given_])
+
+    assert decision.consent_record_ids == ()
+    assert decision.agreement_id is None
+    assert decision.bases == ()
+
+
+def test_refusal_for_another_event_type_or_purpose_does_not_deny() -> None:
+    other_type = consent(
+        ConsentState.REFUSED, NOW, ConsentScope(event_types=frozenset({"crisis.occurred"}))
+    )
+    other_purpose = consent(
+        ConsentState.OBJECTION_RECORDED,
+        NOW,
+        ConsentScope(purposes=frozenset({Purpose.SAFEGUARDING})),
+    )
+
+    decision = decide(request(), [agreement()], [other_type, other_purpose])
+
+    assert decision.permitted
+    assert decision.consent_record_ids == ()
+
+
+def test_refusal_and_consent_recorded_at_the_same_instant_in_one_scope_deny() -> None:
+    given_ = ConsentRecord("c-z", ConsentState.GIVEN_EXPLICIT, EVERYTHING, NOW)
+    refused = ConsentRecord("c-a", ConsentState.REFUSED, EVERYTHING, NOW)
+
+    decision = decide(request(), [agreement()], [given_, refused])
+
+    assert decision.reason is DenyReason.CONSENT_REFUSED
+
+
+def test_denial_lists_every_surviving_record_and_reports_the_latest_refusal() -> None:
+    narrow_refusal = consent(
+        ConsentState.REFUSED,
+        NOW - timedelta(days=3),
+        ConsentScope(recipients=frozenset({RECIPIENT})),
+    )
+    superseded = consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=2))
+    broad_withdrawal = consent(ConsentState.WITHDRAWN, NOW - timedelta(days=1))
+
+    decision = decide(request(), [agreement()], [broad_withdrawal, narrow_refusal, superseded])
+
+    assert decision.reason is DenyReason.CONSENT_WITHDRAWN
+    assert decision.consent_record_ids == (narrow_refusal.id, broad_withdrawal.id)
+    assert (decision.agreement_id, decision.agreement_version) == ("agr-1", 1)
+
+
+def test_permit_lists_the_surviving_records_relied_on() -> None:
+    superseded = consent(ConsentState.REFUSED, NOW - timedelta(days=2))
+    current = consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=1))
+    implied_for_recipient = consent(
+        ConsentState.IMPLIED,
+        NOW - timedelta(days=5),
+        ConsentScope(recipients=frozenset({RECIPIENT})),
+    )
+
+    decision = decide(request(), [agreement()], [current, superseded, implied_for_recipient])
+
+    assert decision.permitted
+    assert decision.consent_record_ids == (implied_for_recipient.id, current.id)
+
+
+def test_withdrawal_is_explained_in_plain_english_with_its_date() -> None:
+    withdrawn = consent(ConsentState.WITHDRAWN, datetime(2026, 11, 1, 9, 30, tzinfo=UTC))
+
+    decision = decide(request(), [agreement()], [withdrawn])
+
+    assert decision.explanation.startswith("Withheld: the subject withdrew consent on 2026-11-01")
+    assert RECIPIENT in decision.explanation
+    assert "direct care" in decision.explanation
+
+
+def test_permit_is_explained_by_agreement_and_version() -> None:
+    decision = decide(request(), [agreement(id="agr-9", version=2)], [])
+
+    assert decision.explanation.startswith("Permitted under agreement agr-9 v2:")
+    assert "public task" in decision.explanation
+
+
 # Properties -------------------------------------------------------------------------------
 
 agencies = st.sampled_from([SENDER, RECIPIENT, OTHER])
@@ -254,27 +380,52 @@ def test_never_permits_without_an_agreement_in_force_covering_the_request(
 
 
 @given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5))
+def test_without_any_covering_agreement_the_denial_is_about_agreements(
+    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
+) -> None:
+    if not any(_covering(r, a) for a in agrs):
+        assert decide(r, agrs, cons).reason in AGREEMENT_REASONS
+
+
+@given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5))
 def test_never_permits_against_a_surviving_refusal(
     r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
 ) -> None:
-    in_scope = [
-        c for c in cons if c.valid_at(r.at) and c.scope.covers(r.recipient, r.event_type, r.purpose)
-    ]
-    latest_per_scope = {}
-    for c in sorted(in_scope, key=lambda c: (c.recorded_at, c.id)):
-        latest_per_scope[c.scope] = c
-    refusing = {ConsentState.REFUSED, ConsentState.WITHDRAWN, ConsentState.OBJECTION_RECORDED}
-    if any(c.state in refusing for c in latest_per_scope.values()):
+    if any(_refusal_among_latest(r, records) for records in _in_scope_by_scope(r, cons).values()):
         assert not decide(r, agrs, cons).permitted
 
 
-@given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5), st.randoms())
+def _in_scope_by_scope(
+    r: DecisionRequest, cons: list[ConsentRecord]
+) -> dict[ConsentScope, list[ConsentRecord]]:
+    grouped: dict[ConsentScope, list[ConsentRecord]] = {}
+    for c in cons:
+        if c.valid_at(r.at) and c.scope.covers(r.recipient, r.event_type, r.purpose):
+            grouped.setdefault(c.scope, []).append(c)
+    return grouped
+
+
+def _refusal_among_latest(r: DecisionRequest, records: list[ConsentRecord]) -> bool:
+    newest = max(c.recorded_at for c in records)
+    return any(c.state in REFUSING_STATES for c in records if c.recorded_at == newest)
+
+
+@given(
+    requests,
+    st.lists(agreements, max_size=4),
+    st.lists(consents, max_size=5),
+    st.randoms(use_true_random=False),
+)
 def test_decision_does_not_depend_on_input_order(
-    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord], rnd: object
+    r: DecisionRequest,
+    agrs: list[Agreement],
+    cons: list[ConsentRecord],
+    rnd: random.Random,
 ) -> None:
     shuffled_a, shuffled_c = list(agrs), list(cons)
-    rnd.shuffle(shuffled_a)  # type: ignore[attr-defined]
-    rnd.shuffle(shuffled_c)  # type: ignore[attr-defined]
+    rnd.shuffle(shuffled_a)
+    rnd.shuffle(shuffled_c)
+
     assert decide(r, agrs, cons) == decide(r, shuffled_a, shuffled_c)
 
 
