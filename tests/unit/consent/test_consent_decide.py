@@ -320,22 +320,24 @@ def test_permit_is_explained_by_agreement_and_version() -> None:
 
 agencies = st.sampled_from([SENDER, RECIPIENT, OTHER])
 times = st.integers(min_value=-40, max_value=40).map(lambda d: NOW + timedelta(days=d))
+# Biased towards agreements that could apply, so that most examples reach the consent rules.
 agreements = st.builds(
     agreement,
     id=st.sampled_from(["a1", "a2", "a3"]),
     version=st.integers(1, 3),
-    status=st.sampled_from(list(AgreementStatus)),
-    parties=st.lists(agencies, min_size=1, max_size=3, unique=True).map(
-        lambda codes: tuple(AgreementParty(c, PartyRole.CONTROLLER) for c in codes)
+    status=st.just(AgreementStatus.ACTIVE) | st.sampled_from(list(AgreementStatus)),
+    parties=st.lists(st.sampled_from([RECIPIENT, OTHER]), max_size=2, unique=True).map(
+        lambda codes: tuple(AgreementParty(c, PartyRole.CONTROLLER) for c in (SENDER, *codes))
     ),
     event_types=st.frozensets(st.sampled_from([RISK, "crisis.occurred"]), min_size=1),
     purposes=st.frozensets(st.sampled_from(list(Purpose)), min_size=1),
-    effective_from=times,
+    effective_from=st.integers(min_value=-40, max_value=5).map(lambda d: NOW + timedelta(days=d)),
     effective_to=st.none() | times,
 )
+# Few scopes and few recording days, so that records often share a scope or an instant.
 scopes = st.builds(
     ConsentScope,
-    recipients=st.frozensets(agencies, max_size=2),
+    recipients=st.frozensets(st.sampled_from([RECIPIENT, OTHER]), max_size=1),
     event_types=st.frozensets(st.sampled_from([RISK, "crisis.occurred"]), max_size=1),
     purposes=st.frozensets(st.sampled_from(list(Purpose)), max_size=1),
 )
@@ -344,13 +346,13 @@ consents = st.builds(
     id=st.uuids().map(str),
     state=st.sampled_from(list(ConsentState)),
     scope=scopes,
-    recorded_at=times,
+    recorded_at=st.integers(min_value=-3, max_value=0).map(lambda d: NOW + timedelta(days=d)),
     valid_from=st.none() | times,
     valid_to=st.none() | times,
 )
 requests = st.builds(
     request,
-    recipient=agencies,
+    recipient=st.sampled_from([RECIPIENT, OTHER]),
     event_type=st.sampled_from([RISK, "crisis.occurred"]),
     purpose=st.sampled_from(list(Purpose)),
 )
@@ -391,8 +393,34 @@ def test_without_any_covering_agreement_the_denial_is_about_agreements(
 def test_never_permits_against_a_surviving_refusal(
     r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
 ) -> None:
+    agrs = [_covering_agreement(r), *agrs]
+
     if any(_refusal_among_latest(r, records) for records in _in_scope_by_scope(r, cons).values()):
         assert not decide(r, agrs, cons).permitted
+
+
+@given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5))
+def test_permits_when_covered_and_no_surviving_record_refuses(
+    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
+) -> None:
+    agrs = [_covering_agreement(r), *agrs]
+
+    if not any(
+        _refusal_among_latest(r, records) for records in _in_scope_by_scope(r, cons).values()
+    ):
+        assert decide(r, agrs, cons).permitted
+
+
+def _covering_agreement(r: DecisionRequest) -> Agreement:
+    return agreement(
+        id="covering",
+        parties=(
+            AgreementParty(r.sender, PartyRole.CONTROLLER),
+            AgreementParty(r.recipient, PartyRole.CONTROLLER),
+        ),
+        event_types=frozenset({r.event_type}),
+        purposes=frozenset({r.purpose}),
+    )
 
 
 def _in_scope_by_scope(
@@ -422,6 +450,7 @@ def test_decision_does_not_depend_on_input_order(
     cons: list[ConsentRecord],
     rnd: random.Random,
 ) -> None:
+    agrs = [_covering_agreement(r), *agrs]
     shuffled_a, shuffled_c = list(agrs), list(cons)
     rnd.shuffle(shuffled_a)
     rnd.shuffle(shuffled_c)
