@@ -83,3 +83,13 @@ def test_care_team_lists_each_agency_once() -> None:
 def test_published_json_schemas_match_the_models() -> None:
     for name, schema in json_schemas().items():
         assert (FOLDER / name).read_text() == render(schema), f"run `make schemas` ({name})"
+
+
+def test_example_agreement_in_the_readme_is_valid() -> None:
+    from pathlib import Path
+
+    from schemas.agreements import AgreementBody
+
+    example = Path(__file__).parents[3] / "deploy" / "examples" / "agreement.json"
+    agreement = AgreementBody.model_validate_json(example.read_text())
+    assert {party.agency for party in agreement.parties} == {"RX4", "LA001"}
