@@ -18,7 +18,8 @@ def generate_client_secret() -> str:
 def hash_client_secret(secret: str) -> str:
     # The secrets are 256-bit random values, not passwords: nothing can be guessed, so one
     # SHA-256 is enough and password stretching would only slow every token request.
-    return _SCHEME + hashlib.sha256(secret.encode()).hexdigest()
+    # surrogatepass: a malformed secret must hash (and fail to verify), not raise.
+    return _SCHEME + hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def verify_client_secret(secret: str, stored_hash: str) -> bool:

@@ -1,4 +1,8 @@
-"""Signed JWT access tokens (RFC 9068 profile, Ed25519 per RFC 9864)."""
+"""Signed JWT access tokens (RFC 9068 profile), signed with Ed25519.
+
+The JWS algorithm name is "Ed25519", the fully specified name for EdDSA over Ed25519 that
+RFC 9864 registers in place of the polymorphic "EdDSA".
+"""
 
 import uuid
 from collections.abc import Callable, Iterable
@@ -7,14 +11,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import ClaimError, JoseError
 from joserfc.jwk import OKPKey
 from joserfc.jwt import JWTClaimsRegistry
 
 from broker.clock import utc_now
 
 ALGORITHM = "Ed25519"
-LEEWAY_SECONDS = 30
+ACCESS_JWT_TYPE = "at+jwt"  # RFC 9068 §2.1: keeps other JWTs signed by the same key from passing
+LEEWAY_SECONDS = 30  # tolerated clock drift between the broker's own processes
 AGENCY_CLAIM = "imb_agency"
 
 
@@ -41,12 +46,10 @@ class TokenService:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._key = signing_key
-        self._issuer, self._audience, self._lifetime, self._clock = (
-            issuer,
-            audience,
-            lifetime,
-            clock,
-        )
+        self._issuer = issuer
+        self._audience = audience
+        self._lifetime = lifetime
+        self._clock = clock
 
     def issue(self, client_id: str, agency: str, scopes: Iterable[str]) -> tuple[str, int]:
         now = int(self._clock().timestamp())
@@ -63,7 +66,7 @@ class TokenService:
             "exp": now + lifetime,
             "jti": uuid.uuid4().hex,
         }
-        header = {"alg": ALGORITHM, "kid": self._key.kid, "typ": "at+jwt"}
+        header = {"alg": ALGORITHM, "kid": self._key.kid, "typ": ACCESS_JWT_TYPE}
         return jwt.encode(header, claims, self._key, algorithms=[ALGORITHM]), lifetime
 
     def verify(self, token: str) -> AccessClaims:
@@ -71,9 +74,17 @@ class TokenService:
             # Only our algorithm: a token claiming "none" or an HMAC algorithm is refused.
             decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
             self._registry().validate(decoded.claims)
-        except (JoseError, ValueError) as exc:
-            raise InvalidToken(type(exc).__name__) from exc
-        return _claims(decoded.claims)
+        except JoseError as exc:
+            raise InvalidToken(_reason(exc)) from exc
+        except ValueError as exc:
+            raise InvalidToken("malformed") from exc
+        if decoded.header.get("typ") != ACCESS_JWT_TYPE:
+            raise InvalidToken("not an access token")
+        return _access_claims(decoded.claims)
+
+    def public_jwks(self) -> dict[str, Any]:
+        public = self._key.as_dict(private=False)
+        return {"keys": [{**public, "use": "sig", "alg": ALGORITHM}]}
 
     def _registry(self) -> JWTClaimsRegistry:
         essential: Any = {"essential": True}
@@ -83,17 +94,21 @@ class TokenService:
             iss={"essential": True, "value": self._issuer},
             aud={"essential": True, "value": self._audience},
             exp=essential,
+            iat=essential,
             sub=essential,
             jti=essential,
             **{AGENCY_CLAIM: essential},
         )
 
-    def public_jwks(self) -> dict[str, Any]:
-        return {"keys": [self._key.as_dict(private=False)]}
+
+def _reason(error: JoseError) -> str:
+    # Library descriptions name the failing claim; none of them repeats the token.
+    if isinstance(error, ClaimError):
+        return str(error.description)
+    return error.error.replace("_", " ") or "invalid"
 
 
-def _claims(claims: dict[str, Any]) -> AccessClaims:
-
+def _access_claims(claims: dict[str, Any]) -> AccessClaims:
     return AccessClaims(
         client_id=str(claims["sub"]),
         agency=str(claims[AGENCY_CLAIM]),

@@ -2,8 +2,9 @@
 
 CryptoError
 ├── KeyNotFound        a ciphertext names a key-encryption key this broker does not hold
-├── DecryptionFailed   wrong associated data, tampering, or the wrong key
-└── InsecureKeyFile    a key file others could read: refused, never used
+├── DecryptionFailed   wrong associated data, tampering, the wrong key, or not a sealed value
+├── InsecureKeyFile    a key file or directory others could read: refused, never used
+└── MalformedKeyFile   a key file of the wrong size or shape: refused rather than guessed at
 """
 
 
@@ -20,4 +21,8 @@ class DecryptionFailed(CryptoError):
 
 
 class InsecureKeyFile(CryptoError):
+    pass
+
+
+class MalformedKeyFile(CryptoError):
     pass

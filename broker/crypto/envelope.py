@@ -8,6 +8,7 @@ import base64
 import os
 import struct
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +20,8 @@ from broker.crypto.keys import KeyProvider
 
 _VERSION = 1
 _NONCE_BYTES = 12  # 96-bit nonces: GCM's native size (NIST SP 800-38D)
+_TAG_BYTES = 16
+_HEADER = struct.Struct(">BHH")  # version, length of the KEK id, length of the wrapped key
 
 
 @dataclass(frozen=True)
@@ -30,23 +33,24 @@ class Sealed:
 
     def to_bytes(self) -> bytes:
         kek = self.kek_id.encode()
-        header = struct.pack(">BHH", _VERSION, len(kek), len(self.wrapped_key))
+        header = _HEADER.pack(_VERSION, len(kek), len(self.wrapped_key))
         return header + kek + self.wrapped_key + self.nonce + self.ciphertext
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "Sealed":
         try:
-            version, kek_len, key_len = struct.unpack_from(">BHH", blob)
+            version, kek_len, key_len = _HEADER.unpack_from(blob)
         except struct.error as exc:
             raise DecryptionFailed("not a sealed value") from exc
         if version != _VERSION:
             raise DecryptionFailed(f"unknown sealed format {version}")
-        at = struct.calcsize(">BHH")
-        kek_id = blob[at : at + kek_len].decode()
-        at += kek_len
-        wrapped = blob[at : at + key_len]
-        at += key_len
-        return cls(kek_id, wrapped, blob[at : at + _NONCE_BYTES], blob[at + _NONCE_BYTES :])
+        at = _HEADER.size
+        kek_id, wrapped = blob[at : at + kek_len], blob[at + kek_len : at + kek_len + key_len]
+        at += kek_len + key_len
+        nonce, ciphertext = blob[at : at + _NONCE_BYTES], blob[at + _NONCE_BYTES :]
+        if len(ciphertext) < _TAG_BYTES:
+            raise DecryptionFailed("not a sealed value: too short")
+        return cls(_text(kek_id), wrapped, nonce, ciphertext)
 
     def to_json(self) -> dict[str, Any]:
         encode = base64.b64encode
@@ -59,14 +63,26 @@ class Sealed:
         }
 
     @classmethod
-    def from_json(cls, value: dict[str, Any]) -> "Sealed":
+    def from_json(cls, value: object) -> "Sealed":
+        if not isinstance(value, dict) or value.get("v") != _VERSION:
+            raise DecryptionFailed("not a sealed value of a known format")
         try:
-            decode = base64.b64decode
-            return cls(
-                value["kek"], decode(value["key"]), decode(value["nonce"]), decode(value["ct"])
+            decode = partial(base64.b64decode, validate=True)
+            sealed = cls(
+                str(value["kek"]), decode(value["key"]), decode(value["nonce"]), decode(value["ct"])
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DecryptionFailed("not a sealed value") from exc
+        if len(sealed.nonce) != _NONCE_BYTES or len(sealed.ciphertext) < _TAG_BYTES:
+            raise DecryptionFailed("not a sealed value: too short")
+        return sealed
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as exc:
+        raise DecryptionFailed("not a sealed value") from exc
 
 
 def seal(provider: KeyProvider, plaintext: bytes, associated_data: bytes) -> Sealed:
@@ -81,7 +97,7 @@ def open_sealed(provider: KeyProvider, sealed: Sealed, associated_data: bytes) -
     data_key = provider.unwrap(sealed.kek_id, sealed.wrapped_key)
     try:
         return AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, associated_data)
-    except InvalidTag as exc:
+    except (InvalidTag, ValueError) as exc:
         raise DecryptionFailed("the sealed value does not open here") from exc
 
 

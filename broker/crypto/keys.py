@@ -1,31 +1,30 @@
 """Key files under the keys directory, created on first run with owner-only permissions.
 
-A key-encryption key (KEK) wraps each payload's data key (AES key wrap, RFC 3394); several
-KEKs may exist, the newest wrapping new data keys and the older ones still unwrapping, so a KEK
-can be rotated by adding a file. `KeyProvider` is the seam where a cloud KMS would plug in.
+A key-encryption key (KEK) wraps each payload's data key (AES key wrap, RFC 3394). KEK ids
+are a sequence (`kek-0001.key`, `kek-0002.key`, ...): the highest wraps new data keys and the
+older ones still unwrap, so a KEK is rotated by adding a file. `KeyProvider` is the seam where
+a cloud KMS would plug in.
 """
 
 import json
 import os
 import secrets
 import stat
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from cryptography.hazmat.primitives.keywrap import (
-    InvalidUnwrap,
-    aes_key_unwrap,
-    aes_key_wrap,
-)
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
-from broker.crypto import DecryptionFailed, InsecureKeyFile, KeyNotFound
+from broker.crypto import DecryptionFailed, InsecureKeyFile, KeyNotFound, MalformedKeyFile
 
-KEY_BYTES = 32
+KEY_BYTES = 32  # AES-256 KEKs; HMAC-SHA256 keys as long as the hash output (RFC 2104 §3)
 _KEK_PREFIX, _KEK_SUFFIX = "kek-", ".key"
+_FIRST_KEK_ID = 1
+_DIR_MODE, _FILE_MODE = 0o700, 0o600
 
 
 class KeyProvider(Protocol):
@@ -38,26 +37,30 @@ class KeyProvider(Protocol):
 
 
 class FileKeyProvider:
-    def __init__(self, keks: dict[str, bytes]) -> None:
-        if not keks:
-            raise KeyNotFound("no key-encryption key")
-        self._keks = dict(keks)
-        self._current = max(keks)  # ids sort by creation time
+    def __init__(self, keys_dir: Path) -> None:
+        self._dir = keys_dir
+        self._keks = _load_keks(keys_dir)
+        if not self._keks:
+            raise KeyNotFound(f"no key-encryption key in {keys_dir}")
 
     @property
     def current_kek_id(self) -> str:
-        return self._current
+        return max(self._keks, key=int)
 
     def wrap(self, data_key: bytes) -> tuple[str, bytes]:
-        return self._current, aes_key_wrap(self._keks[self._current], data_key)
+        kek_id = self.current_kek_id
+        return kek_id, aes_key_wrap(self._keks[kek_id], data_key)
 
     def unwrap(self, kek_id: str, wrapped: bytes) -> bytes:
+        if kek_id not in self._keks:
+            # Another process may have rotated in a KEK since this one started.
+            self._keks = _load_keks(self._dir)
         kek = self._keks.get(kek_id)
         if kek is None:
             raise KeyNotFound(f"no key-encryption key {kek_id!r}")
         try:
             return aes_key_unwrap(kek, wrapped)
-        except InvalidUnwrap as exc:
+        except (InvalidUnwrap, ValueError) as exc:
             raise DecryptionFailed("the data key does not unwrap") from exc
 
 
@@ -70,41 +73,48 @@ class KeyMaterial:
 
 
 def ensure_key_material(keys_dir: Path) -> KeyMaterial:
-    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _refuse_if_open_to_others(keys_dir, 0o700)
-    keks = _load_keks(keys_dir)
-    if not keks:
-        kek_id = _timestamp_id()
-        keks = {kek_id: _create_or_read(keys_dir / f"{_KEK_PREFIX}{kek_id}{_KEK_SUFFIX}", _random)}
+    keys_dir.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+    _refuse_if_open_to_others(keys_dir, _DIR_MODE)
+    if not _load_keks(keys_dir):
+        # A fixed first id, so that processes starting together race for one file, not two.
+        _create_or_read(_kek_path(keys_dir, _FIRST_KEK_ID), _random_key)
     return KeyMaterial(
-        key_provider=FileKeyProvider(keks),
-        pseudonym_key=_create_or_read(keys_dir / "pseudonym.key", _random),
-        digest_key=_create_or_read(keys_dir / "digest.key", _random),
-        token_signing_key=OKPKey.import_key(
-            json.loads(_create_or_read(keys_dir / "token-signing.jwk", _new_signing_jwk))
+        key_provider=FileKeyProvider(keys_dir),
+        pseudonym_key=_ensure_secret_key(keys_dir / "pseudonym.key"),
+        digest_key=_ensure_secret_key(keys_dir / "digest.key"),
+        token_signing_key=_signing_key(
+            _create_or_read(keys_dir / "token-signing.jwk", _new_signing_jwk)
         ),
     )
 
 
 def add_kek(keys_dir: Path) -> str:
     """A new current key-encryption key; the old ones keep unwrapping what they wrapped."""
-    kek_id = _timestamp_id()
-    _create_or_read(keys_dir / f"{_KEK_PREFIX}{kek_id}{_KEK_SUFFIX}", _random)
-    return kek_id
+    while True:
+        kek_id = max(map(int, _load_keks(keys_dir)), default=0) + 1
+        if _publish(_kek_path(keys_dir, kek_id), _random_key()):
+            return _format_kek_id(kek_id)
 
 
-def _timestamp_id() -> str:
-    return f"{time.time_ns():020d}"
+def _kek_path(keys_dir: Path, kek_id: int) -> Path:
+    return keys_dir / f"{_KEK_PREFIX}{_format_kek_id(kek_id)}{_KEK_SUFFIX}"
+
+
+def _format_kek_id(kek_id: int) -> str:
+    return f"{kek_id:04d}"
 
 
 def _load_keks(keys_dir: Path) -> dict[str, bytes]:
-    return {
-        path.name[len(_KEK_PREFIX) : -len(_KEK_SUFFIX)]: _read(path)
-        for path in sorted(keys_dir.glob(f"{_KEK_PREFIX}*{_KEK_SUFFIX}"))
-    }
+    keks = {}
+    for path in keys_dir.glob(f"{_KEK_PREFIX}*{_KEK_SUFFIX}"):
+        kek_id = path.name[len(_KEK_PREFIX) : -len(_KEK_SUFFIX)]
+        if not kek_id.isdecimal():
+            raise MalformedKeyFile(f"{path.name}: a key-encryption key id must be a number")
+        keks[kek_id] = _secret_key(_read(path), path)
+    return keks
 
 
-def _random() -> bytes:
+def _random_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
@@ -113,33 +123,74 @@ def _new_signing_jwk() -> bytes:
     return json.dumps(key.as_dict(private=True)).encode()
 
 
-def _create_or_read(path: Path, make: Callable[[], bytes]) -> bytes:
-    """Create the file with 0600 atomically (O_EXCL), or read it if another process won."""
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read(path)
-    content = make()
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
+def _ensure_secret_key(path: Path) -> bytes:
+    return _secret_key(_create_or_read(path, _random_key), path)
+
+
+def _secret_key(content: bytes, path: Path) -> bytes:
+    if len(content) != KEY_BYTES:
+        raise MalformedKeyFile(f"{path.name} holds {len(content)} bytes, not {KEY_BYTES}")
     return content
 
 
-def _read(path: Path) -> bytes:
-    _refuse_if_open_to_others(path, 0o600)
-    for _ in range(50):  # another process may be between O_EXCL and its write
-        content = path.read_bytes()
-        if content:
+def _signing_key(content: bytes) -> OKPKey:
+    try:
+        key = OKPKey.import_key(json.loads(content))
+    except (JoseError, ValueError, TypeError) as exc:
+        raise MalformedKeyFile("token-signing.jwk is not an OKP JSON Web Key") from exc
+    if key.curve_name != "Ed25519" or not key.is_private or not key.kid:
+        raise MalformedKeyFile("token-signing.jwk must be a private Ed25519 key with a kid")
+    return key
+
+
+def _create_or_read(path: Path, make: Callable[[], bytes]) -> bytes:
+    if not path.exists():
+        content = make()
+        if _publish(path, content):
             return content
-        time.sleep(0.01)
-    raise InsecureKeyFile(f"{path} is empty")
+    return _read(path)
+
+
+def _publish(path: Path, content: bytes) -> bool:
+    """Write `content` to `path` unless the path exists; True if this call created it.
+
+    The content is written in full to a private temporary file that is then hard-linked into
+    place: the link fails if the name exists, so of processes starting together exactly one
+    wins, and no reader ever sees a half-written key.
+    """
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
+    return True
+
+
+def _fsync_directory(directory: Path) -> None:
+    # A key lost in a crash after data was sealed under it would make that data unreadable.
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _read(path: Path) -> bytes:
+    _refuse_if_open_to_others(path, _FILE_MODE)
+    return path.read_bytes()
 
 
 def _refuse_if_open_to_others(path: Path, allowed: int) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & ~allowed:
         raise InsecureKeyFile(
-            f"{path} has mode {mode:o}; keys must not be readable by others (chmod {allowed:o})"
+            f"{path} has mode {mode:o}; keys must not be open to others (chmod {allowed:o})"
         )

@@ -1,75 +1,108 @@
-"""Envelope encryption, key files and pseudonyms."""
+"""Envelope encryption: what seals under one message and recipient opens only there."""
 
-import os
-import stat
-import threading
 import uuid
 from pathlib import Path
 
 import pytest
 
-from broker.crypto import DecryptionFailed, InsecureKeyFile, KeyNotFound
+from broker.crypto import DecryptionFailed, KeyNotFound
 from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed, seal
-from broker.crypto.keys import add_kek, ensure_key_material
-from broker.crypto.pseudonym import Pseudonymiser, canonical_json, payload_digest
+from broker.crypto.keys import FileKeyProvider, add_kek, ensure_key_material
 
 MESSAGE = uuid.uuid4()
+SECRET = b"risk rose to high after the home visit"
 
 
 @pytest.fixture
-def keys_dir(tmp_path: Path) -> Path:
-    return tmp_path / "keys"
+def provider(tmp_path: Path) -> FileKeyProvider:
+    return ensure_key_material(tmp_path / "keys").key_provider
 
 
-def test_sealed_value_opens_only_with_its_associated_data(keys_dir: Path) -> None:
-    provider = ensure_key_material(keys_dir).key_provider
-    sealed = seal(provider, b"risk rose to high", message_ad(MESSAGE))
+def _flip_first_bit(value: bytes) -> bytes:
+    return bytes([value[0] ^ 1]) + value[1:]
 
-    assert b"risk" not in sealed.to_bytes()
-    assert (
-        open_sealed(provider, Sealed.from_bytes(sealed.to_bytes()), message_ad(MESSAGE))
-        == b"risk rose to high"
-    )
-    assert (
-        open_sealed(provider, Sealed.from_json(sealed.to_json()), message_ad(MESSAGE))
-        == b"risk rose to high"
-    )
+
+def test_sealed_value_round_trips_through_bytes_and_json(provider: FileKeyProvider) -> None:
+    sealed = seal(provider, SECRET, message_ad(MESSAGE))
+
+    from_column = Sealed.from_bytes(sealed.to_bytes())
+    from_record = Sealed.from_json(sealed.to_json())
+
+    assert from_column == sealed and from_record == sealed
+    assert open_sealed(provider, from_column, message_ad(MESSAGE)) == SECRET
+    assert sealed.to_json()["v"] == 1
+
+
+def test_sealed_value_does_not_show_its_plaintext(provider: FileKeyProvider) -> None:
+    sealed = seal(provider, SECRET, message_ad(MESSAGE))
+
+    assert b"risk rose" not in sealed.to_bytes()
+    assert "risk rose" not in str(sealed.to_json())
+
+
+def test_value_sealed_for_one_message_does_not_open_for_another(
+    provider: FileKeyProvider,
+) -> None:
+    sealed = seal(provider, SECRET, message_ad(MESSAGE))
+
     with pytest.raises(DecryptionFailed):
         open_sealed(provider, sealed, message_ad(uuid.uuid4()))
+
+
+def test_value_sealed_for_one_recipient_does_not_open_for_another(
+    provider: FileKeyProvider,
+) -> None:
+    sealed = seal(provider, SECRET, delivery_ad(MESSAGE, "RX4"))
+
     with pytest.raises(DecryptionFailed):
         open_sealed(provider, sealed, delivery_ad(MESSAGE, "LA001"))
-
-
-def test_tampered_ciphertext_does_not_open(keys_dir: Path) -> None:
-    provider = ensure_key_material(keys_dir).key_provider
-    sealed = seal(provider, b"payload", message_ad(MESSAGE))
-    flipped = bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:]
     with pytest.raises(DecryptionFailed):
-        open_sealed(
-            provider,
-            Sealed(sealed.kek_id, sealed.wrapped_key, sealed.nonce, flipped),
-            message_ad(MESSAGE),
-        )
+        open_sealed(provider, sealed, message_ad(MESSAGE))
 
 
-def test_each_sealing_uses_a_fresh_key_and_nonce(keys_dir: Path) -> None:
-    provider = ensure_key_material(keys_dir).key_provider
+@pytest.mark.parametrize("part", ["ciphertext", "nonce", "wrapped_key"])
+def test_tampered_sealed_value_does_not_open(provider: FileKeyProvider, part: str) -> None:
+    sealed = seal(provider, SECRET, message_ad(MESSAGE))
+    fields = {**vars(sealed), part: _flip_first_bit(getattr(sealed, part))}
+
+    with pytest.raises(DecryptionFailed) as failure:
+        open_sealed(provider, Sealed(**fields), message_ad(MESSAGE))
+
+    assert "risk" not in str(failure.value)
+
+
+def test_each_sealing_uses_a_fresh_data_key_and_nonce(provider: FileKeyProvider) -> None:
     first, second = (seal(provider, b"same", message_ad(MESSAGE)) for _ in range(2))
+
     assert first.wrapped_key != second.wrapped_key
     assert first.nonce != second.nonce
+    assert len(first.nonce) == 12
 
 
 def test_another_brokers_keys_cannot_open(tmp_path: Path) -> None:
     ours = ensure_key_material(tmp_path / "ours").key_provider
     theirs = ensure_key_material(tmp_path / "theirs").key_provider
-    sealed = seal(ours, b"payload", message_ad(MESSAGE))
-    with pytest.raises(KeyNotFound):
+    sealed = seal(ours, SECRET, message_ad(MESSAGE))
+
+    with pytest.raises(DecryptionFailed):
         open_sealed(theirs, sealed, message_ad(MESSAGE))
 
 
-def test_rotated_kek_wraps_new_keys_and_old_ciphertext_still_opens(keys_dir: Path) -> None:
+def test_unknown_key_encryption_key_is_named_in_a_clear_error(
+    provider: FileKeyProvider,
+) -> None:
+    sealed = seal(provider, SECRET, message_ad(MESSAGE))
+    elsewhere = Sealed("0999", sealed.wrapped_key, sealed.nonce, sealed.ciphertext)
+
+    with pytest.raises(KeyNotFound, match="0999"):
+        open_sealed(provider, elsewhere, message_ad(MESSAGE))
+
+
+def test_rotated_kek_wraps_new_keys_and_old_ciphertext_still_opens(tmp_path: Path) -> None:
+    keys_dir = tmp_path / "keys"
     before = ensure_key_material(keys_dir).key_provider
     old = seal(before, b"old", message_ad(MESSAGE))
+
     add_kek(keys_dir)
     after = ensure_key_material(keys_dir).key_provider
 
@@ -78,43 +111,36 @@ def test_rotated_kek_wraps_new_keys_and_old_ciphertext_still_opens(keys_dir: Pat
     assert open_sealed(after, old, message_ad(MESSAGE)) == b"old"
 
 
-def test_key_files_are_owner_only(keys_dir: Path) -> None:
-    ensure_key_material(keys_dir)
-    assert stat.S_IMODE(keys_dir.stat().st_mode) == 0o700
-    for path in keys_dir.iterdir():
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+def test_process_started_before_a_rotation_opens_values_sealed_after_it(tmp_path: Path) -> None:
+    keys_dir = tmp_path / "keys"
+    running = ensure_key_material(keys_dir).key_provider
+
+    add_kek(keys_dir)
+    restarted = ensure_key_material(keys_dir).key_provider
+    sealed = seal(restarted, b"new", message_ad(MESSAGE))
+
+    assert open_sealed(running, sealed, message_ad(MESSAGE)) == b"new"
 
 
-def test_key_file_readable_by_others_is_refused(keys_dir: Path) -> None:
-    ensure_key_material(keys_dir)
-    os.chmod(keys_dir / "pseudonym.key", 0o644)
-    with pytest.raises(InsecureKeyFile):
-        ensure_key_material(keys_dir)
+@pytest.mark.parametrize(
+    "blob",
+    [b"", b"\x01", b"\x02\x00\x00\x00\x00" + bytes(40), b"\x01\x00\x04\x00\x28" + bytes(20)],
+    ids=["empty", "header-only", "unknown-version", "truncated"],
+)
+def test_bytes_that_are_not_a_sealed_value_are_refused(blob: bytes) -> None:
+    with pytest.raises(DecryptionFailed):
+        Sealed.from_bytes(blob)
 
 
-def test_processes_starting_together_agree_on_the_keys(keys_dir: Path) -> None:
-    results: list[bytes] = []
+@pytest.mark.parametrize(
+    "change",
+    [{"v": 2}, {"v": None}, {"ct": "not base64!"}, {"nonce": "AAAA"}, {"key": None}],
+    ids=["future-version", "no-version", "bad-base64", "short-nonce", "missing-key"],
+)
+def test_records_that_are_not_a_sealed_value_are_refused(
+    provider: FileKeyProvider, change: dict[str, object]
+) -> None:
+    record = {**seal(provider, SECRET, message_ad(MESSAGE)).to_json(), **change}
 
-    def load() -> None:
-        results.append(ensure_key_material(keys_dir).pseudonym_key)
-
-    threads = [threading.Thread(target=load) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(set(results)) == 1
-
-
-def test_pseudonym_is_stable_keyed_and_not_the_number() -> None:
-    ours, theirs = Pseudonymiser(b"k" * 32), Pseudonymiser(b"x" * 32)
-    assert ours.pseudonym("9434765919") == ours.pseudonym("9434765919")
-    assert ours.pseudonym("9434765919") != theirs.pseudonym("9434765919")
-    assert "9434765919" not in ours.pseudonym("9434765919")
-
-
-def test_digest_is_keyed_and_canonical() -> None:
-    a = canonical_json({"b": 1, "a": [1, 2]})
-    b = canonical_json({"a": [1, 2], "b": 1})
-    assert a == b
-    assert payload_digest(b"k" * 32, a) != payload_digest(b"x" * 32, a)
+    with pytest.raises(DecryptionFailed):
+        Sealed.from_json(record)
