@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from broker.agencies.service import register_agency, register_client
 from broker.agreements.service import create_agreement
 from broker.audit.log import Actor
+from broker.crypto import CryptoError
 from broker.db.migrate import upgrade_to_head
 from broker.errors import BrokerError
 from broker.runtime import Runtime, build_runtime
@@ -189,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(f"the database refused or could not be reached: {exc.orig}")
     except ConnectionError as exc:
         _fail(f"could not connect: {exc}")
+    except CryptoError as exc:
+        _fail(f"key material: {exc}")
     except (CliError, RuntimeError, OSError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

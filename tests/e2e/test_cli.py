@@ -151,3 +151,17 @@ def test_unreachable_database_is_a_one_line_error(installation: ImbInstallation)
     assert result.stderr.startswith("imb: could not connect")
     assert "127.0.0.1" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_key_file_readable_by_others_is_a_one_line_refusal(installation: ImbInstallation) -> None:
+    installation.run("agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust")
+    (installation.data_dir / "keys" / "digest.key").chmod(0o644)
+
+    result = installation.run(
+        "agency", "add", "LA001", "--name", "LA", "--kind", "housing", check=False
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("imb: key material:")
+    assert "digest.key" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
