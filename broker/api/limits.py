@@ -1,8 +1,9 @@
 """Refuse request bodies over the limit before any handler sees them (413)."""
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from broker.api.problems import problem
+from broker.errors import PayloadTooLarge
 
 
 class BodyLimit:
@@ -16,7 +17,7 @@ class BodyLimit:
             return
         body, too_large = await self._read(receive)
         if too_large:
-            await _send_413(scope, send, self.max_bytes)
+            await _send_413(scope, receive, send, self.max_bytes)
             return
         await self.app(scope, _replay(body), send)
 
@@ -50,16 +51,14 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _send_413(scope: Scope, send: Send, max_bytes: int) -> None:
-    body = json.dumps(
-        {
-            "type": "urn:imb:problem:payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"request bodies are limited to {max_bytes} bytes",
-            "instance": scope.get("path", ""),
-        }
-    ).encode()
-    headers = [(b"content-type", b"application/problem+json"), (b"connection", b"close")]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _send_413(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+    error = PayloadTooLarge(f"request bodies are limited to {max_bytes} bytes")
+    response = problem(
+        error.status,
+        error.title,
+        error.detail,
+        error.slug,
+        scope.get("path", ""),
+        headers={"connection": "close"},
+    )
+    await response(scope, receive, send)

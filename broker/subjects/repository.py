@@ -50,17 +50,13 @@ async def replace_care_team(
     session.add_all(members)
 
 
-async def consent_history(session: AsyncSession, pseudonym: str) -> list[ConsentRecord]:
+async def consent_histories(session: AsyncSession, pseudonyms: set[str]) -> list[ConsentRecord]:
+    """The consent records of these subjects, newest first."""
     statement = (
         select(ConsentRecord)
-        .where(ConsentRecord.subject_pseudonym == pseudonym)
+        .where(ConsentRecord.subject_pseudonym.in_(pseudonyms))
         .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id)
     )
-    return list((await session.scalars(statement)).all())
-
-
-async def consent_histories(session: AsyncSession, pseudonyms: set[str]) -> list[ConsentRecord]:
-    statement = select(ConsentRecord).where(ConsentRecord.subject_pseudonym.in_(pseudonyms))
     return list((await session.scalars(statement)).all())
 
 

@@ -11,7 +11,7 @@ from broker.crypto.envelope import Sealed, open_sealed, seal
 from broker.db.models import CareTeamMember, ConsentRecord
 from broker.errors import FieldError, InvalidInput
 from broker.runtime import Runtime
-from broker.subjects.repository import consent_history, register_subject, replace_care_team
+from broker.subjects.repository import consent_histories, register_subject, replace_care_team
 from schemas.care_team import CareTeam
 from schemas.consents import ConsentBody
 
@@ -92,7 +92,7 @@ async def consent_records(
     session: AsyncSession, rt: Runtime, nhs_number: str
 ) -> list[dict[str, Any]]:
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
-    return [consent_view(rt, r) for r in await consent_history(session, pseudonym)]
+    return [consent_view(rt, r) for r in await consent_histories(session, {pseudonym})]
 
 
 def consent_view(rt: Runtime, record: ConsentRecord) -> dict[str, Any]:

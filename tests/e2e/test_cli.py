@@ -1,36 +1,40 @@
 """The operator's commands: clear one-line errors, non-zero exits, nothing half-written."""
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from broker.db.engine import Database
 from tests.e2e.processes import ImbInstallation
 from tests.world import agreement_body
 
 pytestmark = pytest.mark.slow
 
 
-def _rows_written(imb: ImbInstallation) -> int:
-    import asyncio
+def _select(imb: ImbInstallation, sql: str) -> list[tuple[object, ...]]:
+    """Rows read straight from the installation's database, as an auditor would."""
 
-    from sqlalchemy import func, select
-
-    from broker.db.engine import Database
-    from broker.db.models import Agency, AgreementVersion, Client
-
-    async def count() -> int:
+    async def rows() -> list[tuple[object, ...]]:
         db = Database(imb.database_url)
-        async with db.unit_of_work() as session:
-            total = 0
-            for model in (Agency, Client, AgreementVersion):
-                total += int(
-                    (await session.execute(select(func.count()).select_from(model))).scalar_one()
-                )
-        await db.dispose()
-        return total
+        try:
+            async with db.unit_of_work() as session:
+                return [tuple(row) for row in (await session.execute(text(sql))).all()]
+        finally:
+            await db.dispose()
 
-    return asyncio.run(count())
+    return asyncio.run(rows())
+
+
+def _rows_written(imb: ImbInstallation) -> int:
+    counts = _select(
+        imb,
+        "SELECT (SELECT count(*) FROM agencies) + (SELECT count(*) FROM clients)"
+        " + (SELECT count(*) FROM agreement_versions)",
+    )
+    return int(str(counts[0][0]))
 
 
 def test_help_documents_every_command(installation: ImbInstallation) -> None:
@@ -47,26 +51,9 @@ def test_client_add_prints_credentials_once_and_stores_only_a_hash(
 
     issued = json.loads(result.stdout)
     assert set(issued) == {"client_id", "client_secret"}
-    stored = _client_rows(installation)
+    stored = _select(installation, "SELECT * FROM clients")
     assert [row[0] for row in stored] == [issued["client_id"]]
     assert all(issued["client_secret"] not in str(value) for row in stored for value in row)
-
-
-def _client_rows(imb: ImbInstallation) -> list[tuple[object, ...]]:
-    import asyncio
-
-    from sqlalchemy import text
-
-    from broker.db.engine import Database
-
-    async def rows() -> list[tuple[object, ...]]:
-        db = Database(imb.database_url)
-        async with db.unit_of_work() as session:
-            found = (await session.execute(text("SELECT * FROM clients"))).all()
-        await db.dispose()
-        return [tuple(row) for row in found]
-
-    return asyncio.run(rows())
 
 
 @pytest.mark.parametrize(
