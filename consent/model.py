@@ -12,9 +12,11 @@ from consent.vocab import (
     ConsentState,
     DecisionOutcome,
     DenyReason,
+    OverrideReason,
     PartyRole,
     Purpose,
     StatutoryGateway,
+    Urgency,
 )
 
 
@@ -54,15 +56,22 @@ class Agreement:
     effective_from: datetime
     effective_to: datetime | None = None
     data_items: Mapping[str, tuple[str, ...]] | None = field(default=None, hash=False)
+    # When every party had approved (None: still a draft), and when it stopped being in force
+    # (suspended, terminated or superseded; None: not stopped). Kept as instants rather than
+    # read from `status` so that a decision can be made for any moment, not just "now".
+    activated_at: datetime | None = None
+    ended_at: datetime | None = None
 
     def names_parties(self, a: str, b: str) -> bool:
         agencies = {party.agency for party in self.parties}
         return a in agencies and b in agencies
 
     def in_force_at(self, at: datetime) -> bool:
+        approved = self.activated_at is not None and self.activated_at <= at
+        not_stopped = self.ended_at is None or at < self.ended_at
         started = self.effective_from <= at
         not_ended = self.effective_to is None or at < self.effective_to
-        return self.status is AgreementStatus.ACTIVE and started and not_ended
+        return approved and not_stopped and started and not_ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +105,48 @@ class ConsentRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OverrideClaim:
+    """The sender's claim that significant risk overrides the person's refusal."""
+
+    reason: OverrideReason
+    authorised_by: str
+    justification: str
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionRequest:
     sender: str
     recipient: str
     event_type: str
     purpose: Purpose
     at: datetime  # the moment of routing
+    urgency: Urgency = Urgency.ROUTINE
+    override: OverrideClaim | None = None
+    # The field paths present in the payload (see consent.redact.field_paths); None where the
+    # payload is not known, as in a preview.
+    payload_paths: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Obligations:
+    """What the recipient may see: the agreement's data items and what they remove."""
+
+    allowed_items: tuple[str, ...] | None = None  # None: the agreement allows every item
+    redact: tuple[str, ...] = ()  # field paths removed from this payload
+
+    def to_dict(self) -> dict[str, object]:
+        allowed = list(self.allowed_items) if self.allowed_items is not None else None
+        return {"allowed_items": allowed, "redact": list(self.redact)}
+
+    @classmethod
+    def from_dict(cls, value: object) -> "Obligations":
+        if not isinstance(value, Mapping):
+            return cls()
+        allowed = value.get("allowed_items")
+        return cls(
+            allowed_items=_strings(allowed) if allowed is not None else None,
+            redact=_strings(value.get("redact")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +158,8 @@ class Decision:
     bases: tuple[str, ...]
     consent_record_ids: tuple[str, ...]
     explanation: str
+    obligations: Obligations = Obligations()
+    override_reason: OverrideReason | None = None
 
     @property
     def permitted(self) -> bool:
@@ -127,6 +174,8 @@ class Decision:
             "bases": list(self.bases),
             "consent_record_ids": list(self.consent_record_ids),
             "explanation": self.explanation,
+            "obligations": self.obligations.to_dict(),
+            "override_reason": self.override_reason.value if self.override_reason else None,
         }
 
     @classmethod
@@ -134,6 +183,7 @@ class Decision:
         reason = value.get("reason")
         version = value.get("agreement_version")
         agreement_id = value.get("agreement_id")
+        override_reason = value.get("override_reason")
         return cls(
             outcome=DecisionOutcome(str(value["outcome"])),
             reason=DenyReason(str(reason)) if reason else None,
@@ -142,6 +192,8 @@ class Decision:
             bases=_strings(value.get("bases")),
             consent_record_ids=_strings(value.get("consent_record_ids")),
             explanation=str(value["explanation"]),
+            obligations=Obligations.from_dict(value.get("obligations")),
+            override_reason=OverrideReason(str(override_reason)) if override_reason else None,
         )
 
 

@@ -14,6 +14,7 @@ from schemas.vocabulary import (
     Purpose,
     PurposeOfUse,
     StatutoryGateway,
+    Urgency,
 )
 
 __all__ = [
@@ -31,12 +32,14 @@ __all__ = [
     "Purpose",
     "PurposeOfUse",
     "StatutoryGateway",
+    "Urgency",
     "purpose_of_use",
 ]
 
 
 class AgreementStatus(StrEnum):
     DRAFT = "draft"
+    APPROVED = "approved"  # every party has approved; its effective period has not begun
     ACTIVE = "active"
     SUSPENDED = "suspended"
     TERMINATED = "terminated"

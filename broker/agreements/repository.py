@@ -90,6 +90,8 @@ def to_agreement(version: AgreementVersion, parties: list[AgreementParty]) -> cm
         ),
         effective_from=version.effective_from,
         effective_to=version.effective_to,
+        activated_at=version.activated_at,
+        ended_at=version.ended_at,
         data_items=None
         if data_items is None
         else {event_type: tuple(paths) for event_type, paths in data_items.items()},

@@ -109,6 +109,8 @@ class AgreementParty(Base):
     role: Mapped[str] = mapped_column(String(32))
     approved_at: Mapped[datetime | None]
     approved_by_client: Mapped[str | None] = mapped_column(String(64))
+    # The person who signed off for the party: {name, role}.
+    approved_by: Mapped[dict[str, Any] | None]
 
 
 class ConsentRecord(Base):
@@ -199,3 +201,52 @@ class AuditRecord(Base):
     subject_pseudonym: Mapped[str | None] = mapped_column(String(64), index=True)
     payload_digest: Mapped[str | None] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]]
+
+
+class Override(Base):
+    """A permit_override decision awaiting, or having had, review by IG leads (DESIGN §2)."""
+
+    __tablename__ = "overrides"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    delivery_id: Mapped[UUID] = mapped_column(ForeignKey("deliveries.id"), unique=True)
+    message_id: Mapped[UUID] = mapped_column(ForeignKey("messages.id"), index=True)
+    sender_agency: Mapped[str] = mapped_column(ForeignKey("agencies.code"), index=True)
+    recipient_agency: Mapped[str] = mapped_column(ForeignKey("agencies.code"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    authorised_by: Mapped[str] = mapped_column(String(200))
+    # The justification may describe the person, so it is sealed like the rest of the content.
+    justification_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    agreement_id: Mapped[UUID | None]
+    agreement_version: Mapped[int | None]
+    bases: Mapped[list[str]] = mapped_column(JsonColumn)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    opened_at: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    review_note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reviewed_by: Mapped[dict[str, Any] | None]
+    reviewed_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A person who signs in to the web pages; machine clients are in `clients`."""
+
+    __tablename__ = "users"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser; only a hash of the cookie's token is stored."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
