@@ -1,0 +1,1 @@
+"""Overrides of a person's refusal, and their review by information governance leads."""
