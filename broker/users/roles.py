@@ -1,0 +1,14 @@
+"""What a person who signs in does for their agency."""
+
+from enum import StrEnum
+
+
+class UserRole(StrEnum):
+    IG_LEAD = "ig_lead"  # information-governance lead: approves agreements, reviews overrides
+    DUTY = "duty"  # duty worker
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+# The roles that may use the information-governance pages.
+IG_ROLES = frozenset({UserRole.IG_LEAD, UserRole.ADMIN})
