@@ -40,6 +40,13 @@ class WorkerSettings(BaseModel):
     consumer_batch_size: int = Field(default=500, ge=1, le=10000)
 
 
+class WebSettings(BaseModel):
+    # Browsers send a Secure cookie only over HTTPS (and to localhost); turn it off only
+    # for a plain-HTTP test server.
+    cookie_secure: bool = True
+    session_minutes: int = Field(default=480, ge=5, le=24 * 60)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMB_", env_nested_delimiter="__", extra="ignore")
 
@@ -57,6 +64,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     auth: AuthSettings = AuthSettings()
     workers: WorkerSettings = WorkerSettings()
+    web: WebSettings = WebSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,6 +7,7 @@ from broker.api.observe import ObserveResponses
 from broker.api.problems import install_problem_handlers
 from broker.api.routes import admin, agreements, audit, events, health, inbox, oauth, subjects
 from broker.runtime import Runtime
+from broker.web import routes as web
 
 DESCRIPTION = """
 IMB carries risk changes, disengagement alerts and crisis events between the record systems
@@ -24,7 +25,7 @@ def create_app(rt: Runtime) -> FastAPI:
     )
     app.state.runtime = rt
     install_problem_handlers(app)
-    for module in (oauth, events, inbox, subjects, agreements, audit, admin, health):
+    for module in (oauth, events, inbox, subjects, agreements, audit, admin, health, web):
         app.include_router(module.router)
 
     app.add_middleware(BodyLimit, max_bytes=rt.settings.max_body_bytes)

@@ -1,0 +1,90 @@
+"""/login and /logout."""
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from broker.api.deps import RuntimeDep, SessionDep
+from broker.errors import Forbidden
+from broker.runtime import Runtime
+from broker.users.service import sign_in, sign_out, signed_in
+from broker.web.deps import FORM_EXPIRED, FormDep, PersonDep
+from broker.web.pages import WebRoute
+from broker.web.security import (
+    LOGIN_TOKEN_SECONDS,
+    clear_cookie,
+    login_cookie,
+    new_form_token,
+    read_form,
+    session_cookie,
+    set_cookie,
+    tokens_match,
+)
+from broker.web.templates import render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+HOME = "/ig/agreements"
+REFUSED = "The username or password is not right, or the account is disabled."
+SIGNED_OUT = "You have signed out."
+
+
+@router.get("/login")
+async def login_page(
+    request: Request, rt: RuntimeDep, session: SessionDep, done: str | None = None
+) -> Response:
+    token = request.cookies.get(session_cookie(rt.settings.web))
+    if token and await signed_in(session, rt, token):
+        return RedirectResponse(HOME, status_code=303)
+    flash = SIGNED_OUT if done == "signed-out" else None
+    return _login_form(rt, flash=flash)
+
+
+@router.post("/login")
+async def login(request: Request, rt: RuntimeDep, session: SessionDep) -> Response:
+    fields = await read_form(request)
+    expected = request.cookies.get(login_cookie(rt.settings.web))
+    if not tokens_match(expected, fields.get("csrf_token")):
+        raise Forbidden(FORM_EXPIRED)
+    username = fields.get("username", "").strip().lower()
+    issued = await sign_in(session, rt, username, fields.get("password", ""))
+    await session.commit()  # the sign-in or its refusal, with its audit record
+    if issued is None:
+        return _login_form(rt, error=REFUSED, username=username, status=401)
+    response = RedirectResponse(HOME, status_code=303)
+    web = rt.settings.web
+    set_cookie(response, web, session_cookie(web), issued.token)
+    clear_cookie(response, web, login_cookie(web))
+    return response
+
+
+@router.post("/logout")
+async def logout(
+    rt: RuntimeDep, session: SessionDep, person: PersonDep, _form: FormDep
+) -> Response:
+    sign_out(person, rt.clock())
+    await session.commit()
+    response = RedirectResponse("/login?done=signed-out", status_code=303)
+    clear_cookie(response, rt.settings.web, session_cookie(rt.settings.web))
+    return response
+
+
+def _login_form(
+    rt: Runtime,
+    *,
+    error: str | None = None,
+    flash: str | None = None,
+    username: str = "",
+    status: int = 200,
+) -> Response:
+    token = new_form_token()
+    response = render(
+        "login.html",
+        status=status,
+        title="Sign in",
+        login_token=token,
+        error=error,
+        flash=flash,
+        username=username,
+    )
+    web = rt.settings.web
+    set_cookie(response, web, login_cookie(web), token, max_age=LOGIN_TOKEN_SECONDS)
+    return response

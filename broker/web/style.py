@@ -1,0 +1,37 @@
+"""The pages' one stylesheet, served from /web/style.css so that the CSP can stay 'self'."""
+
+STYLESHEET = """
+:root { color-scheme: light; --ink: #1d2a33; --muted: #5a6872; --line: #d5dde2;
+  --accent: #005eb8; --warn: #8a4b00; --warn-bg: #fff4e0; --ok-bg: #e8f5ec; --bad: #a4000f; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, sans-serif; color: var(--ink); background: #f6f8f9; }
+header { background: var(--accent); color: #fff; padding: .6rem 1.5rem; display: flex;
+  gap: 1.5rem; align-items: center; flex-wrap: wrap; }
+header a { color: #fff; }
+header .who { margin-left: auto; }
+header form { display: inline; }
+main { max-width: 72rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+h1 { font-size: 1.6rem; margin: .8rem 0; }
+h2 { font-size: 1.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; width: 100%; background: #fff; }
+th, td { text-align: left; vertical-align: top; padding: .45rem .6rem;
+  border-bottom: 1px solid var(--line); }
+th { font-size: .85rem; color: var(--muted); }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
+dt { color: var(--muted); }
+dd { margin: 0; }
+.flash { background: var(--ok-bg); border-left: 4px solid #007f3b; padding: .6rem 1rem; }
+.error { background: #fde8ea; border-left: 4px solid var(--bad); padding: .6rem 1rem; }
+.due { color: var(--warn); background: var(--warn-bg); padding: 0 .3rem; font-weight: 600; }
+.pending { color: var(--warn); font-weight: 600; }
+.card { background: #fff; border: 1px solid var(--line); padding: 1rem 1.2rem;
+  margin: 1rem 0; }
+label { display: block; margin: .6rem 0 .2rem; font-weight: 600; }
+input[type=text], input[type=password], textarea, select { width: 100%; max-width: 28rem;
+  padding: .4rem; font: inherit; border: 1px solid #8a979f; }
+textarea { min-height: 5rem; }
+button { margin-top: .8rem; padding: .45rem 1.1rem; font: inherit; color: #fff;
+  background: var(--accent); border: 0; cursor: pointer; }
+header button { margin: 0; background: transparent; border: 1px solid #fff; padding: .1rem .6rem; }
+.muted { color: var(--muted); }
+"""
