@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import sys
@@ -20,6 +21,8 @@ from broker.db.migrate import upgrade_to_head
 from broker.errors import BrokerError
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
+from broker.users.roles import UserRole
+from broker.users.service import create_user
 from schemas.admin import AgencyRegistration, ClientRegistration
 from schemas.agreements import AgreementBody
 from schemas.vocabulary import AgencyKind
@@ -59,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     _agency_commands(commands)
     _client_commands(commands)
     _agreement_commands(commands)
+    _user_commands(commands)
     return parser
 
 
@@ -93,6 +97,19 @@ def _agreement_commands(commands: Any) -> None:
     add.add_argument("--file", required=True, type=Path, help="agreement JSON (as POST body)")
 
 
+def _user_commands(commands: Any) -> None:
+    user = commands.add_parser("user", help="manage people who sign in to the web pages")
+    actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        help="create a person's log-in; the password is read from standard input or prompted",
+    )
+    add.add_argument("username", help="lower-case letters, digits and . _ @ -")
+    add.add_argument("--agency", required=True, help="the agency the person works for")
+    # Not `choices`: a bad role is a one-line error like every other bad input.
+    add.add_argument("--role", required=True, metavar="|".join(UserRole), help="what they do")
+
+
 async def _with_runtime(work: Callable[[Runtime], Awaitable[Any]]) -> Any:
     rt = build_runtime(Settings())
     try:
@@ -122,6 +139,38 @@ async def _add_agreement(rt: Runtime, body: AgreementBody) -> None:
     print(json.dumps({k: view[k] for k in ("id", "version", "status", "title")}))
 
 
+async def _add_user(rt: Runtime, args: argparse.Namespace, password: str) -> None:
+    async with rt.db.unit_of_work() as session:
+        user = await create_user(
+            session,
+            rt,
+            OPERATOR,
+            username=args.username,
+            agency=args.agency,
+            role=args.role,
+            password=password,
+        )
+        await session.commit()
+    shown = {"id": str(user.id), "username": user.username, "agency": user.agency_code}
+    print(json.dumps({**shown, "role": user.role}))
+
+
+def _read_password() -> str:
+    """From a terminal, typed twice without echo; otherwise the first line of standard input.
+    Never from the command line, where other users and shell history would see it."""
+    if sys.stdin is None:
+        raise CliError("no password: give it on standard input")
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+        if not password:
+            raise CliError("no password: give it on standard input")
+        return password
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != password:
+        raise CliError("the two passwords differ")
+    return password
+
+
 def _read_agreement(path: Path) -> AgreementBody:
     try:
         return AgreementBody.model_validate_json(path.read_bytes())
@@ -143,6 +192,9 @@ def _run(args: argparse.Namespace) -> None:
         print(f"imb: database at {settings.resolved_database_url.split('@')[-1]} is up to date")
     elif args.command == "worker":
         asyncio.run(run_worker(settings, Worker(args.name)))
+    elif args.command == "user":
+        password = _read_password()
+        asyncio.run(_with_runtime(lambda rt: _add_user(rt, args, password)))
     elif args.command == "agency":
         body = AgencyRegistration(code=args.code, name=args.name, kind=args.kind)
         asyncio.run(_with_runtime(lambda rt: _add_agency(rt, body)))
