@@ -1,11 +1,12 @@
-"""Sharing agreements as partners submit them (DESIGN §6, POST /v1/agreements)."""
+"""Sharing agreements as partners submit them (DESIGN §6, /v1/agreements): the terms of a
+version, a party's approval of it, and the reason for ending it."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
-from schemas.common import AgencyCode, ShortText, WireModel
+from schemas.common import AgencyCode, LongText, Person, ShortText, WireModel
 from schemas.vocabulary import (
     Art6Basis,
     Art9Condition,
@@ -18,6 +19,12 @@ from schemas.vocabulary import (
 
 FieldPath = Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=200)]
 
+# UK GDPR Art 6(1)(ea) was inserted by s.70 of the Data (Use and Access) Act 2025, brought
+# into force on 5 February 2026 by the Data (Use and Access) Act 2025 (Commencement No. 6 and
+# Transitional and Saving Provisions) Regulations 2026 (SI 2026/82), reg. 2(c). Midnight UK
+# time, which in February is UTC. No agreement can rely on it for any earlier period.
+RECOGNISED_LEGITIMATE_INTEREST_COMMENCES = datetime(2026, 2, 5, tzinfo=UTC)
+
 
 class Party(WireModel):
     agency: AgencyCode
@@ -27,16 +34,21 @@ class Party(WireModel):
 class LawfulBasisBody(WireModel):
     art6: Art6Basis
     art9: Art9Condition
-    dpa_sch1_para: Annotated[str, Field(pattern=r"^[0-9]{1,2}$")] | None = None
+    dpa_sch1_para: Annotated[str, Field(pattern=r"^[0-9]{1,2}$")] | None = Field(
+        default=None, validate_default=True
+    )
     confidentiality: ConfidentialityBasis
     statutory_gateways: list[StatutoryGateway] = []
 
-    @model_validator(mode="after")
-    def _substantial_public_interest_names_a_paragraph(self) -> "LawfulBasisBody":
+    @field_validator("dpa_sch1_para")
+    @classmethod
+    def _substantial_public_interest_names_a_paragraph(
+        cls, para: str | None, info: ValidationInfo
+    ) -> str | None:
         # Art 9(2)(g) is only available through a DPA 2018 Sch 1 Part 2 condition.
-        if self.art9 is Art9Condition.SUBSTANTIAL_PUBLIC_INTEREST and self.dpa_sch1_para is None:
+        if info.data.get("art9") is Art9Condition.SUBSTANTIAL_PUBLIC_INTEREST and para is None:
             raise ValueError("substantial_public_interest needs a DPA 2018 Sch 1 paragraph")
-        return self
+        return para
 
 
 class AgreementBody(WireModel):
@@ -51,11 +63,65 @@ class AgreementBody(WireModel):
     review_date: date | None = None
     retention_days: Annotated[int, Field(ge=1, le=36500)] | None = None
 
-    @model_validator(mode="after")
-    def _coherent(self) -> "AgreementBody":
-        agencies = [party.agency for party in self.parties]
+    @field_validator("parties")
+    @classmethod
+    def _each_agency_once(cls, parties: list[Party]) -> list[Party]:
+        agencies = [party.agency for party in parties]
         if len(set(agencies)) != len(agencies):
             raise ValueError("an agency is a party to an agreement once")
-        if self.effective_to is not None and self.effective_to <= self.effective_from:
+        return parties
+
+    @field_validator("effective_to")
+    @classmethod
+    def _ends_after_it_starts(
+        cls, effective_to: datetime | None, info: ValidationInfo
+    ) -> datetime | None:
+        effective_from = info.data.get("effective_from")
+        if (
+            effective_to is not None
+            and effective_from is not None
+            and effective_to <= effective_from
+        ):
             raise ValueError("effective_to must be after effective_from")
-        return self
+        return effective_to
+
+    @field_validator("effective_from")
+    @classmethod
+    def _recognised_legitimate_interest_only_once_commenced(
+        cls, effective_from: datetime, info: ValidationInfo
+    ) -> datetime:
+        basis = info.data.get("lawful_basis")
+        relies_on_it = basis is not None and basis.art6 is Art6Basis.RECOGNISED_LEGITIMATE_INTEREST
+        if relies_on_it and effective_from < RECOGNISED_LEGITIMATE_INTEREST_COMMENCES:
+            commenced = RECOGNISED_LEGITIMATE_INTEREST_COMMENCES.date().isoformat()
+            raise ValueError(
+                f"recognised_legitimate_interest (Art 6(1)(ea)) is lawful only from {commenced}"
+            )
+        return effective_from
+
+    @field_validator("data_items")
+    @classmethod
+    def _data_items_only_for_covered_event_types(
+        cls, data_items: dict[EventType, list[str]] | None, info: ValidationInfo
+    ) -> dict[EventType, list[str]] | None:
+        # Absent when event_types itself failed; its own error says so.
+        covered = set(info.data.get("event_types", data_items or {}))
+        uncovered = sorted(set(data_items or {}) - covered)
+        if uncovered:
+            raise ValueError(
+                f"data_items names {', '.join(uncovered)}, which the agreement does not cover"
+            )
+        return data_items
+
+
+class AgreementApproval(WireModel):
+    """One party's sign-off of the version awaiting approval, by a named person."""
+
+    approved_by: Person
+    note: LongText | None = None
+
+
+class AgreementEnd(WireModel):
+    """Why an agreement is being suspended or terminated; kept with the version it ends."""
+
+    reason: LongText

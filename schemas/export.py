@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from schemas.acks import Acknowledgement
-from schemas.agreements import AgreementBody
+from schemas.agreements import AgreementApproval, AgreementBody, AgreementEnd
 from schemas.care_team import CareTeam
 from schemas.consents import ConsentBody
 from schemas.events import EVENT_SUBMISSION
@@ -23,6 +23,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         "acknowledgement.schema.json": TypeAdapter(Acknowledgement),
         "care-team.schema.json": TypeAdapter(CareTeam),
         "agreement.schema.json": TypeAdapter(AgreementBody),
+        "agreement-approval.schema.json": TypeAdapter(AgreementApproval),
+        "agreement-end.schema.json": TypeAdapter(AgreementEnd),
         "consent.schema.json": TypeAdapter(ConsentBody),
     }
     return {name: adapter.json_schema() for name, adapter in models.items()}
