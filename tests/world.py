@@ -58,6 +58,23 @@ class World:
         items: list[dict[str, Any]] = response.json()["items"]
         return items
 
+    async def agree(self, parties: list[str], **overrides: Any) -> dict[str, Any]:
+        """An agreement among the parties (terms as agreement_body), approved by every one."""
+        body = agreement_body(parties, **overrides)
+        created = await self.post("admin", "/v1/agreements", body)
+        assert created.status_code == 201, created.text
+        return await self.approve(created.json()["id"], parties)
+
+    async def approve(self, agreement_id: str, parties: list[str]) -> dict[str, Any]:
+        """Each party's sign-off of the version awaiting approval; the view after the last."""
+        view: dict[str, Any] = {}
+        for party in parties:
+            path = f"/v1/agreements/{agreement_id}/approvals"
+            response = await self.post(party, path, approval_by(party))
+            assert response.status_code == 200, response.text
+            view = response.json()
+        return view
+
     def token_for(self, agency: str, scopes: list[Scope]) -> str:
         token, _ = self.rt.tokens.issue(f"test-{agency}", agency, [s.value for s in scopes])
         return token
@@ -105,6 +122,14 @@ def agreement_body(parties: list[str], **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def approval_by(agency: str, **overrides: Any) -> dict[str, Any]:
+    approval: dict[str, Any] = {
+        "approved_by": {"name": f"Caldicott Guardian of {agency}", "role": "Caldicott Guardian"}
+    }
+    approval.update(overrides)
+    return approval
+
+
 async def build_world(rt: Runtime, api: httpx.AsyncClient) -> World:
     world = World(api=api, rt=rt)
     operator = Actor(agency=None, client="test")
@@ -127,8 +152,7 @@ async def build_world(rt: Runtime, api: httpx.AsyncClient) -> World:
     for code, _, _ in agencies:
         world.tokens[code] = world.token_for(code, PARTNER_SCOPES)
     world.tokens["admin"] = world.token_for(TRUST, [Scope.ADMIN])
-    created = await world.post("admin", "/v1/agreements", agreement_body([TRUST, COUNCIL, HOUSING]))
-    assert created.status_code == 201, created.text
+    await world.agree([TRUST, COUNCIL, HOUSING])
     response = await world.put(TRUST, f"/v1/subjects/{NHS_NUMBER}/care-team", CARE_TEAM)
     assert response.status_code == 200, response.text
     return world

@@ -1,13 +1,14 @@
 """Sharing agreements: their versions and parties, and the view the consent engine needs."""
 
 from collections import defaultdict
+from collections.abc import Collection
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import consent.model as cm
-from broker.db.models import AgreementParty, AgreementVersion
+from broker.db.models import Agency, Agreement, AgreementParty, AgreementVersion
 from consent.vocab import AgreementStatus
 from schemas.vocabulary import (
     Art6Basis,
@@ -46,26 +47,45 @@ async def parties_of(session: AsyncSession, versions: list[AgreementVersion]) ->
     return grouped
 
 
-async def list_versions(session: AsyncSession, party: str | None) -> list[AgreementVersion]:
-    statement = select(AgreementVersion).order_by(
-        AgreementVersion.created_at.desc(), AgreementVersion.version.desc()
+async def lock_agreement(session: AsyncSession, agreement_id: UUID) -> Agreement | None:
+    """The agreement row, locked so that one lifecycle change at a time reads its versions."""
+    return await session.get(Agreement, agreement_id, with_for_update=True)
+
+
+async def agency_kinds(session: AsyncSession, codes: Collection[str]) -> dict[str, str]:
+    """The kind of each registered agency among the codes; unknown codes are absent."""
+    rows = await session.execute(select(Agency.code, Agency.kind).where(Agency.code.in_(codes)))
+    return dict(rows.tuples().all())
+
+
+async def agreement_ids(session: AsyncSession, party: str | None) -> list[UUID]:
+    """Agreements to which the agency is a party in any version (None: every agreement)."""
+    if party is None:
+        return list((await session.scalars(select(Agreement.id))).all())
+    statement = select(AgreementParty.agreement_id).where(AgreementParty.agency_code == party)
+    return list((await session.scalars(statement.distinct())).all())
+
+
+async def versions_by_agreement(
+    session: AsyncSession, ids: Collection[UUID]
+) -> dict[UUID, list[AgreementVersion]]:
+    """Each agreement's versions, newest first."""
+    grouped: dict[UUID, list[AgreementVersion]] = defaultdict(list)
+    if not ids:
+        return grouped
+    statement = (
+        select(AgreementVersion)
+        .where(AgreementVersion.agreement_id.in_(ids))
+        .order_by(AgreementVersion.agreement_id, AgreementVersion.version.desc())
     )
-    if party is not None:
-        statement = statement.join(
-            AgreementParty,
-            (AgreementParty.agreement_id == AgreementVersion.agreement_id)
-            & (AgreementParty.version == AgreementVersion.version),
-        ).where(AgreementParty.agency_code == party)
-    return list((await session.scalars(statement)).all())
+    for version in await session.scalars(statement):
+        grouped[version.agreement_id].append(version)
+    return grouped
 
 
 async def versions_of(session: AsyncSession, agreement_id: UUID) -> list[AgreementVersion]:
-    statement = (
-        select(AgreementVersion)
-        .where(AgreementVersion.agreement_id == agreement_id)
-        .order_by(AgreementVersion.version.desc())
-    )
-    return list((await session.scalars(statement)).all())
+    """The agreement's versions, newest first."""
+    return (await versions_by_agreement(session, [agreement_id])).get(agreement_id, [])
 
 
 def to_agreement(version: AgreementVersion, parties: list[AgreementParty]) -> cm.Agreement:

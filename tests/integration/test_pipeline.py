@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 
 from broker.db.models import AuditRecord, Delivery, OutboxEntry
 from broker.runtime import Runtime
-from tests.world import COUNCIL, GP, HOUSING, NHS_NUMBER, TRUST, World, agreement_body, eventually
+from tests.world import COUNCIL, GP, HOUSING, NHS_NUMBER, TRUST, World, eventually
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 
@@ -135,8 +135,7 @@ async def test_refused_consent_withholds_only_the_refused_recipient(world: World
 
 
 async def test_agreement_not_covering_the_purpose_withholds(world: World) -> None:
-    body = agreement_body([TRUST, GP], purposes=["safeguarding"])
-    assert (await world.post("admin", "/v1/agreements", body)).status_code == 201
+    await world.agree([TRUST, GP], purposes=["safeguarding"])
 
     message_id = (await world.publish(recipients=[GP])).json()["message_id"]
     status = await eventually(lambda: _status(world, message_id), _settled)
