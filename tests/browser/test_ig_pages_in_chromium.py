@@ -1,0 +1,142 @@
+"""An IG lead in a real browser: signs in, approves an agreement, reviews an override."""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, IG_PASSWORD, IG_USER
+from tests.e2e.processes import ImbInstallation, ServingImb, json_of
+from tests.world import HOUSING, NHS_NUMBER, TRUST, agreement_body, risk_event
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+TITLE = "Safeguarding adults partnership"
+SAFEGUARDING_BASIS = {
+    "art6": "public_task",
+    "art9": "substantial_public_interest",
+    "dpa_sch1_para": "18",
+    "confidentiality": "overriding_public_interest",
+}
+OVERRIDE = {
+    "reason": "safeguarding_adult_at_risk",
+    "authorised_by": "Dr R. Khan, consultant psychiatrist",
+    "justification": "Threats towards a neighbour; housing must know to keep staff safe.",
+}
+
+
+def _propose_agreement_housing_has_approved(imb: ImbInstallation, folder: Path) -> str:
+    body = agreement_body([TRUST, HOUSING], title=TITLE, lawful_basis=SAFEGUARDING_BASIS)
+    (folder / "agreement.json").write_text(json.dumps(body))
+    created = json.loads(
+        imb.run("agreement", "add", "--file", str(folder / "agreement.json")).stdout
+    )
+    imb.run(
+        "agreement",
+        "approve",
+        created["id"],
+        "--agency",
+        HOUSING,
+        "--name",
+        "H. Lead",
+        "--role",
+        "Caldicott Guardian",
+    )
+    agreement_id: str = created["id"]
+    return agreement_id
+
+
+def _trust_token(imb: ImbInstallation, server: ServingImb) -> dict[str, str]:
+    client_id, secret = imb.add_client(TRUST, "events:publish consent:manage")
+    token = json_of(
+        httpx.post(
+            f"{server.base_url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, secret),
+        )
+    )["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _send_alert_against_a_refusal(server: ServingImb, auth: dict[str, str]) -> None:
+    """The person has refused sharing with housing; the trust overrides it to safeguard."""
+    refusal = {
+        "state": "refused",
+        "scope": {"recipients": [HOUSING]},
+        "recorded_by": {"name": "A. Patel", "role": "care coordinator"},
+    }
+    with httpx.Client(base_url=server.base_url, headers=auth) as api:
+        json_of(api.post(f"/v1/subjects/{NHS_NUMBER}/consents", json=refusal))
+        event = risk_event(recipients=[HOUSING], purpose="safeguarding", override=OVERRIDE)
+        json_of(api.post("/v1/events", json=event))
+
+
+def _sign_in(page: Page) -> None:
+    page.goto("/ig/agreements")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Username").fill(IG_USER)
+    page.get_by_label("Password").fill(IG_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Sharing agreements")).to_be_visible()
+
+
+def _approve(page: Page) -> None:
+    row = page.get_by_role("row").filter(has_text=TITLE)
+    expect(row).to_contain_text("Awaiting RX4")
+    page.get_by_role("link", name=TITLE).click()
+    expect(page.get_by_text("Awaiting approval by RX4")).to_be_visible()
+    expect(page.get_by_label("Approver's name")).to_have_value(IG_USER)
+    page.get_by_label("Approver's name").fill("Jo Bloggs")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Your agency's approval has been recorded.")
+    expect(page.get_by_text("Version 1 · active")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"RX4: approved by Jo Bloggs \(IG lead\)"))).to_be_visible()
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+
+
+def _wait_for_override(page: Page, timeout: float = 60.0) -> None:
+    """The router opens the override moments after the event is accepted."""
+    deadline = time.monotonic() + timeout
+    page.get_by_role("link", name="Overrides").click()
+    while not page.get_by_text(OVERRIDE["justification"]).is_visible():
+        assert time.monotonic() < deadline, "the override never reached the queue"
+        time.sleep(0.3)
+        page.reload()
+
+
+def _review(page: Page) -> None:
+    item = page.locator("section").filter(has_text=OVERRIDE["justification"])
+    expect(item).to_contain_text("RX4 → HOU01")
+    expect(item).to_contain_text("safeguarding adult at risk")
+    expect(item).to_contain_text(OVERRIDE["authorised_by"])
+    item.get_by_label("Outcome").select_option("upheld")
+    item.get_by_label("Review note").fill("Proportionate: a risk of serious harm to others.")
+    item.get_by_role("button", name="Record review").click()
+    expect(page.get_by_role("status")).to_contain_text("The review has been recorded")
+    expect(page.get_by_text("No overrides are waiting for review.")).to_be_visible()
+
+
+def test_ig_lead_approves_an_agreement_and_reviews_an_override(
+    installation: ImbInstallation, serving: ServingImb, tmp_path: Path
+) -> None:
+    _propose_agreement_housing_has_approved(installation, tmp_path)
+    auth = _trust_token(installation, serving)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(base_url=serving.base_url)
+            _sign_in(page)
+            _approve(page)
+            _send_alert_against_a_refusal(serving, auth)
+            _wait_for_override(page)
+            _review(page)
+            page.get_by_role("button", name="Sign out").click()
+            expect(page.get_by_role("status")).to_have_text("You have signed out.")
+            page.goto("/ig/overrides")
+            expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        finally:
+            browser.close()
