@@ -35,8 +35,9 @@ def _setup(imb: ImbInstallation, folder: Path) -> dict[str, tuple[str, str]]:
     imb.run("migrate")
     for code, kind in ((TRUST, "nhs_trust"), (COUNCIL, "local_authority"), (HOUSING, "housing")):
         imb.run("agency", "add", code, "--name", code, "--kind", kind)
-    (folder / "agreement.json").write_text(json.dumps(agreement_body([TRUST, COUNCIL, HOUSING])))
-    imb.run("agreement", "add", "--file", str(folder / "agreement.json"))
+    partners = [TRUST, COUNCIL, HOUSING]
+    (folder / "agreement.json").write_text(json.dumps(agreement_body(partners)))
+    imb.agree(folder / "agreement.json", partners)
     return {code: imb.add_client(code, SCOPES) for code in (TRUST, COUNCIL, HOUSING)}
 
 

@@ -9,12 +9,13 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+from uuid import UUID
 
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from broker.agencies.service import register_agency, register_client
-from broker.agreements.service import create_agreement
+from broker.agreements.service import approve_agreement, create_agreement
 from broker.audit.log import Actor
 from broker.crypto import CryptoError
 from broker.db.migrate import upgrade_to_head
@@ -24,7 +25,7 @@ from broker.settings import Settings
 from broker.users.roles import UserRole
 from broker.users.service import create_user
 from schemas.admin import AgencyRegistration, ClientRegistration
-from schemas.agreements import AgreementBody
+from schemas.agreements import AgreementApproval, AgreementBody
 from schemas.vocabulary import AgencyKind
 
 OPERATOR = Actor(agency=None, client="imb-cli")
@@ -93,8 +94,17 @@ def _agreement_commands(commands: Any) -> None:
     agreement = commands.add_parser("agreement", help="manage sharing agreements").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
-    add = agreement.add_parser("add", help="record a sharing agreement from a JSON file")
+    add = agreement.add_parser(
+        "add", help="propose a sharing agreement from a JSON file (a draft until approved)"
+    )
     add.add_argument("--file", required=True, type=Path, help="agreement JSON (as POST body)")
+    approve = agreement.add_parser(
+        "approve", help="record a party's sign-off; the last party's puts it in force"
+    )
+    approve.add_argument("id", help="the agreement's id")
+    approve.add_argument("--agency", required=True, help="the party agency signing off")
+    approve.add_argument("--name", required=True, help="the person who signed for it")
+    approve.add_argument("--role", required=True, help="their role, e.g. Caldicott Guardian")
 
 
 def _user_commands(commands: Any) -> None:
@@ -137,6 +147,25 @@ async def _add_agreement(rt: Runtime, body: AgreementBody) -> None:
         view = await create_agreement(session, rt, OPERATOR, body, any_party=True)
         await session.commit()
     print(json.dumps({k: view[k] for k in ("id", "version", "status", "title")}))
+
+
+async def _approve_agreement(
+    rt: Runtime, agreement_id: UUID, agency: str, approval: AgreementApproval
+) -> None:
+    # The operator records the sign-off on the party's behalf; the audit names both.
+    actor = Actor(agency=agency, client=OPERATOR.client)
+    async with rt.db.unit_of_work() as session:
+        view = await approve_agreement(session, rt, actor, agreement_id, approval)
+        await session.commit()
+    keys = ("id", "version", "status", "pending_approvals")
+    print(json.dumps({k: view[k] for k in keys}))
+
+
+def _agreement_id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError as exc:
+        raise CliError(f"not an agreement id: {text!r}") from exc
 
 
 async def _add_user(rt: Runtime, args: argparse.Namespace, password: str) -> None:
@@ -203,9 +232,17 @@ def _run(args: argparse.Namespace) -> None:
             {"agency": args.agency, "scopes": args.scopes.split()}
         )
         asyncio.run(_with_runtime(lambda rt: _add_client(rt, client)))
-    elif args.command == "agreement":
+    elif args.command == "agreement" and args.action == "add":
         agreement = _read_agreement(args.file)
         asyncio.run(_with_runtime(lambda rt: _add_agreement(rt, agreement)))
+    elif args.command == "agreement":
+        approval = AgreementApproval.model_validate(
+            {"approved_by": {"name": args.name, "role": args.role}}
+        )
+        agreement_id = _agreement_id(args.id)
+        asyncio.run(
+            _with_runtime(lambda rt: _approve_agreement(rt, agreement_id, args.agency, approval))
+        )
 
 
 def _one_line(error: ValidationError) -> str:

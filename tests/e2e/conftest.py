@@ -28,7 +28,8 @@ def installation(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Imb
 
 @pytest.fixture
 def partnership(installation: ImbInstallation, tmp_path: Path) -> dict[str, tuple[str, str]]:
-    """Three partners with an agreement, set up by the operator's commands; credentials."""
+    """Three partners with an agreement every one has approved, set up by the operator's
+    commands; their credentials."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         # Independent commands at once: each is a separate process, as operators run them.
         list(
@@ -38,8 +39,9 @@ def partnership(installation: ImbInstallation, tmp_path: Path) -> dict[str, tupl
             )
         )
         agreement = tmp_path / "agreement.json"
-        agreement.write_text(json.dumps(agreement_body([TRUST, COUNCIL, HOUSING])))
-        added = pool.submit(installation.run, "agreement", "add", "--file", str(agreement))
+        partners = [TRUST, COUNCIL, HOUSING]
+        agreement.write_text(json.dumps(agreement_body(partners)))
+        added = pool.submit(installation.agree, agreement, partners)
         credentials = dict(
             zip(
                 [code for code, _, _ in AGENCIES],

@@ -65,6 +65,26 @@ class ImbInstallation:
         )
         return issued["client_id"], issued["client_secret"]
 
+    def agree(self, agreement_file: Path, parties: list[str]) -> dict[str, Any]:
+        """`imb agreement add`, then `imb agreement approve` for every party: in force."""
+        created = json.loads(self.run("agreement", "add", "--file", str(agreement_file)).stdout)
+        approved: dict[str, Any] = created
+        for party in parties:
+            approved = json.loads(
+                self.run(
+                    "agreement",
+                    "approve",
+                    created["id"],
+                    "--agency",
+                    party,
+                    "--name",
+                    f"Caldicott Guardian of {party}",
+                    "--role",
+                    "Caldicott Guardian",
+                ).stdout
+            )
+        return approved
+
     def serve(self, *options: str) -> "ServingImb":
         port = free_port()
         log = (self.data_dir / f"serve-{port}.log").open("w")
