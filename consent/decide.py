@@ -1,22 +1,73 @@
 """decide(): may this event about this person go from this sender to this recipient?
 
-Rules, in order: an agreement naming both parties; in force at the moment of routing;
-covering the event type; covering the purpose; then the person's consent position, where a
-refusal, withdrawal or objection in scope denies. Deny wins wherever scopes overlap.
+The rules, in order:
+
+1. Agreement. An agreement must name both parties, be in force at the moment of routing, and
+   cover the event type and then the purpose; the first of these that no agreement meets is the
+   reason for denial (no_agreement, agreement_not_in_force, event_type_not_covered,
+   purpose_not_covered). In force means approved by every party (`activated_at`), not yet
+   suspended, terminated or superseded (`ended_at`), and within its effective period; a draft,
+   suspended, terminated, superseded or expired agreement is simply not in force at that
+   instant. Sharing without an approved agreement would have no documented lawful basis (UK
+   GDPR Art 5(2) accountability, Art 26 joint controllers; ICO Data Sharing Code of Practice).
+2. The person's position. Among the consent records valid at the moment and in scope, only the
+   latest in each identical scope counts; where scopes overlap, a refusal, withdrawal or
+   objection in any of them denies (deny wins). A refusal removes the implied consent that
+   individual care rests on under the common-law duty of confidence.
+   An override lets the information go all the same (`permit_override`), only when all of:
+   the claim names its reason, who authorised it and a justification; the purpose is
+   safeguarding or the urgency is emergency, since routine care cannot outweigh a refusal; and
+   an agreement in force covering the request rests on a lawful basis that fits the reason
+   (the table and its legal grounds are in consent.override). An override that falls short is
+   a denial whose explanation says why the override could not be used.
+3. HSCA 2012 s251B (the duty to share for individual care) does not apply where the person
+   objects, so it is never cited while any objection record of the subject is valid at the
+   moment, whatever its scope. It is never cited for an override either: a person who refused
+   or withdrew consent would be likely to object, and it never makes an override qualify.
+4. A permit or override lists every basis relied on, the consent records considered, and the
+   agreement's id and version; an override adds `override:<reason>`. Every decision explains
+   itself in plain English.
+5. Data minimisation (UK GDPR Art 5(1)(c)): a permit or override carries the agreement's
+   allowed data items for the event type and the payload paths they remove (consent.redact).
+6. Explicit or implied consent, and a best-interests decision for a person who lacks capacity
+   (Mental Capacity Act 2005 s4), do not refuse. The national data opt-out does not apply to
+   individual care, so it plays no part here.
 """
 
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
-from consent.model import Agreement, ConsentRecord, ConsentScope, Decision, DecisionRequest
+from consent.model import (
+    Agreement,
+    ConsentRecord,
+    ConsentScope,
+    Decision,
+    DecisionRequest,
+    Obligations,
+    OverrideClaim,
+)
+from consent.override import (
+    CONFIDENTIALITY_WITHOUT_CONSENT,
+    requirements_described,
+    supporting_requirement,
+    supports_override,
+)
+from consent.redact import redaction
 from consent.vocab import (
     REFUSAL_REASON,
     REFUSING_STATES,
     ConsentState,
     DecisionOutcome,
     DenyReason,
+    Purpose,
+    StatutoryGateway,
+    Urgency,
 )
+
+__all__ = ["decide", "objection_valid", "surviving_consents"]
+
+_S251B = StatutoryGateway.HSCA2012_S251B_DUTY_TO_SHARE
 
 _COVERAGE_RULES = (
     (DenyReason.AGREEMENT_NOT_IN_FORCE, lambda a, r: a.in_force_at(r.at)),
@@ -28,29 +79,30 @@ _COVERAGE_RULES = (
 def decide(
     request: DecisionRequest, agreements: Sequence[Agreement], consents: Sequence[ConsentRecord]
 ) -> Decision:
+    candidates, failure = covering_agreements(request, agreements)
+    if failure is not None:
+        return _deny(failure, None, (), _not_covered(failure, request))
+    considered = surviving_consents(request, consents)
+    ids = tuple(c.id for c in considered)
+    refusals = [c for c in considered if c.state in REFUSING_STATES]
+    if refusals:
+        return _against_refusal(request, candidates, max(refusals, key=_recency), ids)
+    objected = objection_valid(request.at, consents)
+    return _permit(request, _chosen(candidates), ids, objected)
+
+
+def covering_agreements(
+    request: DecisionRequest, agreements: Sequence[Agreement]
+) -> tuple[list[Agreement], DenyReason | None]:
+    """The agreements that cover the request, or the first rule that none of them meets."""
     candidates = [a for a in agreements if a.names_parties(request.sender, request.recipient)]
     if not candidates:
-        return _deny(DenyReason.NO_AGREEMENT, None, (), _no_agreement(request))
+        return [], DenyReason.NO_AGREEMENT
     for reason, holds in _COVERAGE_RULES:
         candidates = [a for a in candidates if holds(a, request)]
         if not candidates:
-            return _deny(reason, None, (), _not_covered(reason, request))
-    agreement = _chosen(candidates)
-    considered = surviving_consents(request, consents)
-    refusals = [c for c in considered if c.state in REFUSING_STATES]
-    ids = tuple(c.id for c in considered)
-    if refusals:
-        latest = max(refusals, key=_recency)
-        return _deny(REFUSAL_REASON[latest.state], agreement, ids, _refused(latest, request))
-    return Decision(
-        outcome=DecisionOutcome.PERMIT,
-        reason=None,
-        agreement_id=agreement.id,
-        agreement_version=agreement.version,
-        bases=agreement.lawful_basis.codes(),
-        consent_record_ids=ids,
-        explanation=_permitted(agreement, request),
-    )
+            return [], reason
+    return candidates, None
 
 
 def surviving_consents(
@@ -69,16 +121,82 @@ def surviving_consents(
     return sorted(latest.values(), key=_recency)
 
 
+def objection_valid(at: datetime, consents: Sequence[ConsentRecord]) -> bool:
+    """Whether any objection of the subject is valid at this moment, whatever its scope."""
+    return any(c.state is ConsentState.OBJECTION_RECORDED and c.valid_at(at) for c in consents)
+
+
 def _recency(record: ConsentRecord) -> tuple[datetime, bool, str]:
     # Two positions recorded at the same instant for the same scope cannot be ordered by time;
     # the refusing one is taken as the later so that the tie resolves to not sharing.
     return (record.recorded_at, record.state in REFUSING_STATES, record.id)
 
 
-def _chosen(agreements: list[Agreement]) -> Agreement:
+def _chosen(agreements: Sequence[Agreement]) -> Agreement:
     # Several may qualify; the most recently effective, then the newest version, then the id
     # makes the choice independent of the order the agreements were loaded in.
     return max(agreements, key=lambda a: (a.effective_from, a.version, a.id))
+
+
+# Outcomes ---------------------------------------------------------------------------------
+
+
+def _permit(
+    request: DecisionRequest, agreement: Agreement, ids: tuple[str, ...], objected: bool
+) -> Decision:
+    explanation = _permitted(agreement, request)
+    if objected and _S251B in agreement.lawful_basis.statutory_gateways:
+        explanation += " The HSCA 2012 s251B duty to share is not relied on: the subject objects."
+    if request.override is not None:
+        explanation += " No refusal applies, so the override was not needed."
+    return Decision(
+        outcome=DecisionOutcome.PERMIT,
+        reason=None,
+        agreement_id=agreement.id,
+        agreement_version=agreement.version,
+        bases=_bases(agreement, drop_s251b=objected),
+        consent_record_ids=ids,
+        explanation=explanation,
+        obligations=_obligations(agreement, request),
+    )
+
+
+def _against_refusal(
+    request: DecisionRequest,
+    candidates: list[Agreement],
+    refusal: ConsentRecord,
+    ids: tuple[str, ...],
+) -> Decision:
+    reason, refused = REFUSAL_REASON[refusal.state], _refused(refusal, request)
+    claim = request.override
+    if claim is None:
+        return _deny(reason, _chosen(candidates), ids, refused)
+    supporting = [a for a in candidates if supports_override(claim.reason, a.lawful_basis)]
+    why_not = _why_override_unusable(request, claim, candidates, supporting)
+    if why_not is not None:
+        explanation = f"{refused} The override could not be used: {why_not}."
+        return _deny(reason, _chosen(candidates), ids, explanation)
+    return _permit_override(request, claim, _chosen(supporting), refusal, ids)
+
+
+def _permit_override(
+    request: DecisionRequest,
+    claim: OverrideClaim,
+    agreement: Agreement,
+    refusal: ConsentRecord,
+    ids: tuple[str, ...],
+) -> Decision:
+    return Decision(
+        outcome=DecisionOutcome.PERMIT_OVERRIDE,
+        reason=None,
+        agreement_id=agreement.id,
+        agreement_version=agreement.version,
+        bases=(*_bases(agreement, drop_s251b=True), f"override:{claim.reason.value}"),
+        consent_record_ids=ids,
+        explanation=_overridden(agreement, request, claim, refusal),
+        obligations=_obligations(agreement, request),
+        override_reason=claim.reason,
+    )
 
 
 def _deny(
@@ -95,6 +213,82 @@ def _deny(
     )
 
 
+def _why_override_unusable(
+    request: DecisionRequest,
+    claim: OverrideClaim,
+    candidates: list[Agreement],
+    supporting: list[Agreement],
+) -> str | None:
+    missing = _missing_from(claim)
+    if missing:
+        return f"it lacks {' and '.join(missing)}"
+    if request.purpose is not Purpose.SAFEGUARDING and request.urgency is not Urgency.EMERGENCY:
+        return (
+            "an override applies only to safeguarding or an emergency, and this is "
+            f"{_words(request.urgency)} {_words(request.purpose)}"
+        )
+    if not supporting:
+        return _no_basis_for_override(request, claim, candidates)
+    return None
+
+
+def _missing_from(claim: OverrideClaim) -> list[str]:
+    # The person who decided and their reasons are what an information governance review
+    # examines; a claim without them cannot be reviewed, so it cannot be used.
+    named = (
+        ("the name of who authorised it", claim.authorised_by),
+        ("a justification", claim.justification),
+    )
+    return [what for what, given in named if not given.strip()]
+
+
+def _no_basis_for_override(
+    request: DecisionRequest, claim: OverrideClaim, candidates: list[Agreement]
+) -> str:
+    covering = (
+        f"agreement in force between {request.sender} and {request.recipient} covering "
+        f"{_sharing(request)}"
+    )
+    if not any(
+        a.lawful_basis.confidentiality in CONFIDENTIALITY_WITHOUT_CONSENT for a in candidates
+    ):
+        # The commonest case, worth naming plainly: a direct care agreement cannot override.
+        return (
+            f"every {covering} sets confidentiality aside only with the subject's consent, "
+            "which the refusal removes"
+        )
+    return (
+        f"no {covering} rests on a lawful basis for {_words(claim.reason)}, which needs "
+        f"{requirements_described(claim.reason)}"
+    )
+
+
+def _bases(agreement: Agreement, drop_s251b: bool) -> tuple[str, ...]:
+    codes = agreement.lawful_basis.codes()
+    if not drop_s251b:
+        return codes
+    return tuple(code for code in codes if code != f"gateway:{_S251B.value}")
+
+
+def _obligations(agreement: Agreement, request: DecisionRequest) -> Obligations:
+    allowed = _allowed_items(agreement, request.event_type)
+    present = request.payload_paths
+    return Obligations(
+        allowed_items=allowed,
+        redact=redaction(present, allowed) if present is not None else (),
+    )
+
+
+def _allowed_items(agreement: Agreement, event_type: str) -> tuple[str, ...] | None:
+    # No data items, or none for this event type, means the agreement did not restrict them.
+    if agreement.data_items is None or event_type not in agreement.data_items:
+        return None
+    return tuple(agreement.data_items[event_type])
+
+
+# Explanations -----------------------------------------------------------------------------
+
+
 def _permitted(agreement: Agreement, request: DecisionRequest) -> str:
     art6 = _words(agreement.lawful_basis.art6)
     return (
@@ -104,11 +298,35 @@ def _permitted(agreement: Agreement, request: DecisionRequest) -> str:
     )
 
 
+def _overridden(
+    agreement: Agreement, request: DecisionRequest, claim: OverrideClaim, refusal: ConsentRecord
+) -> str:
+    return (
+        f"Permitted by override under agreement {agreement.id} v{agreement.version}: "
+        f"{_sharing(request)} from {request.sender} to {request.recipient} for "
+        f"{_words(request.purpose)}, although the subject {_SUBJECT_DID[refusal.state]} on "
+        f"{refusal.recorded_at.date().isoformat()} (consent record {refusal.id}). "
+        f"Override for {_words(claim.reason)} authorised by {claim.authorised_by}, relying on "
+        f"{_override_basis(agreement, claim)}; it awaits information governance review."
+    )
+
+
+def _override_basis(agreement: Agreement, claim: OverrideClaim) -> str:
+    basis = agreement.lawful_basis
+    relied_on = [f"{_words(basis.confidentiality)} for confidentiality"]
+    requirement = supporting_requirement(claim.reason, basis)
+    if requirement is not None and requirement.describe(with_confidentiality=False):
+        relied_on.append(requirement.describe(with_confidentiality=False))
+    return " and ".join(relied_on)
+
+
 def _no_agreement(request: DecisionRequest) -> str:
     return f"Withheld: no sharing agreement names both {request.sender} and {request.recipient}."
 
 
 def _not_covered(reason: DenyReason, request: DecisionRequest) -> str:
+    if reason is DenyReason.NO_AGREEMENT:
+        return _no_agreement(request)
     parties = f"{request.sender} and {request.recipient}"
     if reason is DenyReason.AGREEMENT_NOT_IN_FORCE:
         when = request.at.isoformat()

@@ -1,99 +1,34 @@
-"""The first consent gate: agreements in force, coverage, and the person's consent position."""
+"""The consent gate: agreements in force, coverage, the person's position, bases, obligations."""
 
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from consent_builders import (
+    ACTIVATED,
+    CRISIS,
+    EVERYTHING,
+    NOW,
+    OTHER,
+    RECIPIENT,
+    RISK,
+    S251B,
+    SENDER,
+    agreement,
+    basis,
+    consent,
+    request,
+)
 
 from consent.decide import decide
-from consent.model import (
-    Agreement,
-    AgreementParty,
-    ConsentRecord,
-    ConsentScope,
-    Decision,
-    DecisionRequest,
-    LawfulBasis,
-)
+from consent.model import Agreement, ConsentRecord, ConsentScope, Obligations
 from consent.vocab import (
-    REFUSING_STATES,
     AgreementStatus,
-    Art6Basis,
-    Art9Condition,
-    ConfidentialityBasis,
     ConsentState,
     DecisionOutcome,
     DenyReason,
-    PartyRole,
     Purpose,
     StatutoryGateway,
 )
-
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-SENDER, RECIPIENT, OTHER = "RX4", "LA001", "HOU01"
-RISK = "risk.changed"
-EVERYTHING = ConsentScope()
-AGREEMENT_REASONS = {
-    DenyReason.NO_AGREEMENT,
-    DenyReason.AGREEMENT_NOT_IN_FORCE,
-    DenyReason.EVENT_TYPE_NOT_COVERED,
-    DenyReason.PURPOSE_NOT_COVERED,
-}
-
-
-def agreement(**overrides: object) -> Agreement:
-    values: dict[str, object] = {
-        "id": "agr-1",
-        "version": 1,
-        "status": AgreementStatus.ACTIVE,
-        "parties": (
-            AgreementParty(SENDER, PartyRole.JOINT_CONTROLLER),
-            AgreementParty(RECIPIENT, PartyRole.JOINT_CONTROLLER),
-        ),
-        "event_types": frozenset({RISK}),
-        "purposes": frozenset({Purpose.DIRECT_CARE}),
-        "lawful_basis": LawfulBasis(
-            Art6Basis.PUBLIC_TASK,
-            Art9Condition.HEALTH_SOCIAL_CARE,
-            ConfidentialityBasis.IMPLIED_CONSENT_INDIVIDUAL_CARE,
-            dpa_sch1_para="2",
-            statutory_gateways=(StatutoryGateway.CARE_ACT_S42_ENQUIRY,),
-        ),
-        "effective_from": NOW - timedelta(days=30),
-    }
-    values.update(overrides)
-    return Agreement(**values)  # type: ignore[arg-type]
-
-
-def consent(
-    state: ConsentState,
-    at: datetime,
-    scope: ConsentScope = EVERYTHING,
-    valid_from: datetime | None = None,
-    valid_to: datetime | None = None,
-) -> ConsentRecord:
-    return ConsentRecord(
-        id=f"c-{state.value}-{at.isoformat()}",
-        state=state,
-        scope=scope,
-        recorded_at=at,
-        valid_from=valid_from,
-        valid_to=valid_to,
-    )
-
-
-def request(**overrides: object) -> DecisionRequest:
-    values: dict[str, object] = {
-        "sender": SENDER,
-        "recipient": RECIPIENT,
-        "event_type": RISK,
-        "purpose": Purpose.DIRECT_CARE,
-        "at": NOW,
-    }
-    values.update(overrides)
-    return DecisionRequest(**values)  # type: ignore[arg-type]
 
 
 def test_permit_names_the_agreement_and_every_basis() -> None:
@@ -117,10 +52,26 @@ def test_no_agreement_naming_both_parties_denies() -> None:
     assert not decision.permitted
 
 
-@pytest.mark.parametrize("status", [s for s in AgreementStatus if s is not AgreementStatus.ACTIVE])
+# Each status, as the instants that make it: the status column itself is not consulted, so
+# that a decision can be made for any moment.
+NOT_IN_FORCE_AT_NOW: dict[AgreementStatus, dict[str, object]] = {
+    AgreementStatus.DRAFT: {"activated_at": None},
+    AgreementStatus.APPROVED: {"effective_from": NOW + timedelta(days=1)},
+    AgreementStatus.SUSPENDED: {"ended_at": NOW - timedelta(days=1)},
+    AgreementStatus.TERMINATED: {"ended_at": NOW - timedelta(days=1)},
+    AgreementStatus.SUPERSEDED: {"ended_at": NOW},
+    AgreementStatus.EXPIRED: {"effective_to": NOW},
+}
+
+
+@pytest.mark.parametrize("status", list(NOT_IN_FORCE_AT_NOW))
 def test_agreement_that_is_not_active_is_not_in_force(status: AgreementStatus) -> None:
-    decision = decide(request(), [agreement(status=status)], [])
+    lapsed = agreement(status=status, **NOT_IN_FORCE_AT_NOW[status])
+
+    decision = decide(request(), [lapsed], [])
+
     assert decision.reason is DenyReason.AGREEMENT_NOT_IN_FORCE
+    assert decision.explanation.startswith(f"Withheld: no agreement between {SENDER} and")
 
 
 def test_effective_from_is_inclusive_and_effective_to_exclusive() -> None:
@@ -137,7 +88,7 @@ def test_effective_from_is_inclusive_and_effective_to_exclusive() -> None:
 
 def test_event_type_and_purpose_must_be_covered() -> None:
     assert (
-        decide(request(event_type="crisis.occurred"), [agreement()], []).reason
+        decide(request(event_type=CRISIS), [agreement()], []).reason
         is DenyReason.EVENT_TYPE_NOT_COVERED
     )
     assert (
@@ -217,7 +168,7 @@ def test_among_agreements_effective_together_the_highest_version_then_id_is_cite
 
 
 def test_rules_are_applied_in_order_so_the_first_failing_rule_is_reported() -> None:
-    lapsed_and_wrong_type = agreement(status=AgreementStatus.SUSPENDED, event_types=frozenset())
+    lapsed_and_wrong_type = agreement(ended_at=NOW - timedelta(days=1), event_types=frozenset())
 
     decision = decide(request(), [lapsed_and_wrong_type], [])
 
@@ -226,7 +177,7 @@ def test_rules_are_applied_in_order_so_the_first_failing_rule_is_reported() -> N
 
 def test_agreement_in_force_is_required_to_also_cover_the_event_and_purpose() -> None:
     lapsed_but_covering = agreement(id="agr-old", effective_to=NOW - timedelta(days=1))
-    in_force_for_other_type = agreement(id="agr-new", event_types=frozenset({"crisis.occurred"}))
+    in_force_for_other_type = agreement(id="agr-new", event_types=frozenset({CRISIS}))
 
     decision = decide(request(), [lapsed_but_covering, in_force_for_other_type], [])
 
@@ -236,7 +187,7 @@ def test_agreement_in_force_is_required_to_also_cover_the_event_and_purpose() ->
 def test_agreement_denial_cites_no_consent_records() -> None:
     given_ = consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=1))
 
-    decision = decide(request(), [agreement(status=AgreementStatus.DRAFT)], [given_])
+    decision = decide(request(), [agreement(activated_at=None)], [given_])
 
     assert decision.consent_record_ids == ()
     assert decision.agreement_id is None
@@ -244,9 +195,7 @@ def test_agreement_denial_cites_no_consent_records() -> None:
 
 
 def test_refusal_for_another_event_type_or_purpose_does_not_deny() -> None:
-    other_type = consent(
-        ConsentState.REFUSED, NOW, ConsentScope(event_types=frozenset({"crisis.occurred"}))
-    )
+    other_type = consent(ConsentState.REFUSED, NOW, ConsentScope(event_types=frozenset({CRISIS})))
     other_purpose = consent(
         ConsentState.OBJECTION_RECORDED,
         NOW,
@@ -316,151 +265,201 @@ def test_permit_is_explained_by_agreement_and_version() -> None:
     assert "public task" in decision.explanation
 
 
-# Properties -------------------------------------------------------------------------------
+# In force by instants -----------------------------------------------------------------------
 
-agencies = st.sampled_from([SENDER, RECIPIENT, OTHER])
-times = st.integers(min_value=-40, max_value=40).map(lambda d: NOW + timedelta(days=d))
-# Biased towards agreements that could apply, so that most examples reach the consent rules.
-agreements = st.builds(
-    agreement,
-    id=st.sampled_from(["a1", "a2", "a3"]),
-    version=st.integers(1, 3),
-    status=st.just(AgreementStatus.ACTIVE) | st.sampled_from(list(AgreementStatus)),
-    parties=st.lists(st.sampled_from([RECIPIENT, OTHER]), max_size=2, unique=True).map(
-        lambda codes: tuple(AgreementParty(c, PartyRole.CONTROLLER) for c in (SENDER, *codes))
-    ),
-    event_types=st.frozensets(st.sampled_from([RISK, "crisis.occurred"]), min_size=1),
-    purposes=st.frozensets(st.sampled_from(list(Purpose)), min_size=1),
-    effective_from=st.integers(min_value=-40, max_value=5).map(lambda d: NOW + timedelta(days=d)),
-    effective_to=st.none() | times,
+
+def test_agreement_is_in_force_from_the_instant_it_was_activated() -> None:
+    activated_now = agreement(activated_at=NOW, effective_from=NOW - timedelta(days=30))
+    activated_later = agreement(activated_at=NOW + timedelta(microseconds=1))
+
+    assert decide(request(), [activated_now], []).outcome is DecisionOutcome.PERMIT
+    assert decide(request(), [activated_later], []).reason is DenyReason.AGREEMENT_NOT_IN_FORCE
+
+
+def test_agreement_stops_being_in_force_at_the_instant_it_ended() -> None:
+    ends_now = agreement(ended_at=NOW)
+    ends_just_after = agreement(ended_at=NOW + timedelta(microseconds=1))
+
+    assert decide(request(), [ends_now], []).reason is DenyReason.AGREEMENT_NOT_IN_FORCE
+    assert decide(request(), [ends_just_after], []).outcome is DecisionOutcome.PERMIT
+
+
+def test_draft_within_its_effective_period_is_not_in_force() -> None:
+    draft = agreement(status=AgreementStatus.DRAFT, activated_at=None)
+
+    assert decide(request(), [draft], []).reason is DenyReason.AGREEMENT_NOT_IN_FORCE
+
+
+def test_decision_for_a_past_moment_uses_the_agreement_in_force_then() -> None:
+    superseded = agreement(id="agr-old", ended_at=NOW - timedelta(days=5))
+    successor = agreement(id="agr-new", activated_at=NOW - timedelta(days=5))
+    week_ago = request(at=NOW - timedelta(days=7))
+
+    assert decide(week_ago, [superseded, successor], []).agreement_id == "agr-old"
+    assert decide(request(), [superseded, successor], []).agreement_id == "agr-new"
+
+
+def test_agreement_activated_before_it_takes_effect_waits_for_effective_from() -> None:
+    approved_early = agreement(activated_at=ACTIVATED, effective_from=NOW + timedelta(hours=1))
+
+    assert decide(request(), [approved_early], []).reason is DenyReason.AGREEMENT_NOT_IN_FORCE
+
+
+# Consent states that do not refuse ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "state",
+    [ConsentState.GIVEN_EXPLICIT, ConsentState.IMPLIED, ConsentState.LACKS_CAPACITY_BEST_INTERESTS],
 )
-# Few scopes and few recording days, so that records often share a scope or an instant.
-scopes = st.builds(
-    ConsentScope,
-    recipients=st.frozensets(st.sampled_from([RECIPIENT, OTHER]), max_size=1),
-    event_types=st.frozensets(st.sampled_from([RISK, "crisis.occurred"]), max_size=1),
-    purposes=st.frozensets(st.sampled_from(list(Purpose)), max_size=1),
-)
-consents = st.builds(
-    ConsentRecord,
-    id=st.uuids().map(str),
-    state=st.sampled_from(list(ConsentState)),
-    scope=scopes,
-    recorded_at=st.integers(min_value=-3, max_value=0).map(lambda d: NOW + timedelta(days=d)),
-    valid_from=st.none() | times,
-    valid_to=st.none() | times,
-)
-requests = st.builds(
-    request,
-    recipient=st.sampled_from([RECIPIENT, OTHER]),
-    event_type=st.sampled_from([RISK, "crisis.occurred"]),
-    purpose=st.sampled_from(list(Purpose)),
-)
+def test_consent_best_interests_and_implied_positions_do_not_refuse(state: ConsentState) -> None:
+    record = consent(state, NOW - timedelta(days=1))
+
+    decision = decide(request(), [agreement()], [record])
+
+    assert decision.outcome is DecisionOutcome.PERMIT
+    assert decision.consent_record_ids == (record.id,)
 
 
-def _covering(r: DecisionRequest, a: Agreement) -> bool:
-    return (
-        a.names_parties(r.sender, r.recipient)
-        and a.in_force_at(r.at)
-        and r.event_type in a.event_types
-        and r.purpose in a.purposes
-    )
+def test_best_interests_decision_after_a_refusal_supersedes_it_in_that_scope() -> None:
+    refused = consent(ConsentState.REFUSED, NOW - timedelta(days=2))
+    best_interests = consent(ConsentState.LACKS_CAPACITY_BEST_INTERESTS, NOW - timedelta(days=1))
+
+    assert decide(request(), [agreement()], [refused, best_interests]).permitted
 
 
-@given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5))
-def test_never_permits_without_an_agreement_in_force_covering_the_request(
-    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
-) -> None:
-    decision = decide(r, agrs, cons)
-    if decision.permitted:
-        cited = [
-            a
-            for a in agrs
-            if (a.id, a.version) == (decision.agreement_id, decision.agreement_version)
-        ]
-        assert any(_covering(r, a) for a in cited)
+# The s251B duty to share and objections -----------------------------------------------------
+
+S251B_CODE = f"gateway:{S251B.value}"
 
 
-@given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5))
-def test_without_any_covering_agreement_the_denial_is_about_agreements(
-    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
-) -> None:
-    if not any(_covering(r, a) for a in agrs):
-        assert decide(r, agrs, cons).reason in AGREEMENT_REASONS
+def _with_s251b() -> Agreement:
+    return agreement(lawful_basis=basis(gateways=(S251B, StatutoryGateway.CARE_ACT_S42_ENQUIRY)))
 
 
-@given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5))
-def test_never_permits_against_a_surviving_refusal(
-    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
-) -> None:
-    agrs = [_covering_agreement(r), *agrs]
+def test_s251b_is_cited_when_the_subject_has_not_objected() -> None:
+    decision = decide(request(), [_with_s251b()], [])
 
-    if any(_refusal_among_latest(r, records) for records in _in_scope_by_scope(r, cons).values()):
-        assert not decide(r, agrs, cons).permitted
+    assert S251B_CODE in decision.bases
 
 
-@given(requests, st.lists(agreements, max_size=4), st.lists(consents, max_size=5))
-def test_permits_when_covered_and_no_surviving_record_refuses(
-    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
-) -> None:
-    agrs = [_covering_agreement(r), *agrs]
+def test_s251b_is_not_cited_while_an_objection_for_another_recipient_is_valid() -> None:
+    elsewhere = ConsentScope(recipients=frozenset({OTHER}))
+    objection = consent(ConsentState.OBJECTION_RECORDED, NOW - timedelta(days=1), elsewhere)
 
-    if not any(
-        _refusal_among_latest(r, records) for records in _in_scope_by_scope(r, cons).values()
-    ):
-        assert decide(r, agrs, cons).permitted
+    decision = decide(request(), [_with_s251b()], [objection])
 
-
-def _covering_agreement(r: DecisionRequest) -> Agreement:
-    return agreement(
-        id="covering",
-        parties=(
-            AgreementParty(r.sender, PartyRole.CONTROLLER),
-            AgreementParty(r.recipient, PartyRole.CONTROLLER),
-        ),
-        event_types=frozenset({r.event_type}),
-        purposes=frozenset({r.purpose}),
-    )
+    assert decision.outcome is DecisionOutcome.PERMIT
+    assert S251B_CODE not in decision.bases
+    assert "gateway:care_act_s42_enquiry" in decision.bases
+    assert "s251B duty to share is not relied on: the subject objects" in decision.explanation
 
 
-def _in_scope_by_scope(
-    r: DecisionRequest, cons: list[ConsentRecord]
-) -> dict[ConsentScope, list[ConsentRecord]]:
-    grouped: dict[ConsentScope, list[ConsentRecord]] = {}
-    for c in cons:
-        if c.valid_at(r.at) and c.scope.covers(r.recipient, r.event_type, r.purpose):
-            grouped.setdefault(c.scope, []).append(c)
-    return grouped
+def test_s251b_is_not_cited_while_a_superseded_objection_is_still_valid() -> None:
+    objection = consent(ConsentState.OBJECTION_RECORDED, NOW - timedelta(days=2))
+    later_consent = consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=1))
+
+    decision = decide(request(), [_with_s251b()], [objection, later_consent])
+
+    assert decision.outcome is DecisionOutcome.PERMIT
+    assert S251B_CODE not in decision.bases
 
 
-def _refusal_among_latest(r: DecisionRequest, records: list[ConsentRecord]) -> bool:
-    newest = max(c.recorded_at for c in records)
-    return any(c.state in REFUSING_STATES for c in records if c.recorded_at == newest)
+def test_s251b_is_cited_again_once_the_objection_has_expired() -> None:
+    expired = consent(ConsentState.OBJECTION_RECORDED, NOW - timedelta(days=9), valid_to=NOW)
+
+    decision = decide(request(), [_with_s251b()], [expired])
+
+    assert S251B_CODE in decision.bases
 
 
-@given(
-    requests,
-    st.lists(agreements, max_size=4),
-    st.lists(consents, max_size=5),
-    st.randoms(use_true_random=False),
-)
-def test_decision_does_not_depend_on_input_order(
-    r: DecisionRequest,
-    agrs: list[Agreement],
-    cons: list[ConsentRecord],
-    rnd: random.Random,
-) -> None:
-    agrs = [_covering_agreement(r), *agrs]
-    shuffled_a, shuffled_c = list(agrs), list(cons)
-    rnd.shuffle(shuffled_a)
-    rnd.shuffle(shuffled_c)
+def test_refusal_that_is_not_an_objection_leaves_s251b_cited_on_a_permit() -> None:
+    elsewhere = ConsentScope(recipients=frozenset({OTHER}))
+    refused_elsewhere = consent(ConsentState.REFUSED, NOW - timedelta(days=1), elsewhere)
 
-    assert decide(r, agrs, cons) == decide(r, shuffled_a, shuffled_c)
+    decision = decide(request(), [_with_s251b()], [refused_elsewhere])
+
+    assert S251B_CODE in decision.bases
 
 
-@given(requests, st.lists(agreements, max_size=3), st.lists(consents, max_size=3))
-def test_decision_survives_storage(
-    r: DecisionRequest, agrs: list[Agreement], cons: list[ConsentRecord]
-) -> None:
-    decision = decide(r, agrs, cons)
-    assert Decision.from_dict(decision.to_dict()) == decision
+# Data minimisation obligations --------------------------------------------------------------
+
+RISK_PATHS = frozenset({"current_level", "previous_level", "rationale", "risk_domains"})
+
+
+def test_agreement_without_data_items_allows_everything_and_redacts_nothing() -> None:
+    decision = decide(request(payload_paths=RISK_PATHS), [agreement(data_items=None)], [])
+
+    assert decision.obligations == Obligations(allowed_items=None, redact=())
+
+
+def test_agreement_without_items_for_this_event_type_allows_everything() -> None:
+    only_crisis = agreement(data_items={CRISIS: ("escalation_summary",)})
+
+    decision = decide(request(payload_paths=RISK_PATHS), [only_crisis], [])
+
+    assert decision.obligations == Obligations(allowed_items=None, redact=())
+
+
+def test_permit_carries_the_allowed_items_and_what_they_remove_from_this_payload() -> None:
+    levels_only = agreement(data_items={RISK: ("current_level", "previous_level")})
+
+    decision = decide(request(payload_paths=RISK_PATHS), [levels_only], [])
+
+    assert decision.obligations.allowed_items == ("current_level", "previous_level")
+    assert decision.obligations.redact == ("rationale", "risk_domains")
+
+
+def test_obligations_name_nothing_to_redact_when_the_payload_is_not_known() -> None:
+    levels_only = agreement(data_items={RISK: ("current_level",)})
+
+    decision = decide(request(payload_paths=None), [levels_only], [])
+
+    assert decision.obligations == Obligations(allowed_items=("current_level",), redact=())
+
+
+def test_empty_data_items_for_the_event_type_redact_the_whole_payload() -> None:
+    nothing = agreement(data_items={RISK: ()})
+
+    decision = decide(request(payload_paths=RISK_PATHS), [nothing], [])
+
+    assert decision.obligations.allowed_items == ()
+    assert decision.obligations.redact == tuple(sorted(RISK_PATHS))
+
+
+def test_denial_carries_no_obligations() -> None:
+    levels_only = agreement(data_items={RISK: ("current_level",)})
+    refused = consent(ConsentState.REFUSED, NOW - timedelta(days=1))
+
+    decision = decide(request(payload_paths=RISK_PATHS), [levels_only], [refused])
+
+    assert decision.outcome is DecisionOutcome.DENY
+    assert decision.obligations == Obligations()
+
+
+def test_obligations_follow_the_agreement_that_is_cited() -> None:
+    older = agreement(id="agr-old", effective_from=NOW - timedelta(days=90), data_items=None)
+    newer = agreement(id="agr-new", data_items={RISK: ("current_level",)})
+
+    decision = decide(request(payload_paths=RISK_PATHS), [older, newer], [])
+
+    assert decision.agreement_id == "agr-new"
+    assert decision.obligations.allowed_items == ("current_level",)
+
+
+def test_denial_explanations_use_the_moment_of_routing() -> None:
+    at = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+
+    decision = decide(request(at=at), [agreement()], [])
+
+    assert decision.explanation.endswith("is in force at 2026-01-02T03:04:00+00:00.")
+
+
+def test_consent_record_with_an_identical_scope_but_another_id_is_still_one_scope() -> None:
+    first = ConsentRecord("c-1", ConsentState.REFUSED, EVERYTHING, NOW - timedelta(days=2))
+    second = ConsentRecord("c-2", ConsentState.IMPLIED, ConsentScope(), NOW - timedelta(days=1))
+
+    decision = decide(request(), [agreement()], [first, second])
+
+    assert decision.consent_record_ids == ("c-2",)
+    assert decision.permitted

@@ -13,6 +13,7 @@ from consent.model import (
     ConsentScope,
     Decision,
     LawfulBasis,
+    Obligations,
 )
 from consent.vocab import (
     REFUSING_STATES,
@@ -23,6 +24,7 @@ from consent.vocab import (
     ConsentState,
     DecisionOutcome,
     DenyReason,
+    OverrideReason,
     PartyRole,
     Purpose,
     PurposeOfUse,
@@ -104,6 +106,7 @@ def test_agreement_must_name_both_agencies() -> None:
             ConfidentialityBasis.IMPLIED_CONSENT_INDIVIDUAL_CARE,
         ),
         effective_from=NOW,
+        activated_at=NOW,
     )
 
     assert not agreement.names_parties("RX4", "LA001")
@@ -146,3 +149,30 @@ def test_stored_decision_is_plain_json_and_reads_back_the_same() -> None:
     assert stored["reason"] == "objection_recorded"
     assert stored["consent_record_ids"] == ["c-1", "c-2"]
     assert Decision.from_dict(stored) == decision
+
+
+def test_stored_override_keeps_its_reason_and_obligations() -> None:
+    decision = Decision(
+        outcome=DecisionOutcome.PERMIT_OVERRIDE,
+        reason=None,
+        agreement_id="agr-1",
+        agreement_version=2,
+        bases=("confidentiality:overriding_public_interest", "override:safeguarding_child"),
+        consent_record_ids=("c-1",),
+        explanation="Permitted by override.",
+        obligations=Obligations(allowed_items=("current_level",), redact=("rationale",)),
+        override_reason=OverrideReason.SAFEGUARDING_CHILD,
+    )
+
+    stored = json.loads(json.dumps(decision.to_dict()))
+
+    assert stored["obligations"] == {"allowed_items": ["current_level"], "redact": ["rationale"]}
+    assert stored["override_reason"] == "safeguarding_child"
+    assert Decision.from_dict(stored) == decision
+
+
+def test_obligations_allowing_everything_are_stored_as_null_not_as_nothing() -> None:
+    everything, nothing = Obligations(allowed_items=None), Obligations(allowed_items=())
+
+    assert Obligations.from_dict(json.loads(json.dumps(everything.to_dict()))) == everything
+    assert Obligations.from_dict(json.loads(json.dumps(nothing.to_dict()))) == nothing
