@@ -4,9 +4,11 @@ Idempotent: a message already routed is not routed again, so a replayed Kafka re
 nothing. Deliveries, their audit records and their outbox entries commit together.
 """
 
+import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import select
@@ -15,13 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.agreements.repository import versions_naming
 from broker.audit.log import BROKER, AuditEvent, append
 from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed, seal
+from broker.crypto.pseudonym import canonical_json
 from broker.db.models import Delivery, Message
+from broker.deliveries.minimise import minimised
 from broker.outbox import delivery_record, enqueue
+from broker.overrides.service import open_override
 from broker.runtime import Runtime
 from broker.subjects.repository import care_teams_of, consent_histories, to_consent_record
 from consent.decide import decide
-from consent.model import Agreement, ConsentRecord, Decision, DecisionRequest
-from schemas.vocabulary import DeliveryStatus, Purpose
+from consent.model import Agreement, ConsentRecord, Decision, DecisionRequest, OverrideClaim
+from consent.redact import field_paths
+from schemas.vocabulary import DecisionOutcome, DeliveryStatus, OverrideReason, Purpose, Urgency
 
 ROUTED = "routed"
 NO_RECIPIENTS = "no_recipients"
@@ -84,10 +90,13 @@ async def route_message(
         return Routed(message.id, 0, 0)
     consents = reads.consents[message.subject_pseudonym]
     agreements = await reads.agreements_of(message.sender_agency)
-    decisions = {r: _decide(message, r, agreements, consents, now) for r in recipients}
     content = _open_content(rt, message)
+    base = _request_for(message, content, now)
+    decisions = {r: decide(_to(base, r), agreements, consents) for r in recipients}
     for recipient, decision in decisions.items():
-        _create_delivery(session, rt, message, recipient, decision, content)
+        delivery = _create_delivery(session, rt, message, recipient, decision, content)
+        if decision.outcome is DecisionOutcome.PERMIT_OVERRIDE:
+            open_override(session, rt, message, delivery, decision, content["override"])
     message.status, message.routed_at = ROUTED, now
     permitted = sum(d.permitted for d in decisions.values())
     return Routed(message.id, permitted, len(decisions) - permitted)
@@ -100,26 +109,40 @@ def recipients_of(message: Message, care_team: list[str]) -> list[str]:
     return sorted(agency for agency in care_team if agency != message.sender_agency)
 
 
-def _decide(
-    message: Message,
-    recipient: str,
-    agreements: list[Agreement],
-    consents: list[ConsentRecord],
-    now: datetime,
-) -> Decision:
-    request = DecisionRequest(
+def _request_for(message: Message, content: dict[str, Any], now: datetime) -> DecisionRequest:
+    """The decision request for every recipient of the message (recipient left blank)."""
+    return DecisionRequest(
         sender=message.sender_agency,
-        recipient=recipient,
+        recipient="",
         event_type=message.type,
         purpose=Purpose(message.purpose),
         at=now,  # the agreements and consents in force at the moment of routing
+        urgency=Urgency(message.urgency),
+        override=override_claim(content.get("override")),
+        payload_paths=field_paths(content["payload"]),
     )
-    return decide(request, agreements, consents)
 
 
-def _open_content(rt: Runtime, message: Message) -> bytes:
+def _to(request: DecisionRequest, recipient: str) -> DecisionRequest:
+    return replace(request, recipient=recipient)
+
+
+def override_claim(value: dict[str, Any] | None) -> OverrideClaim | None:
+    if value is None:
+        return None
+    return OverrideClaim(
+        reason=OverrideReason(value["reason"]),
+        authorised_by=str(value["authorised_by"]),
+        justification=str(value["justification"]),
+    )
+
+
+def _open_content(rt: Runtime, message: Message) -> dict[str, Any]:
     sealed = Sealed.from_bytes(message.content_sealed)
-    return open_sealed(rt.keys.key_provider, sealed, message_ad(message.id))
+    opened: dict[str, Any] = json.loads(
+        open_sealed(rt.keys.key_provider, sealed, message_ad(message.id))
+    )
+    return opened
 
 
 def _create_delivery(
@@ -128,8 +151,8 @@ def _create_delivery(
     message: Message,
     recipient: str,
     decision: Decision,
-    content: bytes,
-) -> None:
+    content: dict[str, Any],
+) -> Delivery:
     now = rt.clock()
     status = DeliveryStatus.PENDING if decision.permitted else DeliveryStatus.WITHHELD
     delivery = Delivery(
@@ -154,9 +177,11 @@ def _create_delivery(
     )
     rt.metrics.deliveries_decided.labels(decision.outcome.value).inc()
     if decision.permitted:
-        sealed = seal(rt.keys.key_provider, content, delivery_ad(message.id, recipient))
+        plaintext = canonical_json(minimised(content, decision.obligations))
+        sealed = seal(rt.keys.key_provider, plaintext, delivery_ad(message.id, recipient))
         record = delivery_record(delivery, message, sealed)
         enqueue(session, rt.settings.kafka.deliveries_topic, recipient, record, now)
+    return delivery
 
 
 def _record_unroutable(session: AsyncSession, message: Message, now: datetime) -> None:

@@ -5,7 +5,18 @@ from fastapi import FastAPI
 from broker.api.limits import BodyLimit
 from broker.api.observe import ObserveResponses
 from broker.api.problems import install_problem_handlers
-from broker.api.routes import admin, agreements, audit, events, health, inbox, oauth, subjects
+from broker.api.routes import (
+    admin,
+    agreements,
+    audit,
+    decisions,
+    events,
+    health,
+    inbox,
+    oauth,
+    overrides,
+    subjects,
+)
 from broker.runtime import Runtime
 from broker.web import routes as web
 
@@ -25,7 +36,19 @@ def create_app(rt: Runtime) -> FastAPI:
     )
     app.state.runtime = rt
     install_problem_handlers(app)
-    for module in (oauth, events, inbox, subjects, agreements, audit, admin, health, web):
+    for module in (
+        oauth,
+        events,
+        inbox,
+        subjects,
+        agreements,
+        overrides,
+        decisions,
+        audit,
+        admin,
+        health,
+        web,
+    ):
         app.include_router(module.router)
 
     app.add_middleware(BodyLimit, max_bytes=rt.settings.max_body_bytes)

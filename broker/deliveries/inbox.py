@@ -14,9 +14,11 @@ from broker.audit.log import Actor, AuditEvent, append
 from broker.crypto.envelope import Sealed, message_ad, open_sealed, seal
 from broker.db.models import Delivery, Message, Subject
 from broker.db.types import UtcDateTime
+from broker.deliveries.minimise import minimised
 from broker.errors import Conflict, InvalidInput, NotFound
 from broker.runtime import Runtime
 from broker.subjects.repository import subject_ad
+from consent.model import Obligations
 from schemas.acks import Acknowledgement
 from schemas.vocabulary import DeliveryStatus
 
@@ -106,6 +108,9 @@ async def fetch_delivery(
             message_ad(entry.message.id),
         )
     )
+    # The message holds the sender's whole payload; each recipient sees its agreement's part.
+    obligations = Obligations.from_dict(entry.delivery.decision_detail.get("obligations"))
+    content = minimised(content, obligations)
     return entry, content, await _nhs_number(session, rt, entry.message.subject_pseudonym)
 
 

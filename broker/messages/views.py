@@ -7,8 +7,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.db.models import AuditRecord, Delivery, Message
+from broker.db.models import AuditRecord, Delivery, Message, Override
 from broker.errors import NotFound
+from broker.overrides.repository import overrides_of_message
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -28,6 +29,7 @@ async def message_status(
             .order_by(Delivery.recipient_agency)
         )
     ).all()
+    overrides = await overrides_of_message(session, message_id)
     return {
         "message_id": str(message.id),
         "event_id": str(message.sender_event_id),
@@ -38,7 +40,7 @@ async def message_status(
         "occurred_at": _iso(message.occurred_at),
         "received_at": _iso(message.received_at),
         "routed_at": _iso(message.routed_at),
-        "recipients": [recipient_view(d, now) for d in deliveries],
+        "recipients": [recipient_view(d, now, overrides.get(d.id)) for d in deliveries],
     }
 
 
@@ -50,8 +52,11 @@ def breached(delivery: Delivery, now: datetime) -> bool:
     return late_delivery or late_ack
 
 
-def recipient_view(delivery: Delivery, now: datetime) -> dict[str, Any]:
+def recipient_view(
+    delivery: Delivery, now: datetime, override: Override | None = None
+) -> dict[str, Any]:
     detail = delivery.decision_detail
+    obligations = detail.get("obligations") or {}
     return {
         "agency": delivery.recipient_agency,
         "delivery_id": str(delivery.id),
@@ -61,6 +66,9 @@ def recipient_view(delivery: Delivery, now: datetime) -> dict[str, Any]:
         "agreement_version": detail.get("agreement_version"),
         "bases": detail.get("bases", []),
         "explanation": detail.get("explanation"),
+        "consent_record_ids": detail.get("consent_record_ids", []),
+        "redacted": obligations.get("redact", []),
+        "override": override_flag(override),
         "status": delivery.status,
         "deliver_by": _iso(delivery.deliver_by),
         "ack_by": _iso(delivery.ack_by),
@@ -71,6 +79,19 @@ def recipient_view(delivery: Delivery, now: datetime) -> dict[str, Any]:
         "outcome": delivery.ack_outcome,
         "reason_code": delivery.ack_reason_code,
         "breached": breached(delivery, now),
+    }
+
+
+def override_flag(override: Override | None) -> dict[str, Any] | None:
+    """That the person's refusal was overridden for this recipient, and where its review is."""
+    if override is None:
+        return None
+    return {
+        "id": str(override.id),
+        "reason": override.reason,
+        "authorised_by": override.authorised_by,
+        "review_status": override.status,
+        "review_outcome": override.outcome,
     }
 
 
