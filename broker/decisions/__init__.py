@@ -1,0 +1,1 @@
+"""Consent decisions asked for ahead of time, for information governance."""
