@@ -36,8 +36,8 @@ The rules, in order:
 
 from collections.abc import Sequence
 from datetime import datetime
-from enum import StrEnum
 
+from consent.explain import not_covered, overridden, permitted, refused, why_override_unusable
 from consent.model import (
     Agreement,
     ConsentRecord,
@@ -47,12 +47,7 @@ from consent.model import (
     Obligations,
     OverrideClaim,
 )
-from consent.override import (
-    CONFIDENTIALITY_WITHOUT_CONSENT,
-    requirements_described,
-    supporting_requirement,
-    supports_override,
-)
+from consent.override import supports_override
 from consent.redact import redaction
 from consent.vocab import (
     REFUSAL_REASON,
@@ -60,9 +55,7 @@ from consent.vocab import (
     ConsentState,
     DecisionOutcome,
     DenyReason,
-    Purpose,
     StatutoryGateway,
-    Urgency,
 )
 
 __all__ = ["decide", "objection_valid", "surviving_consents"]
@@ -81,7 +74,7 @@ def decide(
 ) -> Decision:
     candidates, failure = covering_agreements(request, agreements)
     if failure is not None:
-        return _deny(failure, None, (), _not_covered(failure, request))
+        return _deny(failure, None, (), not_covered(failure, request))
     considered = surviving_consents(request, consents)
     ids = tuple(c.id for c in considered)
     refusals = [c for c in considered if c.state in REFUSING_STATES]
@@ -144,7 +137,7 @@ def _chosen(agreements: Sequence[Agreement]) -> Agreement:
 def _permit(
     request: DecisionRequest, agreement: Agreement, ids: tuple[str, ...], objected: bool
 ) -> Decision:
-    explanation = _permitted(agreement, request)
+    explanation = permitted(agreement, request)
     if objected and _S251B in agreement.lawful_basis.statutory_gateways:
         explanation += " The HSCA 2012 s251B duty to share is not relied on: the subject objects."
     if request.override is not None:
@@ -167,14 +160,14 @@ def _against_refusal(
     refusal: ConsentRecord,
     ids: tuple[str, ...],
 ) -> Decision:
-    reason, refused = REFUSAL_REASON[refusal.state], _refused(refusal, request)
+    reason, withheld = REFUSAL_REASON[refusal.state], refused(refusal, request)
     claim = request.override
     if claim is None:
-        return _deny(reason, _chosen(candidates), ids, refused)
+        return _deny(reason, _chosen(candidates), ids, withheld)
     supporting = [a for a in candidates if supports_override(claim.reason, a.lawful_basis)]
-    why_not = _why_override_unusable(request, claim, candidates, supporting)
+    why_not = why_override_unusable(request, claim, candidates, supporting)
     if why_not is not None:
-        explanation = f"{refused} The override could not be used: {why_not}."
+        explanation = f"{withheld} The override could not be used: {why_not}."
         return _deny(reason, _chosen(candidates), ids, explanation)
     return _permit_override(request, claim, _chosen(supporting), refusal, ids)
 
@@ -193,7 +186,7 @@ def _permit_override(
         agreement_version=agreement.version,
         bases=(*_bases(agreement, drop_s251b=True), f"override:{claim.reason.value}"),
         consent_record_ids=ids,
-        explanation=_overridden(agreement, request, claim, refusal),
+        explanation=overridden(agreement, request, claim, refusal),
         obligations=_obligations(agreement, request),
         override_reason=claim.reason,
     )
@@ -210,56 +203,6 @@ def _deny(
         bases=(),
         consent_record_ids=consent_ids,
         explanation=why,
-    )
-
-
-def _why_override_unusable(
-    request: DecisionRequest,
-    claim: OverrideClaim,
-    candidates: list[Agreement],
-    supporting: list[Agreement],
-) -> str | None:
-    missing = _missing_from(claim)
-    if missing:
-        return f"it lacks {' and '.join(missing)}"
-    if request.purpose is not Purpose.SAFEGUARDING and request.urgency is not Urgency.EMERGENCY:
-        return (
-            "an override applies only to safeguarding or an emergency, and this is "
-            f"{_words(request.urgency)} {_words(request.purpose)}"
-        )
-    if not supporting:
-        return _no_basis_for_override(request, claim, candidates)
-    return None
-
-
-def _missing_from(claim: OverrideClaim) -> list[str]:
-    # The person who decided and their reasons are what an information governance review
-    # examines; a claim without them cannot be reviewed, so it cannot be used.
-    named = (
-        ("the name of who authorised it", claim.authorised_by),
-        ("a justification", claim.justification),
-    )
-    return [what for what, given in named if not given.strip()]
-
-
-def _no_basis_for_override(
-    request: DecisionRequest, claim: OverrideClaim, candidates: list[Agreement]
-) -> str:
-    covering = (
-        f"agreement in force between {request.sender} and {request.recipient} covering "
-        f"{_sharing(request)}"
-    )
-    if not any(
-        a.lawful_basis.confidentiality in CONFIDENTIALITY_WITHOUT_CONSENT for a in candidates
-    ):
-        # The commonest case, worth naming plainly: a direct care agreement cannot override.
-        return (
-            f"every {covering} sets confidentiality aside only with the subject's consent, "
-            "which the refusal removes"
-        )
-    return (
-        f"no {covering} rests on a lawful basis for {_words(claim.reason)}, which needs "
-        f"{requirements_described(claim.reason)}"
     )
 
 
@@ -284,77 +227,3 @@ def _allowed_items(agreement: Agreement, event_type: str) -> tuple[str, ...] | N
     if agreement.data_items is None or event_type not in agreement.data_items:
         return None
     return tuple(agreement.data_items[event_type])
-
-
-# Explanations -----------------------------------------------------------------------------
-
-
-def _permitted(agreement: Agreement, request: DecisionRequest) -> str:
-    art6 = _words(agreement.lawful_basis.art6)
-    return (
-        f"Permitted under agreement {agreement.id} v{agreement.version}: {_sharing(request)} "
-        f"from {request.sender} to {request.recipient} for {_words(request.purpose)}, "
-        f"on the basis of {art6}."
-    )
-
-
-def _overridden(
-    agreement: Agreement, request: DecisionRequest, claim: OverrideClaim, refusal: ConsentRecord
-) -> str:
-    return (
-        f"Permitted by override under agreement {agreement.id} v{agreement.version}: "
-        f"{_sharing(request)} from {request.sender} to {request.recipient} for "
-        f"{_words(request.purpose)}, although the subject {_SUBJECT_DID[refusal.state]} on "
-        f"{refusal.recorded_at.date().isoformat()} (consent record {refusal.id}). "
-        f"Override for {_words(claim.reason)} authorised by {claim.authorised_by}, relying on "
-        f"{_override_basis(agreement, claim)}; it awaits information governance review."
-    )
-
-
-def _override_basis(agreement: Agreement, claim: OverrideClaim) -> str:
-    basis = agreement.lawful_basis
-    relied_on = [f"{_words(basis.confidentiality)} for confidentiality"]
-    requirement = supporting_requirement(claim.reason, basis)
-    if requirement is not None and requirement.describe(with_confidentiality=False):
-        relied_on.append(requirement.describe(with_confidentiality=False))
-    return " and ".join(relied_on)
-
-
-def _no_agreement(request: DecisionRequest) -> str:
-    return f"Withheld: no sharing agreement names both {request.sender} and {request.recipient}."
-
-
-def _not_covered(reason: DenyReason, request: DecisionRequest) -> str:
-    if reason is DenyReason.NO_AGREEMENT:
-        return _no_agreement(request)
-    parties = f"{request.sender} and {request.recipient}"
-    if reason is DenyReason.AGREEMENT_NOT_IN_FORCE:
-        when = request.at.isoformat()
-        return f"Withheld: no agreement between {parties} is in force at {when}."
-    if reason is DenyReason.EVENT_TYPE_NOT_COVERED:
-        return f"Withheld: no agreement in force between {parties} covers {_sharing(request)}."
-    purpose = _words(request.purpose)
-    return f"Withheld: no agreement in force between {parties} covers sharing for {purpose}."
-
-
-_SUBJECT_DID = {
-    ConsentState.REFUSED: "refused consent",
-    ConsentState.WITHDRAWN: "withdrew consent",
-    ConsentState.OBJECTION_RECORDED: "objected to sharing",
-}
-
-
-def _refused(record: ConsentRecord, request: DecisionRequest) -> str:
-    return (
-        f"Withheld: the subject {_SUBJECT_DID[record.state]} on "
-        f"{record.recorded_at.date().isoformat()} for {_sharing(request)} with "
-        f"{request.recipient} for {_words(request.purpose)} (consent record {record.id})."
-    )
-
-
-def _sharing(request: DecisionRequest) -> str:
-    return f"{request.event_type} events"
-
-
-def _words(code: StrEnum) -> str:
-    return code.value.replace("_", " ")
