@@ -13,8 +13,12 @@ from broker.routing import route_messages
 from tests.world import GP, NHS_NUMBER, TRUST, World
 
 RECORDER = {"name": "A. Patel", "role": "care coordinator"}
-START = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 TICK = timedelta(microseconds=1)
+
+
+def _soon() -> datetime:
+    """A moment after anything the test's set-up approved or recorded, on a whole second."""
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 
 
 def _at(moment: datetime) -> Callable[[], datetime]:
@@ -35,7 +39,8 @@ async def _routed_at(world: World, moment: datetime) -> dict[str, Any]:
 
 
 async def test_agreement_stops_sharing_at_its_effective_end(world: World) -> None:
-    end = START + timedelta(hours=1)
+    start = _soon()
+    end = start + timedelta(hours=1)
     await world.agree([TRUST, GP], effective_to=end.isoformat())
 
     before = await _routed_at(world, end - TICK)
@@ -46,24 +51,26 @@ async def test_agreement_stops_sharing_at_its_effective_end(world: World) -> Non
 
 
 async def test_agreement_shares_from_its_effective_start(world: World) -> None:
-    await world.agree([TRUST, GP], effective_from=START.isoformat())
+    start = _soon()
+    await world.agree([TRUST, GP], effective_from=start.isoformat())
 
-    early = await _routed_at(world, START - TICK)
-    on_time = await _routed_at(world, START)
+    early = await _routed_at(world, start - TICK)
+    on_time = await _routed_at(world, start)
 
     assert (early["decision"], early["reason"]) == ("deny", "agreement_not_in_force")
     assert on_time["decision"] == "permit"
 
 
 async def test_suspension_stops_sharing_from_that_moment(world: World) -> None:
+    start = _soon()
     agreement = await world.agree([TRUST, GP])
-    routed_before = await _routed_at(world, START)
-    world.rt.clock = _at(START + timedelta(minutes=1))
+    routed_before = await _routed_at(world, start)
+    world.rt.clock = _at(start + timedelta(minutes=1))
     suspended = await world.post(
         TRUST, f"/v1/agreements/{agreement['id']}/suspend", {"reason": "Breach under review"}
     )
 
-    routed_after = await _routed_at(world, START + timedelta(minutes=1))
+    routed_after = await _routed_at(world, start + timedelta(minutes=1))
 
     assert suspended.status_code == 200, suspended.text
     assert routed_before["decision"] == "permit"
@@ -72,8 +79,9 @@ async def test_suspension_stops_sharing_from_that_moment(world: World) -> None:
 
 
 async def test_refusal_applies_only_within_its_validity(world: World) -> None:
+    start = _soon()
     await world.agree([TRUST, GP])
-    valid_from, valid_to = START + timedelta(hours=1), START + timedelta(hours=2)
+    valid_from, valid_to = start + timedelta(hours=1), start + timedelta(hours=2)
     refusal = {
         "state": "refused",
         "scope": {"recipients": [GP]},
@@ -92,16 +100,17 @@ async def test_refusal_applies_only_within_its_validity(world: World) -> None:
 
 
 async def test_a_later_consent_in_the_same_scope_supersedes_an_earlier_one(world: World) -> None:
+    start = _soon()
     await world.agree([TRUST, GP])
     path = f"/v1/subjects/{NHS_NUMBER}/consents"
     scope = {"recipients": [GP]}
     await world.post(TRUST, path, {"state": "refused", "scope": scope, "recorded_by": RECORDER})
-    refused = await _routed_at(world, START)
-    world.rt.clock = _at(START + timedelta(minutes=1))
+    refused = await _routed_at(world, start)
+    world.rt.clock = _at(start + timedelta(minutes=1))
     given = {"state": "given_explicit", "scope": scope, "recorded_by": RECORDER}
     await world.post(TRUST, path, given)
 
-    permitted = await _routed_at(world, START + timedelta(minutes=2))
+    permitted = await _routed_at(world, start + timedelta(minutes=2))
 
     assert refused["reason"] == "consent_refused"
     assert permitted["decision"] == "permit"
