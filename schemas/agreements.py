@@ -7,6 +7,8 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from schemas.common import AgencyCode, LongText, Person, ShortText, WireModel
+from schemas.events import PAYLOAD_MODELS
+from schemas.paths import model_paths, names_a_field
 from schemas.vocabulary import (
     Art6Basis,
     Art9Condition,
@@ -111,6 +113,15 @@ class AgreementBody(WireModel):
             raise ValueError(
                 f"data_items names {', '.join(uncovered)}, which the agreement does not cover"
             )
+        unknown = [
+            f"{event_type}: {path}"
+            for event_type, paths in (data_items or {}).items()
+            for path in paths
+            if not names_a_field(path, model_paths(PAYLOAD_MODELS[event_type]))
+        ]
+        if unknown:
+            # A misspelt item would silently withhold a field the parties meant to share.
+            raise ValueError(f"data_items names fields the payload does not have: {unknown}")
         return data_items
 
 

@@ -1,16 +1,10 @@
 """What the consent gate would decide, without sending anything (POST /v1/decisions/preview)."""
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime
 
 from schemas.common import AgencyCode, WireModel
-from schemas.events import CrisisOccurred, EngagementDisengaged, Override, RiskChanged, Subject
+from schemas.events import Override, Subject
 from schemas.vocabulary import EventType, Purpose, Urgency
-
-PAYLOADS: dict[EventType, type[BaseModel]] = {
-    EventType.RISK_CHANGED: RiskChanged,
-    EventType.ENGAGEMENT_DISENGAGED: EngagementDisengaged,
-    EventType.CRISIS_OCCURRED: CrisisOccurred,
-}
 
 
 class DecisionPreviewBody(WireModel):

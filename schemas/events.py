@@ -103,6 +103,12 @@ class CrisisOccurredEvent(_Envelope):
     payload: CrisisOccurred
 
 
+PAYLOAD_MODELS: dict[str, type[WireModel]] = {
+    "risk.changed": RiskChanged,
+    "engagement.disengaged": EngagementDisengaged,
+    "crisis.occurred": CrisisOccurred,
+}
+
 EventSubmission = Annotated[
     RiskChangedEvent | EngagementDisengagedEvent | CrisisOccurredEvent,
     Field(discriminator="type"),

@@ -27,3 +27,8 @@ def _nested_model(annotation: object) -> type[BaseModel] | None:
             if found is not None:
                 return found
     return None
+
+
+def names_a_field(path: str, paths: frozenset[str]) -> bool:
+    """Whether `path` is one of the paths or a branch above some of them."""
+    return path in paths or any(p.startswith(f"{path}.") for p in paths)

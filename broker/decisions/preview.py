@@ -16,7 +16,8 @@ from broker.subjects.repository import consent_histories, to_consent_record
 from consent.decide import decide
 from consent.model import ConsentRecord, Decision, DecisionRequest
 from consent.vocab import purpose_of_use
-from schemas.decisions import PAYLOADS, DecisionPreviewBody
+from schemas.decisions import DecisionPreviewBody
+from schemas.events import PAYLOAD_MODELS
 from schemas.paths import model_paths
 from schemas.vocabulary import Urgency
 
@@ -56,7 +57,7 @@ def _request(body: DecisionPreviewBody, sender: str, at: datetime) -> DecisionRe
         override=override_claim(override),
     )
     # No payload is given, so minimisation is shown against every item the event type has.
-    return replace(request, payload_paths=model_paths(PAYLOADS[body.event_type]))
+    return replace(request, payload_paths=model_paths(PAYLOAD_MODELS[body.event_type]))
 
 
 async def _consents_known_at(

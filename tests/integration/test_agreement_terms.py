@@ -63,6 +63,13 @@ REFUSED_TERMS = [
         id="data-items-for-an-uncovered-event-type",
     ),
     pytest.param(
+        [TRUST, COUNCIL],
+        {"data_items": {"risk.changed": ["current_level", "curent_level"]}},
+        ["body", "data_items"],
+        "risk.changed: curent_level",
+        id="data-item-the-payload-does-not-have",
+    ),
+    pytest.param(
         [TRUST, "NOPE1"],
         {},
         ["body", "parties", 1, "agency"],

@@ -6,11 +6,12 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.acks import Acknowledgement
+from schemas.agreements import AgreementBody
 from schemas.care_team import CareTeam
 from schemas.events import EVENT_SUBMISSION
 from schemas.export import FOLDER, json_schemas, render
 from schemas.nhs_number import is_valid_nhs_number
-from tests.world import risk_event
+from tests.world import agreement_body, risk_event
 
 
 def _event(**overrides: Any) -> Any:
@@ -93,3 +94,27 @@ def test_example_agreement_in_the_readme_is_valid() -> None:
     example = Path(__file__).parents[3] / "deploy" / "examples" / "agreement.json"
     agreement = AgreementBody.model_validate_json(example.read_text())
     assert {party.agency for party in agreement.parties} == {"RX4", "LA001"}
+
+
+@pytest.mark.parametrize(
+    ("event_type", "item"),
+    [
+        ("crisis.occurred", "escalation_summary"),
+        ("crisis.occurred", "escalation_summary.what_is_requested"),
+        ("engagement.disengaged", "attempts.method"),
+        ("risk.changed", "current_level"),
+    ],
+)
+def test_data_items_may_name_a_field_or_a_whole_branch(event_type: str, item: str) -> None:
+    body = agreement_body(["RX4", "LA001"], data_items={event_type: [item]})
+    assert AgreementBody.model_validate(body).data_items == {event_type: [item]}
+
+
+@pytest.mark.parametrize(
+    ("event_type", "item"),
+    [("crisis.occurred", "escalation"), ("engagement.disengaged", "attempts.who")],
+)
+def test_data_items_naming_no_payload_field_are_refused(event_type: str, item: str) -> None:
+    body = agreement_body(["RX4", "LA001"], data_items={event_type: [item]})
+    with pytest.raises(ValidationError, match="does not have"):
+        AgreementBody.model_validate(body)
