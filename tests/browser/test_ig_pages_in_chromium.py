@@ -62,8 +62,9 @@ def _trust_token(imb: ImbInstallation, server: ServingImb) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _send_alert_against_a_refusal(server: ServingImb, auth: dict[str, str]) -> None:
-    """The person has refused sharing with housing; the trust overrides it to safeguard."""
+def _send_alert_against_a_refusal(server: ServingImb, auth: dict[str, str]) -> str:
+    """The person has refused sharing with housing; the trust overrides it to safeguard.
+    The message's id."""
     refusal = {
         "state": "refused",
         "scope": {"recipients": [HOUSING]},
@@ -72,7 +73,8 @@ def _send_alert_against_a_refusal(server: ServingImb, auth: dict[str, str]) -> N
     with httpx.Client(base_url=server.base_url, headers=auth) as api:
         json_of(api.post(f"/v1/subjects/{NHS_NUMBER}/consents", json=refusal))
         event = risk_event(recipients=[HOUSING], purpose="safeguarding", override=OVERRIDE)
-        json_of(api.post("/v1/events", json=event))
+        message_id: str = json_of(api.post("/v1/events", json=event))["message_id"]
+    return message_id
 
 
 def _sign_in(page: Page) -> None:
@@ -98,12 +100,20 @@ def _approve(page: Page) -> None:
     expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
 
 
-def _wait_for_override(page: Page, timeout: float = 60.0) -> None:
-    """The router opens the override moments after the event is accepted."""
+def _wait_for_override(
+    page: Page, server: ServingImb, auth: dict[str, str], message_id: str, timeout: float = 120.0
+) -> None:
+    """The router opens the override moments after the event is accepted (longer when the
+    Kafka consumer group is still forming)."""
     deadline = time.monotonic() + timeout
     page.get_by_role("link", name="Overrides").click()
     while not page.get_by_text(OVERRIDE["justification"]).is_visible():
-        assert time.monotonic() < deadline, "the override never reached the queue"
+        if time.monotonic() > deadline:
+            status = httpx.get(f"{server.base_url}/v1/events/{message_id}", headers=auth)
+            raise AssertionError(
+                f"the override never reached the queue; the event: {status.text}\n"
+                f"imb serve's log ends:\n{server.log()[-3000:]}"
+            )
         time.sleep(0.3)
         page.reload()
 
@@ -131,8 +141,8 @@ def test_ig_lead_approves_an_agreement_and_reviews_an_override(
             page = browser.new_page(base_url=serving.base_url)
             _sign_in(page)
             _approve(page)
-            _send_alert_against_a_refusal(serving, auth)
-            _wait_for_override(page)
+            message_id = _send_alert_against_a_refusal(serving, auth)
+            _wait_for_override(page, serving, auth, message_id)
             _review(page)
             page.get_by_role("button", name="Sign out").click()
             expect(page.get_by_role("status")).to_have_text("You have signed out.")
