@@ -32,6 +32,7 @@ class AuditEvent(StrEnum):
     DECISION_PREVIEWED = "decision.previewed"
     USER_CREATED = "user.created"
     USER_SIGNED_IN = "user.signed_in"
+    USER_SIGNED_OUT = "user.signed_out"
     USER_SIGN_IN_REFUSED = "user.sign_in_refused"
     CONSENT_RECORDED = "consent.recorded"
     CARE_TEAM_REPLACED = "care_team.replaced"

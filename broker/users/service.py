@@ -153,5 +153,8 @@ async def signed_in(session: AsyncSession, rt: Runtime, token: str) -> SignedIn 
     return None if found is None else SignedIn(user=found[1], web_session=found[0])
 
 
-def sign_out(signed_in: SignedIn, at: datetime) -> None:
+def sign_out(session: AsyncSession, signed_in: SignedIn, at: datetime) -> None:
     signed_in.web_session.ended_at = at
+    user = signed_in.user
+    detail = {"user_id": str(user.id), "username": user.username}
+    append(session, AuditEvent.USER_SIGNED_OUT, user_actor(user), at, detail=detail)

@@ -60,7 +60,7 @@ async def login(request: Request, rt: RuntimeDep, session: SessionDep) -> Respon
 async def logout(
     rt: RuntimeDep, session: SessionDep, person: PersonDep, _form: FormDep
 ) -> Response:
-    sign_out(person, rt.clock())
+    sign_out(session, person, rt.clock())
     await session.commit()
     response = RedirectResponse("/login?done=signed-out", status_code=303)
     clear_cookie(response, rt.settings.web, session_cookie(rt.settings.web))

@@ -138,6 +138,8 @@ async def test_sign_out_ends_the_session(browser: httpx.AsyncClient, runtime: Ru
     assert "signed out" in visible_text(await browser.get(response.headers["location"]))
     (ended,) = await _sessions(runtime)
     assert ended.ended_at is not None
+    (signed_out,) = await _audit(runtime, "user.signed_out")
+    assert signed_out.detail["username"] == IG_LEAD
     browser.cookies.update(stolen)  # a copied cookie no longer opens anything
     assert (await browser.get("/ig/agreements")).headers["location"] == "/login"
 
@@ -153,6 +155,7 @@ async def test_sign_out_without_the_form_token_is_403_and_the_session_stays(
     assert missing.status_code == wrong.status_code == 403
     (live,) = await _sessions(runtime)
     assert live.ended_at is None
+    assert await _audit(runtime, "user.signed_out") == []
     assert (await browser.get("/ig/agreements")).status_code == 200
 
 
