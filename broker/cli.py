@@ -207,20 +207,27 @@ def _read_agreement(path: Path) -> AgreementBody:
         raise CliError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def _run(args: argparse.Namespace) -> None:
+def _run_process(settings: Settings, args: argparse.Namespace) -> None:
+    # Imported here: the web application and the workers take about a second to import, which
+    # every short administrative command would otherwise pay.
     from broker.serve import run_worker, serve
     from broker.workers.supervisor import Worker
 
+    if args.command == "serve":
+        asyncio.run(serve(settings, args.host, args.port, with_workers=not args.no_workers))
+    else:
+        asyncio.run(run_worker(settings, Worker(args.name)))
+
+
+def _run(args: argparse.Namespace) -> None:
     settings = Settings()
     # Keys and the default SQLite database live here; nobody else needs to read it.
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if args.command == "serve":
-        asyncio.run(serve(settings, args.host, args.port, with_workers=not args.no_workers))
+    if args.command in ("serve", "worker"):
+        _run_process(settings, args)
     elif args.command == "migrate":
         asyncio.run(upgrade_to_head(settings.resolved_database_url))
         print(f"imb: database at {settings.resolved_database_url.split('@')[-1]} is up to date")
-    elif args.command == "worker":
-        asyncio.run(run_worker(settings, Worker(args.name)))
     elif args.command == "user":
         password = _read_password()
         asyncio.run(_with_runtime(lambda rt: _add_user(rt, args, password)))
