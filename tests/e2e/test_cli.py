@@ -15,6 +15,11 @@ from tests.world import agreement_body
 
 pytestmark = pytest.mark.slow
 
+# A command's refusal is decided before it writes, the same on either database, and the
+# integration tests cover both databases' transactions; so the many refusal cases, each a set
+# of `imb` processes, run on SQLite alone.
+ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 def _select(imb: ImbInstallation, sql: str) -> list[tuple[object, ...]]:
     """Rows read straight from the installation's database, as an auditor would."""
@@ -67,6 +72,7 @@ def test_client_add_prints_credentials_once_and_stores_only_a_hash(
         (("agreement", "add", "--file", "/nonexistent/agreement.json"), "cannot read"),
     ],
 )
+@ONE_DATABASE
 def test_bad_input_is_one_line_and_writes_nothing(
     installation: ImbInstallation, args: tuple[str, ...], message: str
 ) -> None:
@@ -160,6 +166,7 @@ def test_readme_walk_through_proposes_the_example_and_every_party_puts_it_in_for
         (None, "LA001", _signing(name=" "), "approved_by.name"),
     ],
 )
+@ONE_DATABASE
 def test_agreement_approve_bad_input_is_one_line_and_writes_nothing(
     installation: ImbInstallation,
     agreement_id: str | None,
@@ -287,6 +294,7 @@ def test_user_add_reads_the_password_from_stdin_and_stores_only_a_scrypt_hash(
         (("ig.lead", "--agency", "RX4", "--role", "duty"), "", "no password"),
     ],
 )
+@ONE_DATABASE
 def test_user_add_bad_input_is_one_line_and_writes_nothing(
     installation: ImbInstallation, args: tuple[str, ...], password: str, message: str
 ) -> None:
