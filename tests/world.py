@@ -130,6 +130,20 @@ def approval_by(agency: str, **overrides: Any) -> dict[str, Any]:
     return approval
 
 
+# An agreement basis that lets a safeguarding override set aside a refusal (docs/governance.md).
+SAFEGUARDING_BASIS = {
+    "art6": "public_task",
+    "art9": "substantial_public_interest",
+    "dpa_sch1_para": "18",
+    "confidentiality": "overriding_public_interest",
+}
+SAFEGUARDING_OVERRIDE = {
+    "reason": "safeguarding_adult_at_risk",
+    "authorised_by": "Dr R. Khan, consultant psychiatrist",
+    "justification": "Threats towards a neighbour; housing must know to keep staff safe.",
+}
+
+
 async def build_world(rt: Runtime, api: httpx.AsyncClient) -> World:
     world = World(api=api, rt=rt)
     operator = Actor(agency=None, client="test")

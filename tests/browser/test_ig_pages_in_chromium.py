@@ -11,22 +11,20 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, IG_PASSWORD, IG_USER
 from tests.e2e.processes import ImbInstallation, ServingImb, json_of
-from tests.world import HOUSING, NHS_NUMBER, TRUST, agreement_body, risk_event
+from tests.world import (
+    HOUSING,
+    NHS_NUMBER,
+    SAFEGUARDING_BASIS,
+    SAFEGUARDING_OVERRIDE,
+    TRUST,
+    agreement_body,
+    risk_event,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TITLE = "Safeguarding adults partnership"
-SAFEGUARDING_BASIS = {
-    "art6": "public_task",
-    "art9": "substantial_public_interest",
-    "dpa_sch1_para": "18",
-    "confidentiality": "overriding_public_interest",
-}
-OVERRIDE = {
-    "reason": "safeguarding_adult_at_risk",
-    "authorised_by": "Dr R. Khan, consultant psychiatrist",
-    "justification": "Threats towards a neighbour; housing must know to keep staff safe.",
-}
+OVERRIDE = SAFEGUARDING_OVERRIDE
 
 
 def _propose_agreement_housing_has_approved(imb: ImbInstallation, folder: Path) -> str:

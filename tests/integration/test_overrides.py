@@ -7,23 +7,23 @@ import pytest
 from broker.db.models import AuditRecord, Override
 from schemas.vocabulary import Scope
 from tests.rows import row_counts
-from tests.world import COUNCIL, GP, HOUSING, NHS_NUMBER, TRUST, World, eventually, risk_event
+from tests.world import (
+    COUNCIL,
+    GP,
+    HOUSING,
+    NHS_NUMBER,
+    SAFEGUARDING_BASIS,
+    SAFEGUARDING_OVERRIDE,
+    TRUST,
+    World,
+    eventually,
+    risk_event,
+)
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 
 RECORDER = {"name": "A. Patel", "role": "care coordinator"}
-SAFEGUARDING_BASIS = {
-    "art6": "public_task",
-    "art9": "substantial_public_interest",
-    "dpa_sch1_para": "18",
-    "confidentiality": "overriding_public_interest",
-    "statutory_gateways": ["care_act_s42_enquiry"],
-}
-OVERRIDE = {
-    "reason": "safeguarding_adult_at_risk",
-    "authorised_by": "Dr R. Khan, consultant psychiatrist",
-    "justification": "Threats towards a neighbour; housing must know to keep staff safe.",
-}
+OVERRIDE = SAFEGUARDING_OVERRIDE
 REVIEW = {
     "outcome": "upheld",
     "note": "Proportionate: risk of serious harm, refusal recorded and weighed.",

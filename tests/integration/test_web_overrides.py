@@ -11,22 +11,22 @@ from sqlalchemy import select
 from broker.db.models import Override
 from broker.runtime import Runtime
 from tests.web import add_person, post_form, sign_in, visible_text, web_client
-from tests.world import GP, HOUSING, NHS_NUMBER, TRUST, World, eventually, risk_event
+from tests.world import (
+    GP,
+    HOUSING,
+    NHS_NUMBER,
+    SAFEGUARDING_BASIS,
+    SAFEGUARDING_OVERRIDE,
+    TRUST,
+    World,
+    eventually,
+    risk_event,
+)
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 
 HOUSING_LEAD, GP_LEAD = "ig.housing", "ig.gp"
-SAFEGUARDING_BASIS = {
-    "art6": "public_task",
-    "art9": "substantial_public_interest",
-    "dpa_sch1_para": "18",
-    "confidentiality": "overriding_public_interest",
-}
-OVERRIDE = {
-    "reason": "safeguarding_adult_at_risk",
-    "authorised_by": "Dr R. Khan, consultant psychiatrist",
-    "justification": "Threats towards a neighbour; housing must know to keep staff safe.",
-}
+OVERRIDE = SAFEGUARDING_OVERRIDE
 REVIEW = {"outcome": "upheld", "note": "Proportionate to the risk.", "reviewer_name": "I. Gov"}
 
 
