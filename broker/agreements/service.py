@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.agreements.endings import reinstate_agreement, suspend_agreement, terminate_agreement
 from broker.agreements.repository import (
+    Parties,
     agency_kinds,
     agreement_ids,
     parties_of,
@@ -102,15 +103,31 @@ async def revise_agreement(
 def _withdraw(
     session: AsyncSession, actor: Actor, draft: AgreementVersion, by: int, now: datetime
 ) -> None:
-    draft.status = AgreementStatus.SUPERSEDED.value
-    draft.ended_at = now
-    draft.end_reason = f"withdrawn: replaced by version {by} before every party approved"
+    reason = f"withdrawn: replaced by version {by} before every party approved"
+    _supersede(session, actor, draft, by, now, reason, now)
+
+
+def _supersede(
+    session: AsyncSession,
+    actor: Actor,
+    version: AgreementVersion,
+    by: int,
+    ends_at: datetime,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Mark the version superseded from `ends_at`, audited with whether it was ever in force."""
+    version.status, version.ended_at, version.end_reason = (
+        AgreementStatus.SUPERSEDED.value,
+        ends_at,
+        reason,
+    )
     detail = {
-        "agreement_id": str(draft.agreement_id),
-        "version": draft.version,
+        "agreement_id": str(version.agreement_id),
+        "version": version.version,
         "by_version": by,
-        "ended_at": now.isoformat(),
-        "had_been_in_force": False,
+        "ended_at": ends_at.isoformat(),
+        "had_been_in_force": version.activated_at is not None,
     }
     append(session, AuditEvent.AGREEMENT_SUPERSEDED, actor, now, detail=detail)
 
@@ -178,16 +195,8 @@ def _activate(
             continue
         if older.ended_at is not None and older.ended_at <= handover:
             continue
-        older.status, older.ended_at = AgreementStatus.SUPERSEDED.value, handover
-        older.end_reason = f"superseded by version {draft.version}"
-        detail = {
-            "agreement_id": str(older.agreement_id),
-            "version": older.version,
-            "by_version": draft.version,
-            "ended_at": handover.isoformat(),
-            "had_been_in_force": True,
-        }
-        append(session, AuditEvent.AGREEMENT_SUPERSEDED, actor, now, detail=detail)
+        reason = f"superseded by version {draft.version}"
+        _supersede(session, actor, older, draft.version, handover, reason, now)
 
 
 _HANDING_OVER = {
@@ -242,8 +251,7 @@ async def due_for_review(
     or past; soonest first, each with `review` naming that version and its date."""
     now = rt.clock()
     horizon = (now + timedelta(days=within_days)).date()
-    grouped = await versions_by_agreement(session, await agreement_ids(session, visible_to))
-    parties = await parties_of(session, [v for vs in grouped.values() for v in vs])
+    grouped, parties = await _versions_and_parties(session, visible_to)
     due: list[dict[str, Any]] = []
     for versions in grouped.values():
         governing = next(
@@ -262,8 +270,16 @@ async def due_for_review(
     return sorted(due, key=lambda v: (v["review"]["review_date"], v["id"]))
 
 
-async def _views(session: AsyncSession, now: datetime, party: str | None) -> list[dict[str, Any]]:
+async def _versions_and_parties(
+    session: AsyncSession, party: str | None
+) -> tuple[dict[UUID, list[AgreementVersion]], Parties]:
+    """Every version of the agreements `party` is party to (None: all), and their parties."""
     grouped = await versions_by_agreement(session, await agreement_ids(session, party))
     parties = await parties_of(session, [v for vs in grouped.values() for v in vs])
+    return grouped, parties
+
+
+async def _views(session: AsyncSession, now: datetime, party: str | None) -> list[dict[str, Any]]:
+    grouped, parties = await _versions_and_parties(session, party)
     views = [agreement_view(versions, parties, now) for versions in grouped.values()]
     return sorted(views, key=lambda v: (v["versions"][-1]["created_at"], v["id"]), reverse=True)

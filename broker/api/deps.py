@@ -47,6 +47,12 @@ class Caller:
     def has(self, scope: Scope) -> bool:
         return scope.value in self.claims.scopes
 
+    @property
+    def visible_agency(self) -> str | None:
+        """Whose objects the caller may see: its own agency's, or every agency's (None) for
+        an administrator."""
+        return None if self.has(Scope.ADMIN) else self.claims.agency
+
 
 async def authenticate(request: Request, rt: RuntimeDep) -> Caller:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")

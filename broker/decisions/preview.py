@@ -1,6 +1,5 @@
 """PreviewDecision: what the consent gate would decide, writing nothing but its audit record."""
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +46,7 @@ async def preview_decision(
 
 def _request(body: DecisionPreviewBody, sender: str, at: datetime) -> DecisionRequest:
     override = body.override.model_dump(mode="json") if body.override else None
-    request = DecisionRequest(
+    return DecisionRequest(
         sender=sender,
         recipient=body.recipient,
         event_type=body.event_type.value,
@@ -55,9 +54,9 @@ def _request(body: DecisionPreviewBody, sender: str, at: datetime) -> DecisionRe
         at=at,
         urgency=body.urgency,
         override=override_claim(override),
+        # No payload is given, so minimisation is shown against every item the event type has.
+        payload_paths=model_paths(PAYLOAD_MODELS[body.event_type]),
     )
-    # No payload is given, so minimisation is shown against every item the event type has.
-    return replace(request, payload_paths=model_paths(PAYLOAD_MODELS[body.event_type]))
 
 
 async def _consents_known_at(

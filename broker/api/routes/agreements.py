@@ -34,10 +34,6 @@ AgreementManager = Annotated[Caller, Depends(require(Scope.ADMIN, Scope.AGREEMEN
 PartySignatory = Annotated[Caller, Depends(require(Scope.AGREEMENTS_MANAGE))]
 
 
-def _visible_to(caller: Caller) -> str | None:
-    return None if caller.has(Scope.ADMIN) else caller.agency
-
-
 @router.post("/v1/agreements", status_code=201)
 async def post_agreement(
     body: AgreementBody, caller: AgreementManager, rt: RuntimeDep, session: SessionDep
@@ -61,7 +57,7 @@ async def get_agreements(
     """Agreements, newest first, each as its newest version; `status` keeps those with a
     version in that status now. Without `admin`, only those the caller's agency is party to."""
     wanted = status.value if status is not None else None
-    visible = _visible_to(caller)
+    visible = caller.visible_agency
     items = await list_agreements(session, rt, party=visible or party, status=wanted)
     if visible is not None and party is not None:
         items = [i for i in items if any(_names(v, party) for v in i["versions"])]
@@ -81,7 +77,7 @@ async def get_due_for_review(
 ) -> dict[str, Any]:
     """Agreements in force or approved whose review date is within the days, or past."""
     items = await due_for_review(
-        session, rt, within_days=within_days, visible_to=_visible_to(caller)
+        session, rt, within_days=within_days, visible_to=caller.visible_agency
     )
     return {"items": items}
 
@@ -91,7 +87,7 @@ async def get_one_agreement(
     agreement_id: UUID, caller: AgreementManager, rt: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     """The newest version, every version's history, and the parties still to approve."""
-    return await get_agreement(session, rt, agreement_id, _visible_to(caller))
+    return await get_agreement(session, rt, agreement_id, caller.visible_agency)
 
 
 @router.put("/v1/agreements/{agreement_id}")

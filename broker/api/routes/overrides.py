@@ -20,8 +20,8 @@ async def get_overrides(
     caller: Reviewer, rt: RuntimeDep, session: SessionDep, status: OverrideStatus | None = None
 ) -> dict[str, Any]:
     """Overrides where the caller's agency sent or received the event, oldest first."""
-    agency = None if caller.has(Scope.ADMIN) else caller.agency
-    return {"items": await list_overrides(session, rt, agency=agency, status=status)}
+    items = await list_overrides(session, rt, agency=caller.visible_agency, status=status)
+    return {"items": items}
 
 
 @router.post("/v1/overrides/{override_id}/review")
