@@ -1,5 +1,8 @@
 """A subject's consent history: kept whole, newest first, evidence readable only through the API."""
 
+from sqlalchemy import select
+
+from broker.db.models import AuditRecord
 from tests.world import HOUSING, NHS_NUMBER, TRUST, World
 
 RECORDER = {"name": "A. Patel", "role": "care coordinator"}
@@ -33,3 +36,24 @@ async def test_consent_for_an_unknown_recipient_agency_is_refused(world: World) 
         e["loc"] for e in response.json()["errors"]
     ]
     assert (await world.get(TRUST, f"/v1/subjects/{NHS_NUMBER}/consents")).json()["items"] == []
+
+
+async def test_recording_a_consent_is_audited_without_its_evidence(world: World) -> None:
+    body = {
+        "state": "withdrawn",
+        "scope": {"recipients": [HOUSING]},
+        "recorded_by": RECORDER,
+        "evidence": "Withdrew consent by phone after the tenancy visit.",
+    }
+    recorded = (await world.post(TRUST, f"/v1/subjects/{NHS_NUMBER}/consents", body)).json()
+
+    async with world.rt.db.unit_of_work() as session:
+        statement = select(AuditRecord.actor_agency, AuditRecord.detail).where(
+            AuditRecord.event == "consent.recorded"
+        )
+        ((actor, detail),) = (await session.execute(statement)).all()
+
+    assert actor == TRUST
+    assert detail["consent_id"] == recorded["id"]
+    assert (detail["state"], detail["scope"]["recipients"]) == ("withdrawn", [HOUSING])
+    assert "tenancy visit" not in str(detail)
