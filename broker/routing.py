@@ -18,12 +18,15 @@ from broker.agreements.repository import versions_naming
 from broker.audit.log import BROKER, AuditEvent, append
 from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed, seal
 from broker.crypto.pseudonym import canonical_json
-from broker.db.models import Delivery, Message
+from broker.db.models import AgreementVersion, Delivery, Message
 from broker.deliveries.minimise import minimised
 from broker.outbox import delivery_record, enqueue
 from broker.overrides.service import open_override
 from broker.runtime import Runtime
 from broker.subjects.repository import care_teams_of, consent_histories, to_consent_record
+from broker.timeframes.assign import Assigned, Tightening, agreed_tightenings, assign, risk_level_of
+from broker.timeframes.policy import Policy
+from broker.timeframes.repository import current_policies
 from consent.decide import decide
 from consent.model import Agreement, ConsentRecord, Decision, DecisionRequest, OverrideClaim
 from consent.redact import field_paths
@@ -52,6 +55,10 @@ class BatchReads:
         self._agreements: dict[str, list[Agreement]] = {}
         self.care_teams: dict[str, list[str]] = defaultdict(list)
         self.consents: dict[str, list[ConsentRecord]] = defaultdict(list)
+        self.policies: list[Policy] = []
+
+    async def load_policies(self) -> None:
+        self.policies = await current_policies(self.session)
 
     async def load_subjects(self, pseudonyms: set[str]) -> None:
         for subject, agency in await care_teams_of(self.session, pseudonyms):
@@ -75,6 +82,7 @@ async def route_messages(session: AsyncSession, rt: Runtime, message_ids: list[U
     )
     messages = list((await session.scalars(statement)).all())
     reads = BatchReads(session)
+    await reads.load_policies()
     await reads.load_subjects({m.subject_pseudonym for m in messages})
     for message in messages:
         await route_message(session, rt, message, reads)
@@ -94,7 +102,8 @@ async def route_message(
     base = _request_for(message, content, now)
     decisions = {r: decide(_to(base, r), agreements, consents) for r in recipients}
     for recipient, decision in decisions.items():
-        delivery = _create_delivery(session, rt, message, recipient, decision, content)
+        timing = await _timeframe(session, reads, message, content, decision, now)
+        delivery = _create_delivery(session, rt, message, recipient, decision, content, timing)
         if decision.outcome is DecisionOutcome.PERMIT_OVERRIDE:
             open_override(session, rt, message, delivery, decision, content["override"])
     message.status, message.routed_at = ROUTED, now
@@ -137,6 +146,33 @@ def override_claim(value: dict[str, Any] | None) -> OverrideClaim | None:
     )
 
 
+async def _timeframe(
+    session: AsyncSession,
+    reads: BatchReads,
+    message: Message,
+    content: dict[str, Any],
+    decision: Decision,
+    now: datetime,
+) -> Assigned | None:
+    """The deadlines of a permitted delivery; a withheld one has none to keep."""
+    if not decision.permitted:
+        return None
+    risk_level = risk_level_of(message.type, content["payload"])
+    tightenings: list[Tightening] = []
+    if decision.agreement_id is not None and decision.agreement_version is not None:
+        key = (UUID(decision.agreement_id), decision.agreement_version)
+        version = await session.get(AgreementVersion, key)
+        if version is not None:
+            tightenings += agreed_tightenings(
+                f"agreement:{decision.agreement_id}/v{decision.agreement_version}",
+                version.terms.get("timeframes") or [],
+                message.type,
+                message.urgency,
+                risk_level,
+            )
+    return assign(reads.policies, message.type, message.urgency, risk_level, now, tightenings)
+
+
 def _open_content(rt: Runtime, message: Message) -> dict[str, Any]:
     sealed = Sealed.from_bytes(message.content_sealed)
     opened: dict[str, Any] = json.loads(
@@ -152,6 +188,7 @@ def _create_delivery(
     recipient: str,
     decision: Decision,
     content: dict[str, Any],
+    timing: Assigned | None,
 ) -> Delivery:
     now = rt.clock()
     status = DeliveryStatus.PENDING if decision.permitted else DeliveryStatus.WITHHELD
@@ -163,6 +200,10 @@ def _create_delivery(
         decision=decision.outcome.value,
         decision_detail=decision.to_dict(),
         created_at=now,
+        deliver_by=timing.deadlines.deliver_by if timing else None,
+        ack_by=timing.deadlines.ack_by if timing else None,
+        timeframe=timing.record if timing else None,
+        escalation_step=0,
     )
     session.add(delivery)
     append(
@@ -173,7 +214,12 @@ def _create_delivery(
         message_id=message.id,
         delivery_id=delivery.id,
         subject=message.subject_pseudonym,
-        detail={"recipient": recipient, "status": status.value, **decision.to_dict()},
+        detail={
+            "recipient": recipient,
+            "status": status.value,
+            **decision.to_dict(),
+            **_deadlines_detail(delivery),
+        },
     )
     rt.metrics.deliveries_decided.labels(decision.outcome.value).inc()
     if decision.permitted:
@@ -182,6 +228,16 @@ def _create_delivery(
         record = delivery_record(delivery, message, sealed)
         enqueue(session, rt.settings.kafka.deliveries_topic, recipient, record, now)
     return delivery
+
+
+def _deadlines_detail(delivery: Delivery) -> dict[str, Any]:
+    if delivery.timeframe is None:
+        return {}
+    return {
+        "deliver_by": delivery.deliver_by.isoformat() if delivery.deliver_by else None,
+        "ack_by": delivery.ack_by.isoformat() if delivery.ack_by else None,
+        "timeframe": delivery.timeframe,
+    }
 
 
 def _record_unroutable(session: AsyncSession, message: Message, now: datetime) -> None:

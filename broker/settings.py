@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +40,27 @@ class WorkerSettings(BaseModel):
     consumer_batch_size: int = Field(default=500, ge=1, le=10000)
 
 
+class DeadlineSettings(BaseModel):
+    # A breach must be seen within 5 s of its deadline, so the monitor looks at least that often.
+    poll_seconds: float = Field(default=1.0, gt=0, le=5)
+    batch_size: int = Field(default=200, ge=1, le=10000)
+
+
+class SmtpSettings(BaseModel):
+    """Where escalation e-mails go out; with no host, escalations are not e-mailed."""
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    # "starttls" upgrades a plain connection (port 587); "tls" is TLS from the start (465);
+    # "none" is for a relay on the same host only.
+    security: str = Field(default="starttls", pattern="^(starttls|tls|none)$")
+    username: str | None = None
+    password: SecretStr | None = None
+    from_address: str = "imb-escalations@localhost"
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+
+
 class WebSettings(BaseModel):
     # Browsers send a Secure cookie only over HTTPS (and to localhost); turn it off only
     # for a plain-HTTP test server.
@@ -65,6 +86,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     workers: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
+    deadlines: DeadlineSettings = DeadlineSettings()
+    smtp: SmtpSettings = SmtpSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -168,3 +168,35 @@ class Scope(StrEnum):
     CONSENT_MANAGE = "consent:manage"
     AUDIT_READ = "audit:read"
     ADMIN = "admin"
+
+
+class EscalationStep(StrEnum):
+    """What happens, in order, when a delivery misses a deadline (DESIGN §5, "on breach")."""
+
+    DUTY_TEAM = "duty_team"  # an escalation item for the recipient agency's duty team
+    COORDINATOR = "coordinator"  # an escalation item for the subject's care-team coordinator
+    SENDER_REPORT = "sender_report"  # a non-delivery report in the sender agency's inbox
+
+
+class BreachKind(StrEnum):
+    DELIVERY = "delivery"  # deliver_by passed before the delivery was made available
+    ACKNOWLEDGEMENT = "acknowledgement"  # ack_by passed without a business acknowledgement
+
+
+class EscalationStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"  # a duty team closed it, with an outcome
+    RESOLVED = "resolved"  # the original delivery was acknowledged, which closed it
+
+
+class EscalationOutcome(StrEnum):
+    CONTACTED_RECIPIENT = "contacted_recipient"  # chased the team the alert was for
+    ACTIONED = "actioned"  # the duty team acted on the alert itself
+    HANDED_OVER = "handed_over"  # passed to another team or the next shift, named in the note
+    NO_ACTION_NEEDED = "no_action_needed"
+
+
+class CrisisPlanStatus(StrEnum):
+    PROPOSED = "proposed"  # awaiting confirmation by every partner agency
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"  # a later plan for the same subject became active

@@ -156,6 +156,10 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("message_id", "recipient_agency"),
         Index("ix_deliveries_inbox", "recipient_agency", "status", "created_at"),
+        # The deadline monitor's two scans and its escalation queue.
+        Index("ix_deliveries_deliver_by", "status", "deliver_by"),
+        Index("ix_deliveries_ack_by", "status", "ack_by"),
+        Index("ix_deliveries_next_escalation_at", "next_escalation_at"),
     )
     id: Mapped[UUID] = mapped_column(primary_key=True)
     message_id: Mapped[UUID] = mapped_column(ForeignKey("messages.id"), index=True)
@@ -173,6 +177,17 @@ class Delivery(Base):
     ack_reason_code: Mapped[str | None] = mapped_column(String(40))
     acknowledged_by: Mapped[dict[str, Any] | None]
     ack_note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The timeframe the deadlines came from: {deliver_within, ack_within, escalation,
+    # escalation_interval, policy: {event_type, urgency, risk_level}, tightened_by: [...]}.
+    # Kept with the delivery so a later policy change never moves a deadline already set.
+    timeframe: Mapped[dict[str, Any] | None]
+    crisis_plan_id: Mapped[UUID | None] = mapped_column(ForeignKey("crisis_plans.id"))
+    # Set once, by whichever deadline monitor detected the breach first (compare-and-set).
+    delivery_breached_at: Mapped[datetime | None]
+    ack_breached_at: Mapped[datetime | None]
+    # How many steps of the escalation route have run, and when the next one is due.
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_escalation_at: Mapped[datetime | None]
 
 
 class OutboxEntry(Base):
@@ -250,3 +265,87 @@ class WebSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class TimeframePolicy(Base):
+    """One row of the timeframe policy table (DESIGN §5); the whole table is replaced at once."""
+
+    __tablename__ = "timeframe_policies"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_type: Mapped[str] = mapped_column(String(64))  # or "*"
+    urgency: Mapped[str] = mapped_column(String(16))  # or "*"
+    risk_level: Mapped[str | None] = mapped_column(String(16))
+    deliver_within_seconds: Mapped[float]
+    ack_within_seconds: Mapped[float]
+    escalation: Mapped[list[str]] = mapped_column(JsonColumn)
+    escalation_interval_seconds: Mapped[float | None]
+    updated_at: Mapped[datetime]
+
+
+class DutyTeam(Base):
+    """Who an agency's escalations go to out of hours and in hours."""
+
+    __tablename__ = "duty_teams"
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    updated_at: Mapped[datetime]
+
+
+class Escalation(Base):
+    """One step of a breached delivery's escalation route, for one agency's duty team."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "step"),
+        Index("ix_escalations_queue", "agency_code", "status", "opened_at"),
+    )
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    # A short reference safe to read out on the phone and to put in an e-mail subject.
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    delivery_id: Mapped[UUID] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    message_id: Mapped[UUID] = mapped_column(ForeignKey("messages.id"))
+    step: Mapped[int] = mapped_column(Integer)
+    route: Mapped[str] = mapped_column(String(16))  # duty_team | coordinator
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    breach: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    closed_by: Mapped[dict[str, Any] | None]
+    close_note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    notified_at: Mapped[datetime | None] = mapped_column(index=True)
+    notify_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    notify_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class CrisisPlan(Base):
+    """A subject's multi-agency crisis plan; active once every partner agency confirmed it."""
+
+    __tablename__ = "crisis_plans"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    subject_pseudonym: Mapped[str] = mapped_column(ForeignKey("subjects.pseudonym"), index=True)
+    lead_agency: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    status: Mapped[str] = mapped_column(String(16))
+    # Triggers, escalation routes and communication plan describe the person: sealed.
+    content_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    ack_within_seconds: Mapped[float | None]
+    created_at: Mapped[datetime]
+    created_by_agency: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    created_by_client: Mapped[str] = mapped_column(String(64))
+    activated_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+
+class CrisisPlanPartner(Base):
+    __tablename__ = "crisis_plan_partners"
+    plan_id: Mapped[UUID] = mapped_column(ForeignKey("crisis_plans.id"), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(200))
+    ack_within_seconds: Mapped[float | None]
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[dict[str, Any] | None]
+    confirmed_by_client: Mapped[str | None] = mapped_column(String(64))
