@@ -36,6 +36,19 @@ class AuditEvent(StrEnum):
     USER_SIGN_IN_REFUSED = "user.sign_in_refused"
     CONSENT_RECORDED = "consent.recorded"
     CARE_TEAM_REPLACED = "care_team.replaced"
+    DELIVERY_BREACHED = "delivery.breached"
+    ESCALATION_OPENED = "escalation.opened"
+    ESCALATION_ACKNOWLEDGED = "escalation.acknowledged"
+    ESCALATION_RESOLVED = "escalation.resolved"
+    ESCALATION_NOTIFIED = "escalation.notified"
+    ESCALATION_NOTIFY_FAILED = "escalation.notify_failed"
+    REPORT_UNACKNOWLEDGED = "report.unacknowledged"
+    DUTY_TEAM_SET = "duty_team.set"
+    TIMEFRAMES_REPLACED = "timeframes.replaced"
+    CRISIS_PLAN_PROPOSED = "crisis_plan.proposed"
+    CRISIS_PLAN_CONFIRMED = "crisis_plan.confirmed"
+    CRISIS_PLAN_ACTIVATED = "crisis_plan.activated"
+    CRISIS_PLAN_SUPERSEDED = "crisis_plan.superseded"
 
 
 @dataclass(frozen=True)
