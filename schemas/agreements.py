@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 from schemas.common import AgencyCode, LongText, Person, ShortText, WireModel
 from schemas.events import PAYLOAD_MODELS
 from schemas.paths import model_paths, names_a_field
+from schemas.timeframes import AgreedTimeframe
 from schemas.vocabulary import (
     Art6Basis,
     Art9Condition,
@@ -64,6 +65,11 @@ class AgreementBody(WireModel):
     effective_to: AwareDatetime | None = None
     review_date: date | None = None
     retention_days: Annotated[int, Field(ge=1, le=36500)] | None = None
+    timeframes: Annotated[list[AgreedTimeframe], Field(max_length=50)] | None = Field(
+        default=None,
+        description="tighter deadlines for deliveries between the parties; never looser "
+        "than the timeframe policy (GET /v1/timeframes)",
+    )
 
     @field_validator("parties")
     @classmethod
@@ -123,6 +129,23 @@ class AgreementBody(WireModel):
             # A misspelt item would silently withhold a field the parties meant to share.
             raise ValueError(f"data_items names fields the payload does not have: {unknown}")
         return data_items
+
+
+    @field_validator("timeframes")
+    @classmethod
+    def _timeframes_only_for_covered_event_types(
+        cls, timeframes: list[AgreedTimeframe] | None, info: ValidationInfo
+    ) -> list[AgreedTimeframe] | None:
+        covered = set(info.data.get("event_types", []))
+        keys = [(t.event_type, t.urgency, t.risk_level) for t in timeframes or []]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two timeframes have the same event_type, urgency and risk_level")
+        uncovered = sorted({k[0] for k in keys if k[0] != "*" and k[0] not in covered})
+        if "event_types" in info.data and uncovered:
+            raise ValueError(
+                f"timeframes names {', '.join(uncovered)}, which the agreement does not cover"
+            )
+        return timeframes
 
 
 class AgreementApproval(WireModel):

@@ -11,7 +11,9 @@ from schemas.acks import Acknowledgement
 from schemas.agreements import AgreementApproval, AgreementBody, AgreementEnd
 from schemas.care_team import CareTeam
 from schemas.consents import ConsentBody
+from schemas.escalations import DutyTeamBody, EscalationAck
 from schemas.events import EVENT_SUBMISSION
+from schemas.timeframes import TimeframesBody
 
 FOLDER = Path(__file__).parent / "json"
 
@@ -26,6 +28,9 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         "agreement-approval.schema.json": TypeAdapter(AgreementApproval),
         "agreement-end.schema.json": TypeAdapter(AgreementEnd),
         "consent.schema.json": TypeAdapter(ConsentBody),
+        "timeframes.schema.json": TypeAdapter(TimeframesBody),
+        "escalation-ack.schema.json": TypeAdapter(EscalationAck),
+        "duty-team.schema.json": TypeAdapter(DutyTeamBody),
     }
     return {name: adapter.json_schema() for name, adapter in models.items()}
 

@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from schemas.common import WireModel
 from schemas.vocabulary import EscalationStep, EventType, RiskLevel, Urgency
@@ -37,6 +37,7 @@ def _positive_and_bounded(value: timedelta) -> timedelta:
 Duration = Annotated[
     timedelta,
     BeforeValidator(_iso_8601_text),
+    AfterValidator(_positive_and_bounded),
     Field(description="ISO 8601 duration, e.g. PT15M", examples=["PT15M"]),
 ]
 
@@ -60,9 +61,6 @@ class TimeframePolicyBody(WireModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "TimeframePolicyBody":
-        for duration in (self.deliver_within, self.ack_within, self.escalation_interval):
-            if duration is not None:
-                _positive_and_bounded(duration)
         if self.ack_within < self.deliver_within:
             raise ValueError("ack_within must not be shorter than deliver_within")
         if len(set(self.escalation)) != len(self.escalation):
@@ -98,7 +96,4 @@ class AgreedTimeframe(WireModel):
     def _something_tightened(self) -> "AgreedTimeframe":
         if self.deliver_within is None and self.ack_within is None:
             raise ValueError("give deliver_within, ack_within or both")
-        for duration in (self.deliver_within, self.ack_within):
-            if duration is not None:
-                _positive_and_bounded(duration)
         return self

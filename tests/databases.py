@@ -19,6 +19,8 @@ from broker.db.migrate import upgrade_to_head
 from broker.db.models import Base
 
 POSTGRES_ENV = "IMB_TEST_DATABASE_URL"
+# Tables the migrations fill with defaults (DESIGN §5's timeframes), as a new database has them.
+SEEDED_TABLES = ("timeframe_policies",)
 
 
 def backends() -> list[str]:
@@ -49,6 +51,7 @@ class PostgresDatabase:
         self.url = make_url(admin_url).set(database=self.name).render_as_string(False)
         asyncio.run(self._admin(f'CREATE DATABASE "{self.name}"'))
         asyncio.run(upgrade_to_head(self.url))
+        asyncio.run(self._keep_seeds())
 
     async def _admin(self, statement: str) -> None:
         engine = create_engine(self.admin_url).execution_options(isolation_level="AUTOCOMMIT")
@@ -62,12 +65,28 @@ class PostgresDatabase:
         asyncio.run(self._truncate())
         return self.url
 
+    async def _keep_seeds(self) -> None:
+        """A copy of what the migrations seed, outside the schema, to restore after emptying."""
+        engine = create_engine(self.url)
+        try:
+            async with engine.begin() as connection:
+                for table in SEEDED_TABLES:
+                    await connection.execute(
+                        text(f'CREATE TABLE "seed_{table}" AS SELECT * FROM "{table}"')
+                    )
+        finally:
+            await engine.dispose()
+
     async def _truncate(self) -> None:
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         engine = create_engine(self.url)
         try:
             async with engine.begin() as connection:
                 await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                for table in SEEDED_TABLES:
+                    await connection.execute(
+                        text(f'INSERT INTO "{table}" SELECT * FROM "seed_{table}"')
+                    )
         finally:
             await engine.dispose()
 

@@ -35,6 +35,8 @@ from broker.audit.log import Actor, AuditEvent, append
 from broker.db.models import Agreement, AgreementParty, AgreementVersion
 from broker.errors import Conflict, FieldError, Forbidden, InvalidInput
 from broker.runtime import Runtime
+from broker.timeframes.policy import iso_duration, loosened_by, select_policy
+from broker.timeframes.repository import current_policies
 from consent.vocab import AgreementStatus
 from schemas.agreements import AgreementApproval, AgreementBody
 from schemas.vocabulary import AgencyKind, Art6Basis
@@ -67,6 +69,7 @@ async def create_agreement(
     """Version 1 as a draft. `any_party`: an administrator may record an agreement its own
     agency is not a party to."""
     await _check_parties(session, actor, body, any_party=any_party)
+    await _check_timeframes(session, body)
     now, agreement_id = rt.clock(), uuid4()
     session.add(Agreement(id=agreement_id, created_by_agency=actor.agency, created_at=now))
     await session.flush()
@@ -90,6 +93,7 @@ async def revise_agreement(
     if loaded.terminated():
         raise Conflict(f"agreement {agreement_id} is terminated; it cannot be revised")
     await _check_parties(session, actor, body, any_party=any_party)
+    await _check_timeframes(session, body)
     now, number = rt.clock(), loaded.newest.version + 1
     pending = loaded.pending_draft()
     if pending is not None:
@@ -225,6 +229,26 @@ async def _check_parties(
         errors.append(FieldError(("body", "lawful_basis", "art6"), f"{why} ({', '.join(public)})"))
     if errors:
         raise InvalidInput("the agreement cannot be recorded as proposed", errors)
+
+
+async def _check_timeframes(session: AsyncSession, body: AgreementBody) -> None:
+    """An agreement may tighten the partnership's deadlines, never loosen them."""
+    policies = await current_policies(session)
+    errors = []
+    for index, row in enumerate(body.timeframes or []):
+        key = (row.event_type, row.urgency, row.risk_level, row.deliver_within, row.ack_within)
+        policy = select_policy(policies, row.event_type, row.urgency, row.risk_level).timeframe
+        for name in loosened_by(key, policies):
+            allowed = iso_duration(getattr(policy, name))
+            errors.append(
+                FieldError(
+                    ("body", "timeframes", index, name),
+                    f"longer than the timeframe policy's {allowed}: an agreement may only "
+                    "shorten a deadline",
+                )
+            )
+    if errors:
+        raise InvalidInput("the agreement would loosen a timeframe", errors)
 
 
 async def list_agreements(

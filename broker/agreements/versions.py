@@ -14,7 +14,7 @@ from broker.errors import NotFound
 from consent.vocab import AgreementStatus
 from schemas.agreements import AgreementBody
 
-TERMS = {"event_types", "purposes", "lawful_basis", "data_items"}
+TERMS = {"event_types", "purposes", "lawful_basis", "data_items", "timeframes"}
 
 
 @dataclass

@@ -16,6 +16,7 @@ from broker.api.routes import (
     oauth,
     overrides,
     subjects,
+    timeframes,
 )
 from broker.runtime import Runtime
 from broker.web import routes as web
@@ -44,6 +45,7 @@ def create_app(rt: Runtime) -> FastAPI:
         agreements,
         overrides,
         decisions,
+        timeframes,
         audit,
         admin,
         health,
