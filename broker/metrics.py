@@ -1,8 +1,10 @@
 """Prometheus metrics, on a registry per runtime so that several can live in one process."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+# Acknowledgements take minutes to days: buckets around the DESIGN §5 deadlines.
+_ACK_BUCKETS = (30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400)
 
 
 class Metrics:
@@ -31,6 +33,25 @@ class Metrics:
         )
         self.outbox_published = Counter(
             "imb_outbox_published", "Records published to Kafka", ["topic"], registry=self.registry
+        )
+
+        self.acknowledgement_seconds = Histogram(
+            "imb_acknowledgement_seconds",
+            "From a delivery being made available to its business acknowledgement",
+            ["event_type"],
+            buckets=_ACK_BUCKETS,
+            registry=self.registry,
+        )
+        # State, not events: refreshed from the database when /metrics is read, so every
+        # process reports the same figures whichever of them did the work.
+        self.deliveries = Gauge(
+            "imb_deliveries", "Deliveries by status", ["status"], registry=self.registry
+        )
+        self.escalations_open = Gauge(
+            "imb_escalations_open",
+            "Open escalations by the agency whose duty team holds them",
+            ["agency"],
+            registry=self.registry,
         )
 
     def render(self) -> bytes:

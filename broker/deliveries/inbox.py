@@ -176,4 +176,8 @@ async def acknowledge(
         },
     )
     rt.metrics.acknowledgements.labels(delivery.ack_outcome).inc()
+    available_at = delivery.delivered_at or delivery.created_at
+    rt.metrics.acknowledgement_seconds.labels(entry.message.type).observe(
+        max((now - available_at).total_seconds(), 0.0)
+    )
     return entry

@@ -1,0 +1,77 @@
+"""What an operator's dashboard reads at /metrics about deliveries, acknowledgements and
+escalations, whichever process did the work."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
+
+from broker.db.models import Delivery, Message
+from broker.deliveries.dispatch import make_available
+from broker.escalations.service import open_escalation
+from broker.routing import route_messages
+from schemas.vocabulary import BreachKind, EscalationStep
+from tests.world import COUNCIL, HOUSING, World
+
+ROUTED_AT = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)
+ACK = {"outcome": "accepted", "acknowledged_by": {"name": "D. Okafor", "role": "Social worker"}}
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def _routed_and_available(world: World) -> dict[str, UUID]:
+    message_id = UUID((await world.publish()).json()["message_id"])
+    world.rt.clock = lambda: ROUTED_AT
+    async with world.rt.db.unit_of_work() as session:
+        await route_messages(session, world.rt, [message_id])
+        await session.flush()
+        rows = await session.execute(
+            select(Delivery.recipient_agency, Delivery.id).where(Delivery.message_id == message_id)
+        )
+        deliveries = dict(rows.tuples().all())
+        await make_available(session, world.rt, list(deliveries.values()))
+        await session.commit()
+    return deliveries
+
+
+async def test_metrics_show_deliveries_by_status_ack_latency_and_open_escalations(
+    world: World,
+) -> None:
+    deliveries = await _routed_and_available(world)
+    world.rt.clock = lambda: ROUTED_AT + timedelta(minutes=3)
+    acked = await world.post(COUNCIL, f"/v1/inbox/{deliveries[COUNCIL]}/ack", ACK)
+    async with world.rt.db.unit_of_work() as session:
+        housing = await session.get(Delivery, deliveries[HOUSING])
+        assert housing is not None
+        message = await session.get(Message, housing.message_id)
+        assert message is not None and housing.ack_by is not None
+        open_escalation(
+            session,
+            world.rt,
+            message,
+            housing,
+            step=0,
+            route=EscalationStep.DUTY_TEAM,
+            agency=HOUSING,
+            breach=BreachKind.ACKNOWLEDGEMENT,
+            deadline=housing.ack_by,
+        )
+        await session.commit()
+
+    samples = _samples((await world.api.get("/metrics")).text)
+
+    assert acked.status_code == 200, acked.text
+    assert samples[("imb_deliveries", (("status", "acknowledged"),))] == 1
+    assert samples[("imb_deliveries", (("status", "delivered"),))] == 1
+    assert samples[("imb_deliveries", (("status", "failed"),))] == 0
+    latency = "imb_acknowledgement_seconds_bucket"
+    assert samples[(latency, (("event_type", "risk.changed"), ("le", "60.0")))] == 0
+    assert samples[(latency, (("event_type", "risk.changed"), ("le", "300.0")))] == 1
+    assert samples[("imb_escalations_open", (("agency", HOUSING),))] == 1
