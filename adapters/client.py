@@ -108,3 +108,18 @@ class ImbClient:
 
     async def audit_trail(self, message_id: str) -> Any:
         return await self._call("GET", f"/v1/audit/messages/{message_id}")
+
+    async def timeframes(self) -> Any:
+        return await self._call("GET", "/v1/timeframes")
+
+    async def set_timeframes(self, policies: list[dict[str, Any]]) -> Any:
+        """Replace the whole deadline policy (needs the `admin` scope)."""
+        return await self._call("PUT", "/v1/timeframes", json={"policies": policies})
+
+    async def escalations(self, status: str | None = None) -> dict[str, Any]:
+        params = {"status": status} if status else {}
+        result: dict[str, Any] = await self._call("GET", "/v1/escalations", params=params)
+        return result
+
+    async def acknowledge_escalation(self, escalation_id: str, ack: dict[str, Any]) -> Any:
+        return await self._call("POST", f"/v1/escalations/{escalation_id}/ack", json=ack)

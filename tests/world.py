@@ -103,6 +103,29 @@ def risk_event(**overrides: Any) -> dict[str, Any]:
     return event
 
 
+def crisis_event(**overrides: Any) -> dict[str, Any]:
+    """A crisis the trust's crisis team is responding to, for the partners to act on now."""
+    started = datetime.now(UTC) - timedelta(minutes=20)
+    event = risk_event(
+        type="crisis.occurred",
+        urgency="emergency",
+        reason_for_sharing="Crisis in progress; partners hold information needed to keep him safe.",
+        payload={
+            "started_at": started.isoformat(),
+            "presentation": "Found on the bridge parapet by police; now at the crisis house.",
+            "immediate_risk": True,
+            "services_involved": ["crisis resolution and home treatment", "police"],
+            "escalation_summary": {
+                "what_has_been_done": "Crisis team assessed at 02:10; staying overnight.",
+                "what_has_changed": "Eviction notice served yesterday.",
+                "what_is_requested": "Housing to pause the eviction; social care to visit.",
+            },
+        },
+    )
+    event.update(overrides)
+    return event
+
+
 def agreement_body(parties: list[str], **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "title": "Community mental health partnership",
