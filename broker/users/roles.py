@@ -12,3 +12,5 @@ class UserRole(StrEnum):
 
 # The roles that may use the information-governance pages.
 IG_ROLES = frozenset({UserRole.IG_LEAD, UserRole.ADMIN})
+# The roles that may use the duty console.
+DUTY_ROLES = frozenset({UserRole.DUTY, UserRole.ADMIN})

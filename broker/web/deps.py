@@ -1,4 +1,5 @@
-"""Who is signed in, whether they may use the IG pages, and the checked form they posted."""
+"""Who is signed in, whether they may use the IG pages or the duty console, and the checked
+form they posted."""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -7,7 +8,7 @@ from fastapi import Depends, Request
 
 from broker.api.deps import RuntimeDep, SessionDep
 from broker.errors import Forbidden
-from broker.users.roles import IG_ROLES
+from broker.users.roles import DUTY_ROLES, IG_ROLES
 from broker.users.service import SignedIn, signed_in
 from broker.web.pages import SignInRequired
 from broker.web.security import read_form, session_cookie, tokens_match
@@ -36,6 +37,15 @@ async def ig_lead(person: PersonDep) -> SignedIn:
 
 
 IgLeadDep = Annotated[SignedIn, Depends(ig_lead)]
+
+
+async def duty_worker(person: PersonDep) -> SignedIn:
+    if person.role not in DUTY_ROLES:
+        raise Forbidden(f"The duty console is for duty teams; your role is {person.role}.")
+    return person
+
+
+DutyDep = Annotated[SignedIn, Depends(duty_worker)]
 
 
 @dataclass(frozen=True)

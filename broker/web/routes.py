@@ -3,7 +3,8 @@
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from broker.web import agreements, overrides, sign_in
+from broker.web import agreements, duty, overrides, sign_in
+from broker.web.duty_js import DUTY_SCRIPT
 from broker.web.pages import WebRoute
 from broker.web.style import STYLESHEET
 
@@ -17,5 +18,14 @@ async def stylesheet() -> Response:
     )
 
 
-for pages in (sign_in, agreements, overrides):
+@router.get("/web/duty.js")
+async def duty_script() -> Response:
+    return Response(
+        DUTY_SCRIPT,
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+for pages in (sign_in, agreements, overrides, duty):
     router.include_router(pages.router)

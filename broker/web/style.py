@@ -34,4 +34,27 @@ button { margin-top: .8rem; padding: .45rem 1.1rem; font: inherit; color: #fff;
   background: var(--accent); border: 0; cursor: pointer; }
 header button { margin: 0; background: transparent; border: 1px solid #fff; padding: .1rem .6rem; }
 .muted { color: var(--muted); }
+.live { font-size: .9rem; color: var(--muted); }
+.live.stale { color: var(--bad); background: #fde8ea; padding: .3rem .6rem; font-weight: 600; }
+.duty-list { list-style: none; padding: 0; margin: 0; }
+.duty-item { background: #fff; border: 1px solid var(--line); border-left: 6px solid var(--line);
+  padding: .4rem 1rem .8rem; margin: .6rem 0; }
+.duty-item.overdue { border-left-color: var(--bad); }
+.duty-item.escalation { background: #fffafa; }
+.duty-item.arrived { animation: arrived 4s ease-out; }
+@keyframes arrived { from { background: var(--warn-bg); } }
+.duty-head { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: baseline;
+  margin: .3rem 0; }
+.duty-head .tag { text-transform: uppercase; font-size: .8rem; letter-spacing: .04em; }
+.duty-item.escalation .tag { color: var(--bad); font-weight: 600; }
+.duty-head .urgency { font-weight: 600; }
+.duty-item.emergency .urgency { color: var(--bad); }
+.countdown { margin-left: auto; font-weight: 600; }
+.duty-item.overdue .countdown { color: var(--bad); }
+.duty-item dl { margin: .3rem 0; }
+.duty-ack { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: flex-end; }
+.duty-ack label { margin-top: .3rem; font-size: .85rem; }
+.duty-ack .wide { flex: 1 1 16rem; }
+.duty-ack textarea { min-height: 2.4rem; }
+.duty-empty { padding: 1rem 0; }
 """

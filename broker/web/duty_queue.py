@@ -1,0 +1,213 @@
+"""What a duty team has to act on: its agency's open escalations and the urgent and emergency
+deliveries it has not acknowledged, most urgent first.
+
+A triage list: event type, urgency, who and how late, never the payload or the NHS number.
+The content is read in the agency's own record system.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.db.models import Delivery, Escalation, Message
+from schemas.vocabulary import DeliveryStatus, EscalationStatus, Urgency
+
+# A queue longer than this is a major incident, not a night shift: show the most urgent.
+MOST_SHOWN = 200
+DUTY_URGENCIES = (Urgency.URGENT.value, Urgency.EMERGENCY.value)
+AWAITING_ACK = (
+    DeliveryStatus.PENDING.value,
+    DeliveryStatus.DELIVERED.value,
+    DeliveryStatus.RECEIVED.value,
+    DeliveryStatus.EXPIRED.value,
+)
+_URGENCY_RANK = {Urgency.EMERGENCY.value: 0, Urgency.URGENT.value: 1}
+
+
+@dataclass(frozen=True)
+class DutyItem:
+    kind: Literal["escalation", "delivery"]
+    id: UUID
+    event_type: str
+    urgency: str
+    sender: str
+    recipient: str
+    deadline: datetime | None  # the missed one for an escalation, ack_by for a delivery
+    delivery_status: str
+    reference: str | None = None  # escalations only
+    route: str | None = None  # escalations only: duty_team | coordinator
+    breach: str | None = None  # escalations only: delivery | acknowledgement
+    escalated_as: tuple[str, ...] = ()  # deliveries only: this agency's open escalations
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.id}"
+
+    @property
+    def version(self) -> str:
+        """Changes when the item reads differently (not as time passes), so a live page
+        replaces it only then."""
+        return "|".join((self.delivery_status, *self.escalated_as))
+
+    @property
+    def can_acknowledge(self) -> bool:
+        """A delivery still on its way is not in the agency's inbox yet."""
+        return self.kind == "escalation" or self.delivery_status != DeliveryStatus.PENDING
+
+
+@dataclass(frozen=True)
+class DutyQueue:
+    items: list[DutyItem]
+    escalations: int
+    deliveries: int
+    truncated: bool
+
+
+def most_urgent_first(items: list[DutyItem], now: datetime) -> list[DutyItem]:
+    """Overdue before in time, then the earliest deadline; emergency before urgent, and an
+    escalation just before its own delivery, at the same deadline."""
+
+    def rank(item: DutyItem) -> tuple[int, datetime, int, int, str]:
+        deadline = item.deadline or datetime.max.replace(tzinfo=now.tzinfo)
+        overdue = item.deadline is not None and item.deadline <= now
+        return (
+            0 if overdue else 1,
+            deadline,
+            _URGENCY_RANK.get(item.urgency, 2),
+            0 if item.kind == "escalation" else 1,
+            item.key,
+        )
+
+    return sorted(items, key=rank)
+
+
+def time_left(deadline: datetime | None, now: datetime) -> str:
+    """'12 min left' or 'overdue by 4 min'; seconds under a minute, hours beyond an hour.
+    The page's script words it the same way as time passes."""
+    if deadline is None:
+        return "no deadline"
+    remaining = deadline - now
+    if remaining > timedelta(0):
+        return f"{_span(remaining)} left"
+    return f"overdue by {_span(-remaining)}"
+
+
+def _span(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+async def duty_queue(session: AsyncSession, agency: str, now: datetime) -> DutyQueue:
+    escalations = await open_escalations(session, agency)
+    refs: dict[UUID, list[str]] = {}
+    for escalation, _, _ in escalations:
+        refs.setdefault(escalation.delivery_id, []).append(escalation.reference)
+    deliveries = await unacknowledged_deliveries(session, agency)
+    items = [_escalation_item(*row) for row in escalations] + [
+        _delivery_item(delivery, message, tuple(refs.get(delivery.id, ())))
+        for delivery, message in deliveries
+    ]
+    return DutyQueue(
+        items=most_urgent_first(items, now),
+        escalations=len(escalations),
+        deliveries=len(deliveries),
+        truncated=MOST_SHOWN in (len(escalations), len(deliveries)),
+    )
+
+
+async def open_escalations(
+    session: AsyncSession, agency: str
+) -> list[tuple[Escalation, Message, Delivery]]:
+    statement = (
+        select(Escalation, Message, Delivery)
+        .join(Message, Message.id == Escalation.message_id)
+        .join(Delivery, Delivery.id == Escalation.delivery_id)
+        .where(
+            Escalation.agency_code == agency,
+            Escalation.status == EscalationStatus.OPEN.value,
+        )
+        .order_by(Escalation.deadline, Escalation.id)
+        .limit(MOST_SHOWN)
+    )
+    return [(e, m, d) for e, m, d in (await session.execute(statement)).all()]
+
+
+async def unacknowledged_deliveries(
+    session: AsyncSession, agency: str
+) -> list[tuple[Delivery, Message]]:
+    statement = (
+        select(Delivery, Message)
+        .join(Message, Message.id == Delivery.message_id)
+        .where(
+            Delivery.recipient_agency == agency,
+            Delivery.status.in_(AWAITING_ACK),
+            Delivery.acknowledged_at.is_(None),
+            Message.urgency.in_(DUTY_URGENCIES),
+        )
+        .order_by(Delivery.ack_by.asc().nulls_last(), Delivery.id)
+        .limit(MOST_SHOWN)
+    )
+    return [(d, m) for d, m in (await session.execute(statement)).all()]
+
+
+def _escalation_item(escalation: Escalation, message: Message, delivery: Delivery) -> DutyItem:
+    return DutyItem(
+        kind="escalation",
+        id=escalation.id,
+        event_type=message.type,
+        urgency=message.urgency,
+        sender=message.sender_agency,
+        recipient=delivery.recipient_agency,
+        deadline=escalation.deadline,
+        delivery_status=delivery.status,
+        reference=escalation.reference,
+        route=escalation.route,
+        breach=escalation.breach,
+    )
+
+
+def _delivery_item(delivery: Delivery, message: Message, escalated_as: tuple[str, ...]) -> DutyItem:
+    return DutyItem(
+        kind="delivery",
+        id=delivery.id,
+        event_type=message.type,
+        urgency=message.urgency,
+        sender=message.sender_agency,
+        recipient=delivery.recipient_agency,
+        deadline=delivery.ack_by,
+        delivery_status=delivery.status,
+        escalated_as=escalated_as,
+    )
+
+
+async def acknowledged_escalation(
+    session: AsyncSession, agency: str, escalation_id: UUID
+) -> Escalation | None:
+    """The agency's own escalation once closed, for the message after an acknowledgement."""
+    found = await session.get(Escalation, escalation_id)
+    if found is None or found.agency_code != agency or found.outcome is None:
+        return None
+    return found
+
+
+async def acknowledged_delivery(
+    session: AsyncSession, agency: str, delivery_id: UUID
+) -> tuple[Delivery, Message] | None:
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None or delivery.recipient_agency != agency or delivery.ack_outcome is None:
+        return None
+    message = await session.get(Message, delivery.message_id)
+    return None if message is None else (delivery, message)
