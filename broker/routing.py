@@ -16,6 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.agreements.repository import versions_naming
 from broker.audit.log import BROKER, AuditEvent, append
+from broker.crisis_plans.repository import active_plans
+from broker.crisis_plans.routing import (
+    ActivePlan,
+    active_plan,
+    plan_activated,
+    with_plan_partners,
+)
 from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed, seal
 from broker.crypto.pseudonym import canonical_json
 from broker.db.models import AgreementVersion, Delivery, Message
@@ -55,6 +62,7 @@ class BatchReads:
         self._agreements: dict[str, list[Agreement]] = {}
         self.care_teams: dict[str, list[str]] = defaultdict(list)
         self.consents: dict[str, list[ConsentRecord]] = defaultdict(list)
+        self.crisis_plans: dict[str, ActivePlan] = {}
         self.policies: list[Policy] = []
 
     async def load_policies(self) -> None:
@@ -65,6 +73,8 @@ class BatchReads:
             self.care_teams[subject].append(agency)
         for row in await consent_histories(self.session, pseudonyms):
             self.consents[row.subject_pseudonym].append(to_consent_record(row))
+        for loaded in await active_plans(self.session, pseudonyms):
+            self.crisis_plans[loaded.plan.subject_pseudonym] = active_plan(loaded)
 
     async def agreements_of(self, agency: str) -> list[Agreement]:
         if agency not in self._agreements:
@@ -91,7 +101,8 @@ async def route_messages(session: AsyncSession, rt: Runtime, message_ids: list[U
 async def route_message(
     session: AsyncSession, rt: Runtime, message: Message, reads: BatchReads
 ) -> Routed:
-    recipients = recipients_of(message, reads.care_teams[message.subject_pseudonym])
+    plan = plan_activated(message.type, reads.crisis_plans.get(message.subject_pseudonym))
+    recipients = recipients_of(message, reads.care_teams[message.subject_pseudonym], plan)
     now = rt.clock()
     if not recipients:
         _record_unroutable(session, message, now)
@@ -102,8 +113,12 @@ async def route_message(
     base = _request_for(message, content, now)
     decisions = {r: decide(_to(base, r), agreements, consents) for r in recipients}
     for recipient, decision in decisions.items():
-        timing = await _timeframe(session, reads, message, content, decision, now)
-        delivery = _create_delivery(session, rt, message, recipient, decision, content, timing)
+        in_plan = plan if plan is not None and recipient in plan.partners else None
+        planned = in_plan.tightenings_for(recipient) if in_plan else []
+        timing = await _timeframe(session, reads, message, content, decision, now, planned)
+        delivery = _create_delivery(
+            session, rt, message, recipient, decision, content, timing, in_plan
+        )
         if decision.outcome is DecisionOutcome.PERMIT_OVERRIDE:
             open_override(session, rt, message, delivery, decision, content["override"])
     message.status, message.routed_at = ROUTED, now
@@ -111,11 +126,16 @@ async def route_message(
     return Routed(message.id, permitted, len(decisions) - permitted)
 
 
-def recipients_of(message: Message, care_team: list[str]) -> list[str]:
-    """The explicit recipients, else the subject's care team minus the sender."""
+def recipients_of(
+    message: Message, care_team: list[str], plan: ActivePlan | None = None
+) -> list[str]:
+    """The explicit recipients, else the subject's care team minus the sender; with the
+    partners of the crisis plan the message activates first, its lead agency first of all."""
     if message.explicit_recipients is not None:
-        return list(message.explicit_recipients)
-    return sorted(agency for agency in care_team if agency != message.sender_agency)
+        recipients = list(message.explicit_recipients)
+    else:
+        recipients = sorted(agency for agency in care_team if agency != message.sender_agency)
+    return with_plan_partners(recipients, plan, message.sender_agency) if plan else recipients
 
 
 def _request_for(message: Message, content: dict[str, Any], now: datetime) -> DecisionRequest:
@@ -153,12 +173,13 @@ async def _timeframe(
     content: dict[str, Any],
     decision: Decision,
     now: datetime,
+    planned: list[Tightening],
 ) -> Assigned | None:
     """The deadlines of a permitted delivery; a withheld one has none to keep."""
     if not decision.permitted:
         return None
     risk_level = risk_level_of(message.type, content["payload"])
-    tightenings: list[Tightening] = []
+    tightenings: list[Tightening] = list(planned)
     if decision.agreement_id is not None and decision.agreement_version is not None:
         key = (UUID(decision.agreement_id), decision.agreement_version)
         version = await session.get(AgreementVersion, key)
@@ -189,6 +210,7 @@ def _create_delivery(
     decision: Decision,
     content: dict[str, Any],
     timing: Assigned | None,
+    plan: ActivePlan | None = None,
 ) -> Delivery:
     now = rt.clock()
     status = DeliveryStatus.PENDING if decision.permitted else DeliveryStatus.WITHHELD
@@ -203,6 +225,7 @@ def _create_delivery(
         deliver_by=timing.deadlines.deliver_by if timing else None,
         ack_by=timing.deadlines.ack_by if timing else None,
         timeframe=timing.record if timing else None,
+        crisis_plan_id=plan.id if plan else None,
         escalation_step=0,
     )
     session.add(delivery)
@@ -219,6 +242,7 @@ def _create_delivery(
             "status": status.value,
             **decision.to_dict(),
             **_deadlines_detail(delivery),
+            **({"crisis_plan_id": str(plan.id)} if plan else {}),
         },
     )
     rt.metrics.deliveries_decided.labels(decision.outcome.value).inc()

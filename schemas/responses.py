@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class EventAccepted(BaseModel):
@@ -27,6 +27,9 @@ class InboxItem(BaseModel):
     acknowledged_at: datetime | None
     deliver_by: datetime | None
     ack_by: datetime | None
+    crisis_plan_id: UUID | None = Field(
+        default=None, description="the subject's crisis plan under which this crisis was sent"
+    )
     links: dict[str, str]
 
 

@@ -69,6 +69,7 @@ def recipient_view(
         "consent_record_ids": detail.get("consent_record_ids", []),
         "redacted": obligations.get("redact", []),
         "override": override_flag(override),
+        "crisis_plan_id": str(delivery.crisis_plan_id) if delivery.crisis_plan_id else None,
         "status": delivery.status,
         "deliver_by": _iso(delivery.deliver_by),
         "ack_by": _iso(delivery.ack_by),

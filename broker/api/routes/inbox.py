@@ -86,5 +86,6 @@ def _item(entry: InboxEntry) -> InboxItem:
         acknowledged_at=d.acknowledged_at,
         deliver_by=d.deliver_by,
         ack_by=d.ack_by,
+        crisis_plan_id=d.crisis_plan_id,
         links={"self": f"/v1/inbox/{d.id}", "ack": f"/v1/inbox/{d.id}/ack"},
     )
