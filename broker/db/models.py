@@ -320,6 +320,11 @@ class Escalation(Base):
     notified_at: Mapped[datetime | None] = mapped_column(index=True)
     notify_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     notify_error: Mapped[str | None] = mapped_column(String(500))
+    # No notice attempt before this: a notifier's claim while it sends, then the backoff
+    # after a failure. It is what stops a second notifier sending the same notice.
+    next_notify_at: Mapped[datetime | None]
+    # Channels ("email", "webhook") that took the notice, so a retry resends only the others.
+    notified_via: Mapped[list[str] | None] = mapped_column(JsonColumn)
 
 
 class CrisisPlan(Base):

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from aiokafka import AIOKafkaProducer
 
+from broker.notify.worker import run_notifier
 from broker.runtime import Runtime
 from broker.workers import stages, transport
 from broker.workers.consumers import Stage, consume
@@ -21,6 +22,7 @@ class Worker(StrEnum):
     RELAY = "relay"
     ROUTER = "router"
     DISPATCHER = "dispatcher"
+    NOTIFIER = "notifier"
 
 
 async def run_relay(rt: Runtime, bootstrap: str, stop: asyncio.Event) -> None:
@@ -53,6 +55,8 @@ def worker_loop(
         return lambda: run_consumer(
             rt, bootstrap, kafka.events_topic, kafka.router_group, stages.ROUTER, stop
         )
+    if worker is Worker.NOTIFIER:
+        return lambda: run_notifier(rt, stop)
     return lambda: run_consumer(
         rt, bootstrap, kafka.deliveries_topic, kafka.dispatcher_group, stages.DISPATCHER, stop
     )

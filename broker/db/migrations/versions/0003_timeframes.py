@@ -168,6 +168,8 @@ def _create_escalations() -> None:
         sa.Column("notified_at", UTC_TIME, nullable=True),
         sa.Column("notify_attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("notify_error", sa.String(length=500), nullable=True),
+        sa.Column("next_notify_at", UTC_TIME, nullable=True),
+        sa.Column("notified_via", JSON, nullable=True),
         sa.ForeignKeyConstraint(["delivery_id"], ["deliveries.id"]),
         sa.ForeignKeyConstraint(["message_id"], ["messages.id"]),
         sa.ForeignKeyConstraint(["agency_code"], ["agencies.code"]),
