@@ -24,6 +24,7 @@ from broker.escalations.repository import (
     CLOSED,
     EscalationRecord,
     QueuePosition,
+    Row,
     closed_page,
     escalation_row,
     open_page,
@@ -55,7 +56,7 @@ async def escalations_for(
 ) -> list[EscalationView]:
     """`agency`'s escalations in `status` (None: every status), most urgent first, at most
     `limit` of them, continuing after `after` when given."""
-    rows = []
+    rows: list[Row] = []
     if status in (None, EscalationStatus.OPEN) and (after is None or after.open):
         rows += await open_page(session, agency, limit, after)
     if status != EscalationStatus.OPEN and len(rows) < limit:
