@@ -16,6 +16,7 @@ from broker.db.models import Delivery, Message, Subject
 from broker.db.types import UtcDateTime
 from broker.deliveries.minimise import minimised
 from broker.errors import Conflict, InvalidInput, NotFound
+from broker.escalations.service import resolve_for_delivery
 from broker.runtime import Runtime
 from broker.subjects.repository import subject_ad
 from consent.model import Obligations
@@ -28,6 +29,7 @@ VISIBLE = (
     DeliveryStatus.ACKNOWLEDGED,
     DeliveryStatus.EXPIRED,
 )
+_RECEIVABLE = {DeliveryStatus.DELIVERED.value, DeliveryStatus.EXPIRED.value}
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,13 @@ async def fetch_delivery(
 
 def record_receipt(session: AsyncSession, rt: Runtime, actor: Actor, entry: InboxEntry) -> None:
     delivery = entry.delivery
-    if delivery.status != DeliveryStatus.DELIVERED:
+    if delivery.received_at is not None or delivery.status not in _RECEIVABLE:
         return
     now = rt.clock()
-    delivery.status, delivery.received_at = DeliveryStatus.RECEIVED.value, now
+    delivery.received_at = now
+    if delivery.status == DeliveryStatus.DELIVERED:
+        # An expired delivery stays expired: the receipt is recorded, the breach stands.
+        delivery.status = DeliveryStatus.RECEIVED.value
     append(
         session,
         AuditEvent.DELIVERY_RECEIVED,
@@ -180,4 +185,6 @@ async def acknowledge(
     rt.metrics.acknowledgement_seconds.labels(entry.message.type).observe(
         max((now - available_at).total_seconds(), 0.0)
     )
+    # An acknowledgement ends any chase of this delivery, and the later steps of its route.
+    await resolve_for_delivery(session, rt, delivery, entry.message.subject_pseudonym)
     return entry
