@@ -29,7 +29,7 @@ from schemas.agreements import AgreementApproval, AgreementBody
 from schemas.vocabulary import AgencyKind
 
 OPERATOR = Actor(agency=None, client="imb-cli")
-WORKERS = ["relay", "router", "dispatcher", "notifier"]
+WORKERS = ["relay", "router", "dispatcher", "deadlines", "notifier"]
 EPILOG = """environment:
   IMB_DATA_DIR                  keys, SQLite database and logs (default ./imb-data)
   IMB_DATABASE_URL              SQLAlchemy async URL (default SQLite under IMB_DATA_DIR)
@@ -58,7 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the API alone, where `imb worker` processes run the pipeline",
     )
     commands.add_parser("migrate", help="bring the database schema up to date")
-    worker = commands.add_parser("worker", help="run one worker alone (needs external Kafka)")
+    worker = commands.add_parser(
+        "worker",
+        help="run one worker alone (relay, router and dispatcher need external Kafka; "
+        "the others only the database)",
+    )
     worker.add_argument("name", choices=WORKERS)
     _agency_commands(commands)
     _client_commands(commands)

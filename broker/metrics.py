@@ -34,6 +34,18 @@ class Metrics:
         self.outbox_published = Counter(
             "imb_outbox_published", "Records published to Kafka", ["topic"], registry=self.registry
         )
+        self.deadline_breaches = Counter(
+            "imb_deadline_breaches",
+            "Deadlines missed, counted once each by the monitor that detected them",
+            ["kind", "event_type"],
+            registry=self.registry,
+        )
+        self.escalations_opened = Counter(
+            "imb_escalations_opened",
+            "Steps of escalation routes run: duty-team and coordinator items, sender reports",
+            ["route"],
+            registry=self.registry,
+        )
 
         self.acknowledgement_seconds = Histogram(
             "imb_acknowledgement_seconds",

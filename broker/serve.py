@@ -120,15 +120,15 @@ def _announce(host: str, port: int, bootstrap: str, settings: Settings) -> None:
 
 async def run_worker(settings: Settings, worker: Worker) -> None:
     """One worker alone, as production runs them: many of each, scaled independently."""
-    if not settings.kafka_bootstrap_servers:
-        raise NotMigrated("a worker alone needs IMB_KAFKA_BOOTSTRAP_SERVERS")
+    if worker.needs_kafka and not settings.kafka_bootstrap_servers:
+        raise NotMigrated(f"the {worker} worker alone needs IMB_KAFKA_BOOTSTRAP_SERVERS")
     rt = build_runtime(settings)
     await check_schema(rt)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    tasks = start_workers(rt, settings.kafka_bootstrap_servers, [worker], stop)
+    tasks = start_workers(rt, settings.kafka_bootstrap_servers or "", [worker], stop)
     await stop.wait()
     await stop_workers(tasks, stop)
     await rt.close()

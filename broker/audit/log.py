@@ -40,6 +40,7 @@ class AuditEvent(StrEnum):
     ESCALATION_OPENED = "escalation.opened"
     ESCALATION_ACKNOWLEDGED = "escalation.acknowledged"
     ESCALATION_RESOLVED = "escalation.resolved"
+    ESCALATION_SKIPPED = "escalation.skipped"  # a route step with nobody to go to
     ESCALATION_NOTIFIED = "escalation.notified"
     ESCALATION_NOTIFY_FAILED = "escalation.notify_failed"
     REPORT_UNACKNOWLEDGED = "report.unacknowledged"

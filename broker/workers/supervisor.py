@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from aiokafka import AIOKafkaProducer
 
+from broker.deadlines.worker import run_deadline_monitor
 from broker.notify.worker import run_notifier
 from broker.runtime import Runtime
 from broker.workers import stages, transport
@@ -22,7 +23,12 @@ class Worker(StrEnum):
     RELAY = "relay"
     ROUTER = "router"
     DISPATCHER = "dispatcher"
+    DEADLINES = "deadlines"
     NOTIFIER = "notifier"
+
+    @property
+    def needs_kafka(self) -> bool:
+        return self in (Worker.RELAY, Worker.ROUTER, Worker.DISPATCHER)
 
 
 async def run_relay(rt: Runtime, bootstrap: str, stop: asyncio.Event) -> None:
@@ -55,6 +61,8 @@ def worker_loop(
         return lambda: run_consumer(
             rt, bootstrap, kafka.events_topic, kafka.router_group, stages.ROUTER, stop
         )
+    if worker is Worker.DEADLINES:
+        return lambda: run_deadline_monitor(rt, stop)
     if worker is Worker.NOTIFIER:
         return lambda: run_notifier(rt, stop)
     return lambda: run_consumer(
