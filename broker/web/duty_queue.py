@@ -13,7 +13,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.db.models import Delivery, Escalation, Message
+from broker.db.models import Agency, Delivery, Escalation, Message
+from broker.escalations.views import escalations_for
+from schemas.escalations import EscalationView, TeamContact
 from schemas.vocabulary import DeliveryStatus, EscalationStatus, Urgency
 
 # A queue longer than this is a major incident, not a night shift: show the most urgent.
@@ -35,12 +37,16 @@ class DutyItem:
     event_type: str
     urgency: str
     sender: str
+    sender_name: str
     recipient: str
     deadline: datetime | None  # the missed one for an escalation, ack_by for a delivery
     delivery_status: str
     reference: str | None = None  # escalations only
     route: str | None = None  # escalations only: duty_team | coordinator
     breach: str | None = None  # escalations only: delivery | acknowledgement
+    recipient_name: str | None = None  # escalations only
+    sender_duty_team: TeamContact | None = None  # escalations only: whom to call back
+    named_lead: str | None = None  # coordinator steps: the agency's lead for the person
     escalated_as: tuple[str, ...] = ()  # deliveries only: this agency's open escalations
 
     @property
@@ -111,14 +117,16 @@ def _span(span: timedelta) -> str:
 
 
 async def duty_queue(session: AsyncSession, agency: str, now: datetime) -> DutyQueue:
-    escalations = await open_escalations(session, agency)
+    escalations = await escalations_for(
+        session, agency, EscalationStatus.OPEN, now, limit=MOST_SHOWN
+    )
     refs: dict[UUID, list[str]] = {}
-    for escalation, _, _ in escalations:
-        refs.setdefault(escalation.delivery_id, []).append(escalation.reference)
+    for view in escalations:
+        refs.setdefault(view.delivery.delivery_id, []).append(view.reference)
     deliveries = await unacknowledged_deliveries(session, agency)
-    items = [_escalation_item(*row) for row in escalations] + [
-        _delivery_item(delivery, message, tuple(refs.get(delivery.id, ())))
-        for delivery, message in deliveries
+    items = [_escalation_item(view) for view in escalations] + [
+        _delivery_item(delivery, message, sender, tuple(refs.get(delivery.id, ())))
+        for delivery, message, sender in deliveries
     ]
     return DutyQueue(
         items=most_urgent_first(items, now),
@@ -128,29 +136,13 @@ async def duty_queue(session: AsyncSession, agency: str, now: datetime) -> DutyQ
     )
 
 
-async def open_escalations(
-    session: AsyncSession, agency: str
-) -> list[tuple[Escalation, Message, Delivery]]:
-    statement = (
-        select(Escalation, Message, Delivery)
-        .join(Message, Message.id == Escalation.message_id)
-        .join(Delivery, Delivery.id == Escalation.delivery_id)
-        .where(
-            Escalation.agency_code == agency,
-            Escalation.status == EscalationStatus.OPEN.value,
-        )
-        .order_by(Escalation.deadline, Escalation.id)
-        .limit(MOST_SHOWN)
-    )
-    return [(e, m, d) for e, m, d in (await session.execute(statement)).all()]
-
-
 async def unacknowledged_deliveries(
     session: AsyncSession, agency: str
-) -> list[tuple[Delivery, Message]]:
+) -> list[tuple[Delivery, Message, Agency]]:
     statement = (
-        select(Delivery, Message)
+        select(Delivery, Message, Agency)
         .join(Message, Message.id == Delivery.message_id)
+        .join(Agency, Agency.code == Message.sender_agency)
         .where(
             Delivery.recipient_agency == agency,
             Delivery.status.in_(AWAITING_ACK),
@@ -160,32 +152,40 @@ async def unacknowledged_deliveries(
         .order_by(Delivery.ack_by.asc().nulls_last(), Delivery.id)
         .limit(MOST_SHOWN)
     )
-    return [(d, m) for d, m in (await session.execute(statement)).all()]
+    return [(d, m, a) for d, m, a in (await session.execute(statement)).all()]
 
 
-def _escalation_item(escalation: Escalation, message: Message, delivery: Delivery) -> DutyItem:
+def _escalation_item(view: EscalationView) -> DutyItem:
+    delivery, lead = view.delivery, view.coordinator
     return DutyItem(
         kind="escalation",
-        id=escalation.id,
-        event_type=message.type,
-        urgency=message.urgency,
-        sender=message.sender_agency,
+        id=view.id,
+        event_type=delivery.event_type,
+        urgency=delivery.urgency,
+        sender=view.sender.agency,
+        sender_name=view.sender.name,
         recipient=delivery.recipient_agency,
-        deadline=escalation.deadline,
+        deadline=view.deadline,
         delivery_status=delivery.status,
-        reference=escalation.reference,
-        route=escalation.route,
-        breach=escalation.breach,
+        reference=view.reference,
+        route=view.route.value,
+        breach=view.breach.value,
+        recipient_name=delivery.recipient_name,
+        sender_duty_team=view.sender.duty_team,
+        named_lead=f"{lead.named_lead} ({lead.role})" if lead else None,
     )
 
 
-def _delivery_item(delivery: Delivery, message: Message, escalated_as: tuple[str, ...]) -> DutyItem:
+def _delivery_item(
+    delivery: Delivery, message: Message, sender: Agency, escalated_as: tuple[str, ...]
+) -> DutyItem:
     return DutyItem(
         kind="delivery",
         id=delivery.id,
         event_type=message.type,
         urgency=message.urgency,
-        sender=message.sender_agency,
+        sender=sender.code,
+        sender_name=sender.name,
         recipient=delivery.recipient_agency,
         deadline=delivery.ack_by,
         delivery_status=delivery.status,

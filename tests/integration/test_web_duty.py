@@ -24,13 +24,15 @@ pytestmark = pytest.mark.usefixtures("pipeline")
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 HOUSING_DUTY, HOUSING_IG = "duty.housing", "ig.housing"
+TRUST_DUTY_TEAM = {"name": "Crisis line", "email": "crisis.line@riverside.nhs.test"}
 ACK = {"outcome": "actioned", "name": "Sam Night", "role": "Duty manager", "note": "Called."}
 
 
 @dataclass(frozen=True)
 class Queue:
-    """What the trust has sent: to housing an urgent risk alert (escalated 4 min ago) and a
-    crisis; to the council a crisis, escalated to the council's duty team."""
+    """What the trust (whose duty team is on record) has sent: to housing an urgent risk
+    alert (escalated 4 min ago) and a crisis; to the council a crisis, escalated to the
+    council's duty team."""
 
     risk: UUID
     crisis: UUID
@@ -61,6 +63,8 @@ async def queue(world: World, runtime: Runtime) -> Queue:
         )
         for agency in (HOUSING, COUNCIL)
     }
+    response = await world.put("admin", f"/v1/agencies/{TRUST}/duty-team", TRUST_DUTY_TEAM)
+    assert response.status_code == 200, response.text
     late = runtime.clock() - timedelta(minutes=4, seconds=10)
     escalation, reference = await _escalate(runtime, risk, late)
     council_escalation, council_reference = await _escalate(runtime, crisis_to[COUNCIL], late)
@@ -151,6 +155,7 @@ async def test_duty_worker_sees_the_agencys_items_most_urgent_first_and_no_other
     text = visible_text(page)
     assert f"Escalation {queue.reference}" in text
     assert "overdue by 4 min" in text
+    assert "Sender's duty team Crisis line · crisis.line@riverside.nhs.test" in text
     assert re.search(r"crisis\.occurred emergency 1[45] min left", text), text
     assert re.search(r"risk\.changed urgent (59 min|1 h) left", text), text
     keys = f"escalation-{queue.escalation}", f"delivery-{queue.crisis}", f"delivery-{queue.risk}"

@@ -33,6 +33,7 @@ def _item(kind: str, urgency: str, deadline: datetime | None) -> DutyItem:
         event_type="crisis.occurred",
         urgency=urgency,
         sender="RX4",
+        sender_name="Riverside Mental Health NHS Trust",
         recipient="HOU01",
         deadline=deadline,
         delivery_status="delivered",
