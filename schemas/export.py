@@ -11,6 +11,7 @@ from schemas.acks import Acknowledgement
 from schemas.agreements import AgreementApproval, AgreementBody, AgreementEnd
 from schemas.care_team import CareTeam
 from schemas.consents import ConsentBody
+from schemas.crisis_plans import CrisisPlanBody, CrisisPlanConfirmation
 from schemas.escalations import DutyTeamBody, EscalationAck
 from schemas.events import EVENT_SUBMISSION
 from schemas.timeframes import TimeframesBody
@@ -31,6 +32,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         "timeframes.schema.json": TypeAdapter(TimeframesBody),
         "escalation-ack.schema.json": TypeAdapter(EscalationAck),
         "duty-team.schema.json": TypeAdapter(DutyTeamBody),
+        "crisis-plan.schema.json": TypeAdapter(CrisisPlanBody),
+        "crisis-plan-confirmation.schema.json": TypeAdapter(CrisisPlanConfirmation),
     }
     return {name: adapter.json_schema() for name, adapter in models.items()}
 

@@ -45,11 +45,20 @@ async def message_status(
 
 
 def breached(delivery: Delivery, now: datetime) -> bool:
-    """A deadline has passed without the step it is for."""
-    deliver_by, ack_by = delivery.deliver_by, delivery.ack_by
-    late_delivery = deliver_by is not None and delivery.delivered_at is None and now > deliver_by
-    late_ack = ack_by is not None and delivery.acknowledged_at is None and now > ack_by
-    return late_delivery or late_ack
+    """A deadline passed before the step it is for: still missing, or done late.
+
+    Once missed, a deadline stays missed: a late acknowledgement ends the escalation, not
+    the record that the person's alert waited too long.
+    """
+    if delivery.delivery_breached_at is not None or delivery.ack_breached_at is not None:
+        return True
+    return _late(delivery.deliver_by, delivery.delivered_at, now) or _late(
+        delivery.ack_by, delivery.acknowledged_at, now
+    )
+
+
+def _late(deadline: datetime | None, done_at: datetime | None, now: datetime) -> bool:
+    return deadline is not None and (done_at or now) > deadline
 
 
 def recipient_view(

@@ -1,4 +1,4 @@
-"""The sender's breach flag: a deadline passed without the step it is for."""
+"""The sender's breach flag: a deadline passed before the step it is for."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -25,5 +25,13 @@ def test_delivered_in_time_but_unacknowledged_past_ack_by_is_a_breach() -> None:
     delivered = {"deliver_by": NOW - timedelta(hours=1), "delivered_at": NOW - timedelta(hours=2)}
     assert not breached(_delivery(**delivered, ack_by=NOW + timedelta(minutes=5)), NOW)
     assert breached(_delivery(**delivered, ack_by=NOW - timedelta(minutes=5)), NOW)
-    acknowledged = {**delivered, "ack_by": NOW - timedelta(minutes=5), "acknowledged_at": NOW}
-    assert not breached(_delivery(**acknowledged), NOW)
+    in_time = {**delivered, "ack_by": NOW, "acknowledged_at": NOW - timedelta(minutes=5)}
+    assert not breached(_delivery(**in_time), NOW)
+
+
+def test_a_late_step_stays_a_breach_once_done() -> None:
+    late_ack = {"ack_by": NOW - timedelta(minutes=5), "acknowledged_at": NOW}
+    late_delivery = {"deliver_by": NOW - timedelta(minutes=5), "delivered_at": NOW}
+    assert breached(_delivery(**late_ack), NOW)
+    assert breached(_delivery(**late_delivery), NOW)
+    assert breached(_delivery(ack_breached_at=NOW - timedelta(hours=1)), NOW)
