@@ -130,7 +130,6 @@ class AgreementBody(WireModel):
             raise ValueError(f"data_items names fields the payload does not have: {unknown}")
         return data_items
 
-
     @field_validator("timeframes")
     @classmethod
     def _timeframes_only_for_covered_event_types(
