@@ -1,0 +1,90 @@
+"""Deadlines against a real `imb serve`, in real time, with a policy of a few seconds: a
+crisis alert left unacknowledged is escalated to the recipient's duty team, then to the
+care-team coordinator, and the chase stops when the recipient acknowledges."""
+
+import asyncio
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from adapters.client import ImbClient
+from tests.e2e.processes import ImbInstallation, ServingImb
+from tests.world import CARE_TEAM, COUNCIL, HOUSING, NHS_NUMBER, TRUST, crisis_event
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+FEW_SECONDS = [
+    {
+        "event_type": "crisis.occurred",
+        "urgency": "*",
+        "deliver_within": "PT3S",
+        "ack_within": "PT6S",
+        "escalation": ["duty_team", "coordinator"],
+        "escalation_interval": "PT3S",
+    },
+    {
+        "event_type": "*",
+        "urgency": "*",
+        "deliver_within": "PT1H",
+        "ack_within": "P3D",
+        "escalation": ["sender_report"],
+    },
+]
+ACK = {"outcome": "actioned", "acknowledged_by": {"name": "B. Jones", "role": "social worker"}}
+
+
+async def _until(probe: Any, done: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"not reached in {timeout}s: {value!r}"
+        await asyncio.sleep(0.2)
+
+
+def _routes(page: dict[str, Any]) -> list[str]:
+    return [item["route"] for item in page["items"]]
+
+
+async def test_an_unacknowledged_crisis_alert_is_escalated_in_seconds(
+    installation: ImbInstallation,
+    serving: ServingImb,
+    partnership: dict[str, tuple[str, str]],
+) -> None:
+    imb = {code: ImbClient(serving.base_url, *creds) for code, creds in partnership.items()}
+    admin = ImbClient(serving.base_url, *installation.add_client(TRUST, "admin"))
+    trust, council, housing = imb[TRUST], imb[COUNCIL], imb[HOUSING]
+    await admin.set_timeframes(FEW_SECONDS)
+    await trust.set_care_team(NHS_NUMBER, CARE_TEAM["members"])
+
+    message_id = (await trust.publish(crisis_event()))["message_id"]
+    housing_page = await _until(housing.inbox, lambda page: page["items"])
+    await housing.acknowledge(housing_page["items"][0]["delivery_id"], ACK)
+    duty = await _until(lambda: council.escalations("open"), _routes)
+    coordinator = await _until(lambda: trust.escalations("open"), _routes)
+    council_items = (await council.inbox())["items"]
+    await council.acknowledge(council_items[0]["delivery_id"], ACK)
+    resolved = await _until(lambda: council.escalations("resolved"), _routes)
+
+    status = await trust.event_status(message_id)
+    by_agency = {entry["agency"]: entry for entry in status["recipients"]}
+    assert _routes(duty) == ["duty_team"]
+    assert _routes(coordinator) == ["coordinator"]
+    assert _routes(resolved) == ["duty_team"]
+    assert (await trust.escalations("open"))["items"] == []
+    assert by_agency[COUNCIL]["breached"] is True
+    assert by_agency[HOUSING]["breached"] is False
+    trail = (await trust.audit_trail(message_id))["records"]
+    breaches = [r for r in trail if r["event"] == "delivery.breached"]
+    assert [b["detail"]["recipient"] for b in breaches] == [COUNCIL]
+    (breach,) = breaches
+    late = datetime.fromisoformat(breach["recorded_at"]) - datetime.fromisoformat(
+        by_agency[COUNCIL]["ack_by"]
+    )
+    assert late.total_seconds() < 5
+    assert [r["event"] for r in trail].count("escalation.resolved") == 2
