@@ -65,6 +65,21 @@ class ImbInstallation:
         )
         return issued["client_id"], issued["client_secret"]
 
+    def add_user(self, username: str, agency: str, role: str, password: str) -> dict[str, Any]:
+        """`imb user add`, the password given on standard input."""
+        added = subprocess.run(
+            [IMB, "user", "add", username, "--agency", agency, "--role", role],
+            env=self.env,
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert added.returncode == 0, added.stderr
+        user: dict[str, Any] = json.loads(added.stdout)
+        return user
+
     def agree(self, agreement_file: Path, parties: list[str]) -> dict[str, Any]:
         """`imb agreement add`, then `imb agreement approve` for every party: in force."""
         created = json.loads(self.run("agreement", "add", "--file", str(agreement_file)).stdout)
