@@ -7,18 +7,16 @@ force only once every partner agency has confirmed it.
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from schemas.common import AgencyCode, LongText, Person, ShortText, WireModel
-from schemas.timeframes import Duration, _positive_and_bounded
-
-PositiveDuration = Annotated[Duration, AfterValidator(_positive_and_bounded)]
+from schemas.timeframes import Duration
 
 
 class CrisisPlanPartnerBody(WireModel):
     agency: AgencyCode
     role: ShortText = Field(description="what this agency does in a crisis")
-    ack_within: PositiveDuration | None = Field(
+    ack_within: Duration | None = Field(
         default=None,
         description="how soon this agency acknowledges a crisis; default: the plan's ack_within",
     )
@@ -37,7 +35,7 @@ class CrisisPlanBody(WireModel):
         description="every agency that responds, the lead and the proposing agency among them"
     )
     lead_agency: AgencyCode = Field(description="the partner told first and leading the response")
-    ack_within: PositiveDuration | None = Field(
+    ack_within: Duration | None = Field(
         default=None,
         description="how soon partners acknowledge a crisis; applies only where shorter than "
         "the timeframe policy",
