@@ -39,6 +39,12 @@ async def test_openapi_documents_the_v1_contract(api: httpx.AsyncClient) -> None
         "/v1/subjects/{nhs_number}/consents",
         "/v1/agreements",
         "/v1/audit/messages/{message_id}",
+        "/v1/timeframes",
+        "/v1/escalations",
+        "/v1/escalations/{escalation_id}/ack",
+        "/v1/agencies/{code}/duty-team",
+        "/v1/subjects/{nhs_number}/crisis-plans",
+        "/v1/subjects/{nhs_number}/crisis-plans/{plan_id}/confirmations",
     ):
         assert path in spec["paths"], path
     assert (await api.get("/docs")).status_code == 200
