@@ -14,3 +14,8 @@ class UserRole(StrEnum):
 IG_ROLES = frozenset({UserRole.IG_LEAD, UserRole.ADMIN})
 # The roles that may use the duty console.
 DUTY_ROLES = frozenset({UserRole.DUTY, UserRole.ADMIN})
+
+
+def home_page(role: str) -> str:
+    """Where a person lands after signing in: the pages their role is for."""
+    return "/duty" if role == UserRole.DUTY else "/ig/agreements"

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from broker.errors import BrokerError, InvalidInput, NotFound
+from broker.users.roles import home_page
 from broker.web.security import add_security_headers, clear_cookie, session_cookie
 from broker.web.templates import render
 
@@ -51,10 +52,12 @@ def error_page(request: Request, exc: BrokerError) -> Response:
     message = NOT_FOUND_MESSAGE if isinstance(exc, NotFound) else exc.detail
     if isinstance(exc, InvalidInput) and exc.errors:
         message += ": " + "; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in exc.errors)
+    person = getattr(request.state, "person", None)
     return render(
         "error.html",
         status=exc.status,
         title=TITLES.get(exc.status, exc.title),
         message=message,
-        person=getattr(request.state, "person", None),
+        person=person,
+        home=home_page(person.user.role) if person is not None else "/login",
     )

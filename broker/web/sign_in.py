@@ -6,6 +6,7 @@ from starlette.responses import RedirectResponse, Response
 from broker.api.deps import RuntimeDep, SessionDep
 from broker.errors import Forbidden
 from broker.runtime import Runtime
+from broker.users.roles import home_page
 from broker.users.service import sign_in, sign_out, signed_in
 from broker.web.deps import FORM_EXPIRED, FormDep, PersonDep
 from broker.web.pages import WebRoute
@@ -22,7 +23,6 @@ from broker.web.security import (
 from broker.web.templates import render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-HOME = "/ig/agreements"
 REFUSED = "The username or password is not right, or the account is disabled."
 SIGNED_OUT = "You have signed out."
 
@@ -32,8 +32,9 @@ async def login_page(
     request: Request, rt: RuntimeDep, session: SessionDep, done: str | None = None
 ) -> Response:
     token = request.cookies.get(session_cookie(rt.settings.web))
-    if token and await signed_in(session, rt, token):
-        return RedirectResponse(HOME, status_code=303)
+    person = await signed_in(session, rt, token) if token else None
+    if person is not None:
+        return RedirectResponse(home_page(person.user.role), status_code=303)
     flash = SIGNED_OUT if done == "signed-out" else None
     return _login_form(rt, flash=flash)
 
@@ -49,7 +50,7 @@ async def login(request: Request, rt: RuntimeDep, session: SessionDep) -> Respon
     await session.commit()  # the sign-in or its refusal, with its audit record
     if issued is None:
         return _login_form(rt, error=REFUSED, username=username, status=401)
-    response = RedirectResponse(HOME, status_code=303)
+    response = RedirectResponse(home_page(issued.signed_in.user.role), status_code=303)
     web = rt.settings.web
     set_cookie(response, web, session_cookie(web), issued.token)
     clear_cookie(response, web, login_cookie(web))

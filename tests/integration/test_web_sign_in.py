@@ -191,3 +191,20 @@ async def test_every_form_carries_the_sessions_token(
 
     (live,) = await _sessions(runtime)
     assert form_token(page) == live.csrf_token
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_each_role_lands_on_its_own_pages(
+    browser: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await add_person(runtime, "duty.night", TRUST, role="duty")
+
+    duty = await sign_in(browser, "duty.night")
+    again = await browser.get("/login")
+    refused = await browser.get("/ig/agreements")
+
+    assert duty.headers["location"] == "/duty"
+    assert again.headers["location"] == "/duty"
+    assert refused.status_code == 403
+    assert 'href="/duty"' in refused.text
+    assert "Overrides" not in visible_text(refused)
