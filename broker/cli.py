@@ -34,6 +34,9 @@ EPILOG = """environment:
   IMB_DATA_DIR                  keys, SQLite database and logs (default ./imb-data)
   IMB_DATABASE_URL              SQLAlchemy async URL (default SQLite under IMB_DATA_DIR)
   IMB_KAFKA_BOOTSTRAP_SERVERS   Kafka bootstrap servers (default: an embedded broker)
+  IMB_PUBLIC_BASE_URL           where people reach the pages, for links in e-mails
+  IMB_SMTP__HOST, __PORT, __SECURITY, __USERNAME, __PASSWORD, __FROM_ADDRESS
+                                escalation e-mail to duty teams (none without a host)
 """
 
 
