@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.audit.log import Actor, AuditEvent, append
 from broker.db.models import Agency, DutyTeam
 from broker.db.upsert import insert_if_absent
-from broker.errors import NotFound
+from broker.errors import FieldError, InvalidInput, NotFound
 from broker.runtime import Runtime
 from schemas.escalations import DutyTeamBody, DutyTeamView
 
@@ -16,10 +16,13 @@ from schemas.escalations import DutyTeamBody, DutyTeamView
 async def set_duty_team(
     session: AsyncSession, rt: Runtime, actor: Actor, agency: str, body: DutyTeamBody
 ) -> DutyTeamView:
-    """Replace the agency's duty team; the agency is the resource in the path, so an
-    unknown one is a 404 like any other absent resource."""
+    """Replace the agency's duty team. An unknown agency is bad input (422), as it is in
+    every other body that names one: an administrator mistyped a code, nothing is absent."""
     if await session.get(Agency, agency) is None:
-        raise NotFound(f"no agency {agency}")
+        raise InvalidInput(
+            "the duty team cannot be set",
+            [FieldError(("path", "code"), f"unknown agency {agency}")],
+        )
     values = {
         "agency_code": agency,
         "name": body.name,

@@ -59,8 +59,9 @@ async def test_setting_a_duty_team_needs_admin_and_valid_input_and_writes_nothin
     assert [e["loc"] for e in bad_email.json()["errors"]] == [["body", "email"]]
     assert bad_url.status_code == 422
     assert [e["loc"] for e in bad_url.json()["errors"]] == [["body", "webhook_url"]]
-    assert unknown.status_code == 404
+    assert unknown.status_code == 422
     assert unknown.headers["content-type"] == "application/problem+json"
+    assert unknown.json()["errors"] == [{"loc": ["path", "code"], "msg": "unknown agency NOPE1"}]
     assert malformed.status_code == 422
     assert [e["loc"] for e in malformed.json()["errors"]] == [["path", "code"]]
     assert unscoped.status_code == 403

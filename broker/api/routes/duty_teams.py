@@ -22,7 +22,7 @@ async def put_duty_team(
     code: AgencyPath, body: DutyTeamBody, caller: Admin, rt: RuntimeDep, session: SessionDep
 ) -> DutyTeamView:
     """Set where the agency's escalations are sent: a shared mailbox, and optionally a
-    webhook. An unknown agency is a 404."""
+    webhook. An unknown agency is a 422."""
     view = await set_duty_team(session, rt, caller.actor, code, body)
     await session.commit()
     return view
