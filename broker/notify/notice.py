@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from broker.timeframes.policy import iso_duration
+from broker.timeframes.spoken import spoken
 from schemas.vocabulary import BreachKind, EscalationStep
 
 FIRST_RETRY = timedelta(minutes=1)
@@ -93,21 +94,6 @@ class Notice:
             "late_by": iso_duration(self.late_by),
             "console_url": self.console_url,
         }
-
-
-def spoken(span: timedelta) -> str:
-    """'40 s', '12 min', '2 h 5 min', '3 d 4 h': how late, as a person says it."""
-    seconds = max(int(span.total_seconds()), 0)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def retry_after(attempts: int) -> timedelta:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.db.models import Agency, Delivery, Escalation, Message
 from broker.escalations.views import escalations_for
+from broker.timeframes.spoken import spoken
 from schemas.escalations import EscalationView, TeamContact
 from schemas.vocabulary import DeliveryStatus, EscalationStatus, Urgency
 
@@ -98,22 +99,8 @@ def time_left(deadline: datetime | None, now: datetime) -> str:
         return "no deadline"
     remaining = deadline - now
     if remaining > timedelta(0):
-        return f"{_span(remaining)} left"
-    return f"overdue by {_span(-remaining)}"
-
-
-def _span(span: timedelta) -> str:
-    seconds = int(span.total_seconds())
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+        return f"{spoken(remaining)} left"
+    return f"overdue by {spoken(-remaining)}"
 
 
 async def duty_queue(session: AsyncSession, agency: str, now: datetime) -> DutyQueue:
