@@ -2,8 +2,6 @@
 crisis alert left unacknowledged is escalated to the recipient's duty team, then to the
 care-team coordinator, and the chase stops when the recipient acknowledges."""
 
-import asyncio
-import time
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +9,7 @@ import pytest
 
 from adapters.client import ImbClient
 from tests.e2e.processes import ImbInstallation, ServingImb
-from tests.world import CARE_TEAM, COUNCIL, HOUSING, NHS_NUMBER, TRUST, crisis_event
+from tests.world import CARE_TEAM, COUNCIL, HOUSING, NHS_NUMBER, TRUST, crisis_event, eventually
 
 pytestmark = [
     pytest.mark.slow,
@@ -37,16 +35,6 @@ FEW_SECONDS = [
 ACK = {"outcome": "actioned", "acknowledged_by": {"name": "B. Jones", "role": "social worker"}}
 
 
-async def _until(probe: Any, done: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"not reached in {timeout}s: {value!r}"
-        await asyncio.sleep(0.2)
-
-
 def _routes(page: dict[str, Any]) -> list[str]:
     return [item["route"] for item in page["items"]]
 
@@ -63,13 +51,13 @@ async def test_an_unacknowledged_crisis_alert_is_escalated_in_seconds(
     await trust.set_care_team(NHS_NUMBER, CARE_TEAM["members"])
 
     message_id = (await trust.publish(crisis_event()))["message_id"]
-    housing_page = await _until(housing.inbox, lambda page: page["items"])
+    housing_page = await eventually(housing.inbox, lambda page: page["items"])
     await housing.acknowledge(housing_page["items"][0]["delivery_id"], ACK)
-    duty = await _until(lambda: council.escalations("open"), _routes)
-    coordinator = await _until(lambda: trust.escalations("open"), _routes)
+    duty = await eventually(lambda: council.escalations("open"), _routes)
+    coordinator = await eventually(lambda: trust.escalations("open"), _routes)
     council_items = (await council.inbox())["items"]
     await council.acknowledge(council_items[0]["delivery_id"], ACK)
-    resolved = await _until(lambda: council.escalations("resolved"), _routes)
+    resolved = await eventually(lambda: council.escalations("resolved"), _routes)
 
     status = await trust.event_status(message_id)
     by_agency = {entry["agency"]: entry for entry in status["recipients"]}

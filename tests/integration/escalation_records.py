@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from broker.db.models import Delivery, Message
 from broker.escalations.service import open_escalation
-from broker.routing import route_messages
 from schemas.vocabulary import BreachKind, EscalationStep
+from tests.integration.deadlines import routed_here
 from tests.world import NHS_NUMBER, TRUST, World, risk_event
 
 # Distinctive text the event carries, which no escalation view or notice may repeat.
@@ -45,13 +45,7 @@ async def routed(world: World, recipients: list[str], **event: Any) -> UUID:
         "payload": payload,
         **event,
     }
-    accepted = await world.publish(TRUST, **body)
-    assert accepted.status_code == 202, accepted.text
-    message_id = UUID(accepted.json()["message_id"])
-    async with world.rt.db.unit_of_work() as session:
-        await route_messages(session, world.rt, [message_id])
-        await session.commit()
-    return message_id
+    return await routed_here(world, TRUST, risk_event(**body))
 
 
 async def escalate(

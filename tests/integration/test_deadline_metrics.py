@@ -5,16 +5,14 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select
 
 from broker.db.models import Delivery, Message
-from broker.deliveries.dispatch import make_available
 from broker.escalations.service import open_escalation
-from broker.routing import route_messages
 from schemas.vocabulary import BreachKind, EscalationStep
-from tests.world import COUNCIL, HOUSING, World
+from tests.integration.deadlines import deliveries_of, dispatched_here, routed_here
+from tests.world import COUNCIL, HOUSING, TRUST, World, risk_event
 
-ROUTED_AT = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)
+ROUTED_AT = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 ACK = {"outcome": "accepted", "acknowledged_by": {"name": "D. Okafor", "role": "Social worker"}}
 
 
@@ -27,18 +25,10 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 async def _routed_and_available(world: World) -> dict[str, UUID]:
-    message_id = UUID((await world.publish()).json()["message_id"])
     world.rt.clock = lambda: ROUTED_AT
-    async with world.rt.db.unit_of_work() as session:
-        await route_messages(session, world.rt, [message_id])
-        await session.flush()
-        rows = await session.execute(
-            select(Delivery.recipient_agency, Delivery.id).where(Delivery.message_id == message_id)
-        )
-        deliveries = dict(rows.tuples().all())
-        await make_available(session, world.rt, list(deliveries.values()))
-        await session.commit()
-    return deliveries
+    message_id = await routed_here(world, TRUST, risk_event())
+    await dispatched_here(world.rt, [message_id])
+    return {agency: d.id for agency, d in (await deliveries_of(world.rt, message_id)).items()}
 
 
 async def test_metrics_show_deliveries_by_status_ack_latency_and_open_escalations(

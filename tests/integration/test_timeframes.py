@@ -16,7 +16,8 @@ from broker.routing import route_messages
 from tests.rows import row_counts
 from tests.world import COUNCIL, GP, TRUST, World, agreement_body
 
-ROUTED_AT = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # a Friday evening
+# Shortly after the test set-up, on a whole second, so that deadlines compare exactly.
+ROUTED_AT = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 
 SHORT_POLICIES: list[dict[str, Any]] = [
     {
