@@ -60,6 +60,7 @@ class BatchReads:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._agreements: dict[str, list[Agreement]] = {}
+        self._timeframes: dict[tuple[UUID, int], list[dict[str, Any]]] = {}
         self.care_teams: dict[str, list[str]] = defaultdict(list)
         self.consents: dict[str, list[ConsentRecord]] = defaultdict(list)
         self.crisis_plans: dict[str, ActivePlan] = {}
@@ -75,6 +76,14 @@ class BatchReads:
             self.consents[row.subject_pseudonym].append(to_consent_record(row))
         for loaded in await active_plans(self.session, pseudonyms):
             self.crisis_plans[loaded.plan.subject_pseudonym] = active_plan(loaded)
+
+    async def agreed_timeframes(self, version: tuple[UUID, int]) -> list[dict[str, Any]]:
+        """An agreement version's `timeframes` terms, read once per batch: the session's
+        identity map holds rows only weakly, so it is no cache."""
+        if version not in self._timeframes:
+            row = await self.session.get(AgreementVersion, version)
+            self._timeframes[version] = (row.terms.get("timeframes") or []) if row else []
+        return self._timeframes[version]
 
     async def agreements_of(self, agency: str) -> list[Agreement]:
         if agency not in self._agreements:
@@ -115,7 +124,7 @@ async def route_message(
     for recipient, decision in decisions.items():
         in_plan = plan if plan is not None and recipient in plan.partners else None
         planned = in_plan.tightenings_for(recipient) if in_plan else []
-        timing = await _timeframe(session, reads, message, content, decision, now, planned)
+        timing = await _timeframe(reads, message, content, decision, now, planned)
         delivery = _create_delivery(
             session, rt, message, recipient, decision, content, timing, in_plan
         )
@@ -167,7 +176,6 @@ def override_claim(value: dict[str, Any] | None) -> OverrideClaim | None:
 
 
 async def _timeframe(
-    session: AsyncSession,
     reads: BatchReads,
     message: Message,
     content: dict[str, Any],
@@ -182,15 +190,13 @@ async def _timeframe(
     tightenings: list[Tightening] = list(planned)
     if decision.agreement_id is not None and decision.agreement_version is not None:
         key = (UUID(decision.agreement_id), decision.agreement_version)
-        version = await session.get(AgreementVersion, key)
-        if version is not None:
-            tightenings += agreed_tightenings(
-                f"agreement:{decision.agreement_id}/v{decision.agreement_version}",
-                version.terms.get("timeframes") or [],
-                message.type,
-                message.urgency,
-                risk_level,
-            )
+        tightenings += agreed_tightenings(
+            f"agreement:{decision.agreement_id}/v{decision.agreement_version}",
+            await reads.agreed_timeframes(key),
+            message.type,
+            message.urgency,
+            risk_level,
+        )
     return assign(reads.policies, message.type, message.urgency, risk_level, now, tightenings)
 
 
