@@ -12,7 +12,6 @@ from schemas.vocabulary import BreachKind, EscalationStep
 from tests.integration.deadlines import deliveries_of, dispatched_here, routed_here
 from tests.world import COUNCIL, HOUSING, TRUST, World, risk_event
 
-ROUTED_AT = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 ACK = {"outcome": "accepted", "acknowledged_by": {"name": "D. Okafor", "role": "Social worker"}}
 
 
@@ -24,8 +23,8 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-async def _routed_and_available(world: World) -> dict[str, UUID]:
-    world.rt.clock = lambda: ROUTED_AT
+async def _routed_and_available(world: World, at: datetime) -> dict[str, UUID]:
+    world.rt.clock = lambda: at
     message_id = await routed_here(world, TRUST, risk_event())
     await dispatched_here(world.rt, [message_id])
     return {agency: d.id for agency, d in (await deliveries_of(world.rt, message_id)).items()}
@@ -34,8 +33,9 @@ async def _routed_and_available(world: World) -> dict[str, UUID]:
 async def test_metrics_show_deliveries_by_status_ack_latency_and_open_escalations(
     world: World,
 ) -> None:
-    deliveries = await _routed_and_available(world)
-    world.rt.clock = lambda: ROUTED_AT + timedelta(minutes=3)
+    routed_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    deliveries = await _routed_and_available(world, routed_at)
+    world.rt.clock = lambda: routed_at + timedelta(minutes=3)
     acked = await world.post(COUNCIL, f"/v1/inbox/{deliveries[COUNCIL]}/ack", ACK)
     async with world.rt.db.unit_of_work() as session:
         housing = await session.get(Delivery, deliveries[HOUSING])

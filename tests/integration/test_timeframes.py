@@ -16,9 +16,6 @@ from broker.routing import route_messages
 from tests.rows import row_counts
 from tests.world import COUNCIL, GP, TRUST, World, agreement_body
 
-# Shortly after the test set-up, on a whole second, so that deadlines compare exactly.
-ROUTED_AT = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
-
 SHORT_POLICIES: list[dict[str, Any]] = [
     {
         "event_type": "risk.changed",
@@ -38,10 +35,17 @@ SHORT_POLICIES: list[dict[str, Any]] = [
 ]
 
 
-async def _route(world: World, **event: Any) -> dict[str, Any]:
-    """Publish, route at ROUTED_AT, and return the sender's view of the message."""
+@pytest.fixture
+def routed_at(world: World) -> datetime:
+    """Shortly after the world's set-up (its agreement is in force), on a whole second, so
+    that deadlines compare exactly."""
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+
+
+async def _route(world: World, at: datetime, **event: Any) -> dict[str, Any]:
+    """Publish, route at `at`, and return the sender's view of the message."""
     message_id = (await world.publish(**event)).json()["message_id"]
-    world.rt.clock = lambda: ROUTED_AT
+    world.rt.clock = lambda: at
     async with world.rt.db.unit_of_work() as session:
         await route_messages(session, world.rt, [UUID(message_id)])
         await session.commit()
@@ -49,10 +53,10 @@ async def _route(world: World, **event: Any) -> dict[str, Any]:
     return view
 
 
-def _deadlines(entry: dict[str, Any]) -> tuple[timedelta, timedelta]:
+def _deadlines(entry: dict[str, Any], at: datetime) -> tuple[timedelta, timedelta]:
     deliver_by = datetime.fromisoformat(entry["deliver_by"])
     ack_by = datetime.fromisoformat(entry["ack_by"])
-    return deliver_by - ROUTED_AT, ack_by - ROUTED_AT
+    return deliver_by - at, ack_by - at
 
 
 async def test_every_partner_reads_the_default_policy_of_the_design(world: World) -> None:
@@ -71,23 +75,24 @@ async def test_every_partner_reads_the_default_policy_of_the_design(world: World
 
 
 async def test_deliveries_carry_the_deadlines_of_the_policy_in_force_when_routed(
-    world: World,
+    world: World, routed_at: datetime
 ) -> None:
-    high = await _route(world)
+    high = await _route(world, routed_at)
     replaced = await world.put("admin", "/v1/timeframes", {"policies": SHORT_POLICIES})
-    after = await _route(world)
+    after = await _route(world, routed_at)
 
     assert replaced.status_code == 200, replaced.text
-    assert _deadlines(high["recipients"][0]) == (timedelta(minutes=5), timedelta(hours=1))
+    for entry in high["recipients"]:
+        assert _deadlines(entry, routed_at) == (timedelta(minutes=5), timedelta(hours=1))
     for entry in after["recipients"]:
-        assert _deadlines(entry) == (timedelta(seconds=30), timedelta(minutes=10))
+        assert _deadlines(entry, routed_at) == (timedelta(seconds=30), timedelta(minutes=10))
         assert entry["breached"] is False
     council = next(e for e in after["recipients"] if e["agency"] == COUNCIL)
     async with world.rt.db.unit_of_work() as session:
         await make_available(session, world.rt, [UUID(council["delivery_id"])])
         await session.commit()
     (in_inbox,) = await world.inbox(COUNCIL)
-    assert datetime.fromisoformat(in_inbox["ack_by"]) == ROUTED_AT + timedelta(minutes=10)
+    assert datetime.fromisoformat(in_inbox["ack_by"]) == routed_at + timedelta(minutes=10)
     async with world.rt.db.unit_of_work() as session:
         audit = await session.scalar(
             AuditRecord.__table__.select()
@@ -99,25 +104,29 @@ async def test_deliveries_carry_the_deadlines_of_the_policy_in_force_when_routed
     assert any(p["event_type"] == "crisis.occurred" for p in audit["previous"])
 
 
-async def test_a_withheld_delivery_has_no_deadline_to_keep(world: World) -> None:
-    view = await _route(world, recipients=[GP])  # GP is party to no agreement
+async def test_a_withheld_delivery_has_no_deadline_to_keep(
+    world: World, routed_at: datetime
+) -> None:
+    view = await _route(world, routed_at, recipients=[GP])  # GP is party to no agreement
 
     (gp,) = view["recipients"]
     assert gp["status"] == "withheld"
     assert (gp["deliver_by"], gp["ack_by"]) == (None, None)
 
 
-async def test_an_agreement_shortens_the_deadlines_for_its_parties(world: World) -> None:
+async def test_an_agreement_shortens_the_deadlines_for_its_parties(
+    world: World, routed_at: datetime
+) -> None:
     terms = {
         "timeframes": [{"event_type": "risk.changed", "risk_level": "high", "ack_within": "PT20M"}]
     }
     await world.agree([TRUST, GP], **terms)
 
-    view = await _route(world, recipients=[GP, COUNCIL])
+    view = await _route(world, routed_at, recipients=[GP, COUNCIL])
 
     entries = {e["agency"]: e for e in view["recipients"]}
-    assert _deadlines(entries[GP]) == (timedelta(minutes=5), timedelta(minutes=20))
-    assert _deadlines(entries[COUNCIL]) == (timedelta(minutes=5), timedelta(hours=1))
+    assert _deadlines(entries[GP], routed_at) == (timedelta(minutes=5), timedelta(minutes=20))
+    assert _deadlines(entries[COUNCIL], routed_at) == (timedelta(minutes=5), timedelta(hours=1))
 
 
 @pytest.mark.parametrize(
