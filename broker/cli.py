@@ -29,7 +29,7 @@ from schemas.agreements import AgreementApproval, AgreementBody
 from schemas.vocabulary import AgencyKind
 
 OPERATOR = Actor(agency=None, client="imb-cli")
-WORKERS = ["relay", "router", "dispatcher", "deadlines", "notifier"]
+WORKERS = ["relay", "router", "dispatcher", "deadlines", "notifier", "chainer"]
 EPILOG = """environment:
   IMB_DATA_DIR                  keys, SQLite database and logs (default ./imb-data)
   IMB_DATABASE_URL              SQLAlchemy async URL (default SQLite under IMB_DATA_DIR)

@@ -46,6 +46,14 @@ class DeadlineSettings(BaseModel):
     batch_size: int = Field(default=200, ge=1, le=10000)
 
 
+class AuditSettings(BaseModel):
+    checkpoint_records: int = Field(default=1000, ge=1, le=1_000_000)
+    checkpoint_seconds: float = Field(default=60.0, gt=0, le=86400)
+    retention_days: int = Field(default=2922, ge=1, le=36500)  # about 8 years
+    poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+
+
 class SmtpSettings(BaseModel):
     """Where escalation e-mails go out; with no host, escalations are not e-mailed."""
 
@@ -88,6 +96,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     deadlines: DeadlineSettings = DeadlineSettings()
     smtp: SmtpSettings = SmtpSettings()
+    audit: AuditSettings = AuditSettings()
 
     @property
     def resolved_database_url(self) -> str:

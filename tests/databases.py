@@ -20,7 +20,7 @@ from broker.db.models import Base
 
 POSTGRES_ENV = "IMB_TEST_DATABASE_URL"
 # Tables the migrations fill with defaults (DESIGN §5's timeframes), as a new database has them.
-SEEDED_TABLES = ("timeframe_policies",)
+SEEDED_TABLES = ("timeframe_policies", "audit_chain_head")
 
 
 def backends() -> list[str]:

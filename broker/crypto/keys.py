@@ -6,6 +6,7 @@ older ones still unwrap, so a KEK is rotated by adding a file. `KeyProvider` is 
 a cloud KMS would plug in.
 """
 
+import hashlib
 import json
 import os
 import secrets
@@ -13,8 +14,9 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
@@ -70,6 +72,9 @@ class KeyMaterial:
     pseudonym_key: bytes
     digest_key: bytes
     token_signing_key: OKPKey
+    # Signs audit chain checkpoints; the key id is the public key's SHA-256, shortened.
+    audit_signing_key: Ed25519PrivateKey
+    audit_key_id: str
 
 
 def ensure_key_material(keys_dir: Path) -> KeyMaterial:
@@ -85,7 +90,14 @@ def ensure_key_material(keys_dir: Path) -> KeyMaterial:
         token_signing_key=_signing_key(
             _create_or_read(keys_dir / "token-signing.jwk", _new_signing_jwk)
         ),
+        **_audit_signing(_ensure_secret_key(keys_dir / "audit-signing.key")),
     )
+
+
+def _audit_signing(seed: bytes) -> dict[str, Any]:
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    public = key.public_key().public_bytes_raw()
+    return {"audit_signing_key": key, "audit_key_id": hashlib.sha256(public).hexdigest()[:16]}
 
 
 def add_kek(keys_dir: Path) -> str:

@@ -354,3 +354,33 @@ class CrisisPlanPartner(Base):
     confirmed_at: Mapped[datetime | None]
     confirmed_by: Mapped[dict[str, Any] | None]
     confirmed_by_client: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainLink(Base):
+    """Insert-only: links each audit record into a hash chain after it was committed."""
+
+    __tablename__ = "audit_chain"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    record_id: Mapped[int] = mapped_column(BigId, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The one row (id 1) holding the chain's end; locked by the one chainer at work."""
+
+    __tablename__ = "audit_chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigId)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """The chain's head at a moment, signed with the broker's audit-signing key."""
+
+    __tablename__ = "audit_checkpoints"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))

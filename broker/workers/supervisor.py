@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from aiokafka import AIOKafkaProducer
 
+from broker.audit.worker import run_chainer
 from broker.deadlines.worker import run_deadline_monitor
 from broker.notify.worker import run_notifier
 from broker.runtime import Runtime
@@ -25,6 +26,7 @@ class Worker(StrEnum):
     DISPATCHER = "dispatcher"
     DEADLINES = "deadlines"
     NOTIFIER = "notifier"
+    CHAINER = "chainer"
 
     @property
     def needs_kafka(self) -> bool:
@@ -65,6 +67,8 @@ def worker_loop(
         return lambda: run_deadline_monitor(rt, stop)
     if worker is Worker.NOTIFIER:
         return lambda: run_notifier(rt, stop)
+    if worker is Worker.CHAINER:
+        return lambda: run_chainer(rt, stop)
     return lambda: run_consumer(
         rt, bootstrap, kafka.deliveries_topic, kafka.dispatcher_group, stages.DISPATCHER, stop
     )

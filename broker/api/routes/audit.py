@@ -5,7 +5,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
-from broker.api.deps import Caller, SessionDep, require
+from broker.api.deps import Caller, RuntimeDep, SessionDep, require
+from broker.audit.verify import verify_chain
 from broker.messages.views import message_trail
 from schemas.vocabulary import Scope
 
@@ -24,3 +25,12 @@ async def get_message_trail(
     """
     records = await message_trail(session, message_id, viewer=caller.agency)
     return {"message_id": str(message_id), "records": records}
+
+
+@router.get("/v1/audit/verify")
+async def verify_audit_chain(
+    _caller: Auditor, rt: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    """The audit chain verified link by link against its signed checkpoints and head."""
+    report = await verify_chain(session, rt.keys)
+    return report.as_dict()

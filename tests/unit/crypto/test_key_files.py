@@ -41,7 +41,13 @@ def test_first_run_creates_every_key_file(tmp_path: Path) -> None:
     material = ensure_key_material(keys_dir)
 
     names = sorted(path.name for path in keys_dir.iterdir())
-    assert names == ["digest.key", "kek-0001.key", "pseudonym.key", "token-signing.jwk"]
+    assert names == [
+        "audit-signing.key",
+        "digest.key",
+        "kek-0001.key",
+        "pseudonym.key",
+        "token-signing.jwk",
+    ]
     assert len(material.pseudonym_key) == len(material.digest_key) == 32
     assert material.pseudonym_key != material.digest_key
     assert json.loads((keys_dir / "token-signing.jwk").read_text())["kid"]

@@ -1,0 +1,83 @@
+"""The audit hash chain: pure encoding and hashing, and the chainer's one pass.
+
+Writers insert audit records as they always did; the chainer links committed records
+afterwards (asynchronous sequencing, as Certificate Transparency logs do), so no writer
+waits for the chain. A link's hash is SHA-256 over the canonical encoding of every column
+of its record together with the previous link's hash; the first link's previous hash is
+`GENESIS`. Links live in their own insert-only table, so the audit table is never updated.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.db.models import AuditChainHead, AuditChainLink, AuditRecord
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+
+
+def canonical(value: dict[str, Any]) -> bytes:
+    """Sorted-key compact JSON; times as UTC ISO 8601 and UUIDs as strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain).encode()
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} has no canonical encoding")
+
+
+def record_fields(record: AuditRecord) -> dict[str, Any]:
+    return {column.key: getattr(record, column.key) for column in AuditRecord.__table__.columns}
+
+
+def link_hash(record: dict[str, Any], prev_hash: str) -> str:
+    return hashlib.sha256(canonical({"prev": prev_hash, "record": record})).hexdigest()
+
+
+@dataclass(frozen=True)
+class Chained:
+    linked: int
+    head_seq: int
+    more_waiting: bool
+
+
+async def lock_head(session: AsyncSession) -> AuditChainHead:
+    """The chain head, locked until the transaction ends: one chainer at a time."""
+    head = await session.scalar(
+        select(AuditChainHead).where(AuditChainHead.id == HEAD_ID).with_for_update()
+    )
+    if head is None:
+        head = AuditChainHead(id=HEAD_ID, seq=0, hash=GENESIS)
+        session.add(head)
+    return head
+
+
+def unchained() -> Any:
+    return ~exists().where(AuditChainLink.record_id == AuditRecord.id)
+
+
+async def link_batch(session: AsyncSession, head: AuditChainHead, limit: int) -> Chained:
+    """Link up to `limit` committed records not yet chained, in id order, and move the head."""
+    records = (
+        await session.scalars(
+            select(AuditRecord).where(unchained()).order_by(AuditRecord.id).limit(limit)
+        )
+    ).all()
+    seq, prev = head.seq, head.hash
+    for record in records:
+        seq += 1
+        digest = link_hash(record_fields(record), prev)
+        session.add(AuditChainLink(seq=seq, record_id=record.id, prev_hash=prev, hash=digest))
+        prev = digest
+    head.seq, head.hash = seq, prev
+    return Chained(linked=len(records), head_seq=seq, more_waiting=len(records) == limit)

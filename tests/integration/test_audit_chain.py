@@ -1,0 +1,68 @@
+"""The chainer links every committed audit record; checkpoints are signed; the API verifies."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from broker.audit.verify import chain_status
+from broker.audit.worker import chain_pending
+from broker.db.engine import is_sqlite
+from broker.runtime import Runtime
+from tests.integration.audit_records import chained, record_of, write_records
+from tests.world import TRUST, World
+
+
+async def test_the_trail_is_chained_and_verifies_through_the_api(world: World) -> None:
+    rt = world.rt
+    await chain_pending(rt)
+    await write_records(rt, 2)  # committed, not yet chained: reported, not an error
+    response = await world.get(TRUST, "/v1/audit/verify")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["ok"] is True and report["first_bad"] is None
+    assert report["unchained"] == 2
+    assert report["checkpoints_checked"] == 1
+    chained_before = report["records_checked"]
+    assert report["last_checkpoint"]["seq"] == chained_before > 0
+
+    await chain_pending(rt)
+    report = (await world.get(TRUST, "/v1/audit/verify")).json()
+    assert (report["ok"], report["unchained"]) == (True, 0)
+    assert report["records_checked"] == chained_before + 2
+    async with rt.db.unit_of_work() as session:
+        status = await chain_status(session)
+    assert status.head_seq == chained_before + 2 and status.unchained == 0
+
+
+async def test_verifying_needs_the_audit_scope(world: World) -> None:
+    token = world.token_for(TRUST, [])
+    response = await world.api.get("/v1/audit/verify", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+
+
+async def test_a_checkpoint_every_n_records(runtime: Runtime) -> None:
+    runtime.settings.audit.checkpoint_records = 3
+    await chained(runtime, 2)  # the first checkpoint: none before it
+    await chained(runtime, 2)  # 2 since then: not yet
+    await chained(runtime, 1)  # 3 since then
+    async with runtime.db.engine.connect() as connection:
+        seqs = (await connection.scalars(text("SELECT seq FROM audit_checkpoints"))).all()
+    assert sorted(seqs) == [2, 5]
+
+
+async def test_postgresql_refuses_update_and_delete_of_the_trail(runtime: Runtime) -> None:
+    if is_sqlite(runtime.settings.resolved_database_url):
+        pytest.skip("the trigger is PostgreSQL's")
+    await chained(runtime, 1)
+    record = await record_of(runtime, 1)
+    for statement in (
+        f"UPDATE audit_records SET event = 'x' WHERE id = {record}",
+        f"DELETE FROM audit_records WHERE id = {record}",
+        "UPDATE audit_chain SET hash = 'x' WHERE seq = 1",
+        "DELETE FROM audit_chain WHERE seq = 1",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with runtime.db.engine.begin() as connection:
+                await connection.execute(text(statement))
+    async with runtime.db.engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM audit_chain")) == 1
