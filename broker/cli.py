@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from broker.agencies.service import register_agency, register_client
 from broker.agreements.service import approve_agreement, create_agreement
+from broker.audit.commands import add_audit_commands, run_audit
 from broker.audit.log import Actor
 from broker.crypto import CryptoError
 from broker.db.migrate import upgrade_to_head
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     _client_commands(commands)
     _agreement_commands(commands)
     _user_commands(commands)
+    add_audit_commands(commands)
     return parser
 
 
@@ -246,6 +248,10 @@ def _run(args: argparse.Namespace) -> None:
             {"agency": args.agency, "scopes": args.scopes.split()}
         )
         asyncio.run(_with_runtime(lambda rt: _add_client(rt, client)))
+    elif args.command == "audit":
+        failure = asyncio.run(_with_runtime(lambda rt: run_audit(rt, args)))
+        if failure:
+            raise CliError(failure)
     elif args.command == "agreement" and args.action == "add":
         agreement = _read_agreement(args.file)
         asyncio.run(_with_runtime(lambda rt: _add_agreement(rt, agreement)))

@@ -18,6 +18,7 @@ class AuditEvent(StrEnum):
     DELIVERY_DELIVERED = "delivery.delivered"
     DELIVERY_RECEIVED = "delivery.received"
     DELIVERY_ACKNOWLEDGED = "delivery.acknowledged"
+    PAYLOAD_VIEWED = "payload.viewed"
     AGENCY_REGISTERED = "agency.registered"
     CLIENT_REGISTERED = "client.registered"
     AGREEMENT_CREATED = "agreement.created"
@@ -50,6 +51,7 @@ class AuditEvent(StrEnum):
     CRISIS_PLAN_CONFIRMED = "crisis_plan.confirmed"
     CRISIS_PLAN_ACTIVATED = "crisis_plan.activated"
     CRISIS_PLAN_SUPERSEDED = "crisis_plan.superseded"
+    AUDIT_PRUNED = "audit.pruned"
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
 """The chainer links every committed audit record; checkpoints are signed; the API verifies."""
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from broker.audit.verify import chain_status
+from broker.audit.prune import PruneRefused, prune_before
+from broker.audit.verify import chain_status, verify_chain
 from broker.audit.worker import chain_pending
 from broker.db.engine import is_sqlite
+from broker.db.models import AuditRecord
 from broker.runtime import Runtime
 from tests.integration.audit_records import chained, record_of, write_records
 from tests.world import TRUST, World
@@ -66,3 +70,26 @@ async def test_postgresql_refuses_update_and_delete_of_the_trail(runtime: Runtim
                 await connection.execute(text(statement))
     async with runtime.db.engine.connect() as connection:
         assert await connection.scalar(text("SELECT count(*) FROM audit_chain")) == 1
+
+
+async def test_prune_keeps_retention_and_cuts_only_at_a_checkpoint(runtime: Runtime) -> None:
+    await chained(runtime, 5)  # checkpoint at seq 5
+    await chained(runtime, 3)  # seqs 6-8 not yet under a checkpoint
+    now = runtime.clock()
+    async with runtime.db.unit_of_work() as session:
+        with pytest.raises(PruneRefused, match="kept 2922 days"):
+            await prune_before(session, now, now, runtime.settings.audit.retention_days)
+    async with runtime.db.engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM audit_chain")) == 8
+
+    later = now + timedelta(days=3000)
+    async with runtime.db.unit_of_work() as session:
+        pruned = await prune_before(session, now + timedelta(days=1), later, 2922)
+        await session.commit()
+    assert (pruned.from_seq, pruned.through_seq, pruned.records) == (1, 5, 5)
+    await chain_pending(runtime)  # links the audit.pruned record
+    async with runtime.db.unit_of_work() as session:
+        report = await verify_chain(session, runtime.keys)
+        trail = (await session.scalars(select(AuditRecord.event))).all()
+    assert report.ok and report.records_checked == 4 and report.unchained == 0
+    assert trail.count("audit.pruned") == 1 and len(trail) == 4

@@ -1,10 +1,15 @@
 """Each kind of tampering with the audit tables is found by verification, at the right link."""
 
+import json
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from broker.audit.verify import verify_chain
+from broker.audit.chain import GENESIS, canonical, link_hash, record_fields
+from broker.audit.checkpoints import as_export
+from broker.audit.verify import check_against, verify_chain
+from broker.db.models import AuditChainLink, AuditCheckpoint, AuditRecord
 from broker.runtime import Runtime
 from tests.integration.audit_records import chained, record_of, tamper
 
@@ -110,3 +115,38 @@ async def test_a_truncation_is_found(runtime: Runtime, cut_after: int) -> None:
     report = await _verify(runtime)
     assert not report.ok
     assert report.first_bad.seq == (7 if cut_after == 6 else 5)
+
+
+async def test_a_checkpoint_kept_elsewhere_catches_a_rewritten_chain(runtime: Runtime) -> None:
+    """A record changed, every later link and the head recomputed, the checkpoints removed:
+    the database is consistent again, and only the exported copy knows better."""
+    await _checkpointed_log(runtime)
+    async with runtime.db.unit_of_work() as session:
+        kept = [
+            json.loads(canonical(as_export(c)))
+            for c in (await session.scalars(select(AuditCheckpoint))).all()
+        ]
+    record = await record_of(runtime, 3)
+    await tamper(runtime, f"UPDATE audit_records SET actor_client = 'x' WHERE id = {record}")
+    rewrites, prev = ["DELETE FROM audit_checkpoints"], GENESIS
+    async with runtime.db.unit_of_work() as session:
+        rows = await session.execute(
+            select(AuditChainLink.seq, AuditRecord)
+            .join(AuditRecord, AuditRecord.id == AuditChainLink.record_id)
+            .order_by(AuditChainLink.seq)
+        )
+        for seq, row in rows.all():
+            digest = link_hash(record_fields(row), prev)
+            rewrites.append(
+                f"UPDATE audit_chain SET prev_hash = '{prev}', hash = '{digest}' WHERE seq = {seq}"
+            )
+            prev = digest
+    rewrites.append(f"UPDATE audit_chain_head SET hash = '{prev}'")
+    await tamper(runtime, *rewrites)
+    async with runtime.db.unit_of_work() as session:
+        report = await verify_chain(session, runtime.keys)
+        assert report.ok  # nothing inside the database shows it
+        stored = {c.seq: c for c in (await session.scalars(select(AuditCheckpoint))).all()}
+    check_against(kept, runtime.keys.audit_signing_key.public_key(), stored, report)
+    assert not report.ok and report.first_bad is not None
+    assert report.first_bad.problem == "database no longer matches an exported checkpoint"

@@ -1,0 +1,100 @@
+"""`imb audit verify | export-checkpoints | prune`: the audit chain from the command line."""
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from broker.audit import checkpoints
+from broker.audit.chain import canonical
+from broker.audit.log import Actor
+from broker.audit.prune import PruneRefused, prune_before
+from broker.audit.verify import check_against, verify_chain
+from broker.db.models import AuditCheckpoint
+from broker.runtime import Runtime
+
+OPERATOR = Actor(agency=None, client="imb-cli")
+
+
+def add_audit_commands(commands: Any) -> None:
+    audit = commands.add_parser("audit", help="verify, export and prune the audit chain")
+    actions = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    verify = actions.add_parser("verify", help="check every link and signed checkpoint")
+    verify.add_argument(
+        "--against", type=Path, help="also check against checkpoints exported earlier"
+    )
+    export = actions.add_parser(
+        "export-checkpoints", help="the signed checkpoints and public key, as JSON lines"
+    )
+    export.add_argument("--out", type=Path, help="a file to write (default standard output)")
+    prune = actions.add_parser(
+        "prune", help="delete records past retention, up to a checkpoint before DATE"
+    )
+    prune.add_argument("--before", required=True, type=date.fromisoformat, metavar="DATE")
+
+
+async def run_audit(rt: Runtime, args: argparse.Namespace) -> str | None:
+    """Does the action; returns a one-line failure for the operator, or None."""
+    if args.action == "verify":
+        return await _verify(rt, args.against)
+    if args.action == "export-checkpoints":
+        lines = await _export(rt)
+        if args.out is None:
+            sys.stdout.write(lines)
+        else:
+            args.out.write_text(lines)
+        return None
+    before = datetime.combine(args.before, datetime.min.time(), tzinfo=UTC)
+    async with rt.db.unit_of_work() as session:
+        try:
+            pruned = await prune_before(
+                session, before, rt.clock(), rt.settings.audit.retention_days, OPERATOR
+            )
+        except PruneRefused as exc:
+            return str(exc)
+        await session.commit()
+    print(json.dumps({"pruned_records": pruned.records, "through_seq": pruned.through_seq}))
+    return None
+
+
+async def _verify(rt: Runtime, against: Path | None) -> str | None:
+    try:
+        exported = _read_export(against) if against else None
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"{against}: not an export of audit checkpoints ({exc})"
+    async with rt.db.unit_of_work() as session:
+        report = await verify_chain(session, rt.keys)
+        if exported is not None:
+            public, items = exported
+            stored = {c.seq: c for c in (await session.scalars(select(AuditCheckpoint))).all()}
+            check_against(items, public, stored, report)
+    if not report.ok:
+        return report.one_line()
+    print(report.one_line())
+    return None
+
+
+async def _export(rt: Runtime) -> str:
+    public = rt.keys.audit_signing_key.public_key()
+    lines = [
+        json.dumps(
+            {"public_key": checkpoints.public_key_text(public), "key_id": rt.keys.audit_key_id}
+        )
+    ]
+    async with rt.db.unit_of_work() as session:
+        stored = await session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
+        lines += [canonical(checkpoints.as_export(c)).decode() for c in stored.all()]
+    return "".join(line + "\n" for line in lines)
+
+
+def _read_export(path: Path) -> tuple[Any, list[dict[str, Any]]]:
+    items = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    keys = [item for item in items if "public_key" in item]
+    if len(keys) != 1:
+        raise ValueError(f"{path} does not hold exactly one public key line")
+    public = checkpoints.public_key_from_text(str(keys[0]["public_key"]))
+    return public, [item for item in items if "public_key" not in item]

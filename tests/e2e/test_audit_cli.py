@@ -1,0 +1,49 @@
+"""`imb audit`: verify against exported checkpoints, tampering named, prune refused early."""
+
+import asyncio
+from pathlib import Path
+
+from broker.audit.worker import chain_pending
+from broker.runtime import build_runtime
+from broker.settings import Settings
+from tests.e2e.processes import ImbInstallation
+from tests.integration.audit_records import record_of, tamper, write_records
+
+
+def test_verify_export_and_prune(installation: ImbInstallation, tmp_path: Path) -> None:
+    async def chain_then_tamper_later() -> int:
+        rt = build_runtime(
+            Settings(data_dir=installation.data_dir, database_url=installation.database_url)
+        )
+        try:
+            await write_records(rt, 3)
+            await chain_pending(rt)
+            return await record_of(rt, 2)
+        finally:
+            await rt.close()
+
+    record = asyncio.run(chain_then_tamper_later())
+    exported = tmp_path / "checkpoints.jsonl"
+    installation.run("audit", "export-checkpoints", "--out", str(exported))
+    assert '"public_key"' in exported.read_text() and '"seq":3' in exported.read_text()
+    assert "intact" in installation.run("audit", "verify", "--against", str(exported)).stdout
+
+    async def change_a_record() -> None:
+        rt = build_runtime(
+            Settings(data_dir=installation.data_dir, database_url=installation.database_url)
+        )
+        try:
+            await tamper(rt, f"UPDATE audit_records SET event = 'x' WHERE id = {record}")
+        finally:
+            await rt.close()
+
+    asyncio.run(change_a_record())
+    broken = installation.run("audit", "verify", check=False)
+    assert broken.returncode != 0
+    assert broken.stderr.strip().splitlines() == [
+        f"imb: audit chain broken at seq 2 (record {record}): record does not match its link"
+    ]
+
+    refused = installation.run("audit", "prune", "--before", "2026-01-01", check=False)
+    assert refused.returncode != 0 and "kept 2922 days" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
