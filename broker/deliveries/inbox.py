@@ -20,6 +20,7 @@ from broker.escalations.service import resolve_for_delivery
 from broker.runtime import Runtime
 from broker.subjects.repository import subject_ad
 from consent.model import Obligations
+from consent.redact import field_paths, path_allowed, redaction
 from schemas.acks import Acknowledgement
 from schemas.vocabulary import DeliveryStatus
 
@@ -112,8 +113,39 @@ async def fetch_delivery(
     )
     # The message holds the sender's whole payload; each recipient sees its agreement's part.
     obligations = Obligations.from_dict(entry.delivery.decision_detail.get("obligations"))
+    present = field_paths(content["payload"])
     content = minimised(content, obligations)
+    record_view(session, rt, actor, entry, present, obligations)
     return entry, content, await _nhs_number(session, rt, entry.message.subject_pseudonym)
+
+
+def record_view(
+    session: AsyncSession,
+    rt: Runtime,
+    actor: Actor,
+    entry: InboxEntry,
+    present: frozenset[str],
+    obligations: Obligations,
+) -> None:
+    """Every fetch is a `payload.viewed` record: who saw which fields, and what was withheld."""
+    delivery, message = entry.delivery, entry.message
+    allowed = obligations.allowed_items
+    shown = sorted(p for p in present if allowed is None or path_allowed(p, allowed))
+    append(
+        session,
+        AuditEvent.PAYLOAD_VIEWED,
+        actor,
+        rt.clock(),
+        message_id=message.id,
+        delivery_id=delivery.id,
+        subject=message.subject_pseudonym,
+        payload_digest=message.payload_digest,
+        detail={
+            "recipient": delivery.recipient_agency,
+            "fields": shown,
+            "redacted": list(redaction(present, allowed)),
+        },
+    )
 
 
 def record_receipt(session: AsyncSession, rt: Runtime, actor: Actor, entry: InboxEntry) -> None:

@@ -91,12 +91,14 @@ async def test_audit_trail_follows_the_message_from_receipt_to_acknowledgement(
         "delivery.decided",
         "delivery.delivered",
         "delivery.received",
+        "payload.viewed",
         "delivery.acknowledged",
     ]
     assert trail[0]["actor"]["agency"] == TRUST
     assert trail[0]["payload_digest"].startswith("hmac-sha256:")
     assert trail[3]["actor"]["agency"] == COUNCIL
-    assert trail[4]["detail"]["outcome"] == "accepted"
+    assert trail[4]["payload_digest"] == trail[0]["payload_digest"]
+    assert trail[5]["detail"]["outcome"] == "accepted"
     assert all("payload" not in r["detail"] for r in trail)
 
 
