@@ -21,11 +21,13 @@ from broker.crisis_plans.repository import (
     plan_for_change,
     plans_with_partner,
 )
-from broker.crisis_plans.views import plan_view, sealed_content
+from broker.crisis_plans.views import CONTENT_FIELDS, plan_view, sealed_content
+from broker.crypto.pseudonym import canonical_json, payload_digest
 from broker.db.models import CrisisPlan, CrisisPlanPartner
 from broker.errors import Conflict, FieldError, InvalidInput, NotFound
 from broker.runtime import Runtime
 from broker.subjects.repository import register_subject
+from consent.redact import field_paths
 from schemas.common import Person
 from schemas.crisis_plans import CrisisPlanBody, CrisisPlanConfirmation
 from schemas.vocabulary import CrisisPlanStatus
@@ -107,23 +109,46 @@ async def confirm_crisis_plan(
 
 
 async def crisis_plans_for(
-    session: AsyncSession, rt: Runtime, agency: str, nhs_number: str
+    session: AsyncSession, rt: Runtime, actor: Actor, nhs_number: str
 ) -> list[dict[str, Any]]:
-    """The subject's plans that the agency is a partner of, newest first."""
+    """The subject's plans that the agency is a partner of, newest first; each read is audited."""
+    assert actor.agency is not None
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
-    plans = await plans_with_partner(session, pseudonym, agency)
-    return [plan_view(rt.keys.key_provider, loaded) for loaded in plans]
+    plans = await plans_with_partner(session, pseudonym, actor.agency)
+    return [_viewed(session, rt, actor, loaded) for loaded in plans]
 
 
 async def crisis_plan_for(
-    session: AsyncSession, rt: Runtime, agency: str, nhs_number: str, plan_id: UUID
+    session: AsyncSession, rt: Runtime, actor: Actor, nhs_number: str, plan_id: UUID
 ) -> dict[str, Any]:
     """One plan, for its partners only: to anyone else it does not exist."""
+    assert actor.agency is not None
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
-    plans = await plans_with_partner(session, pseudonym, agency, plan_id)
+    plans = await plans_with_partner(session, pseudonym, actor.agency, plan_id)
     if not plans:
         raise NotFound(f"no crisis plan {plan_id}")
-    return plan_view(rt.keys.key_provider, plans[0])
+    return _viewed(session, rt, actor, plans[0])
+
+
+def _viewed(session: AsyncSession, rt: Runtime, actor: Actor, loaded: LoadedPlan) -> dict[str, Any]:
+    """The plan's unsealed view, and a `payload.viewed` record of who read which parts."""
+    view = plan_view(rt.keys.key_provider, loaded)
+    content = {key: view[key] for key in CONTENT_FIELDS if key in view}
+    append(
+        session,
+        AuditEvent.PAYLOAD_VIEWED,
+        actor,
+        rt.clock(),
+        subject=loaded.plan.subject_pseudonym,
+        payload_digest=payload_digest(rt.keys.digest_key, canonical_json(content)),
+        detail={
+            "recipient": actor.agency,
+            "crisis_plan_id": str(loaded.plan.id),
+            "fields": sorted(field_paths(content)),
+            "redacted": [],
+        },
+    )
+    return view
 
 
 async def _check_partners(

@@ -11,6 +11,8 @@ from broker.crypto.keys import KeyProvider
 from broker.timeframes.policy import iso_duration
 from schemas.crisis_plans import CrisisPlanBody
 
+CONTENT_FIELDS = ("triggers", "escalation_routes", "communication_plan")  # sealed at rest
+
 
 def content_ad(plan_id: UUID, pseudonym: str) -> bytes:
     """Binds the sealed content to its plan and its subject: moved to another row, it fails."""
@@ -20,9 +22,7 @@ def content_ad(plan_id: UUID, pseudonym: str) -> bytes:
 def sealed_content(
     provider: KeyProvider, plan_id: UUID, pseudonym: str, body: CrisisPlanBody
 ) -> bytes:
-    content = body.model_dump(
-        mode="json", include={"triggers", "escalation_routes", "communication_plan"}
-    )
+    content = body.model_dump(mode="json", include=set(CONTENT_FIELDS))
     plaintext = json.dumps(content, separators=(",", ":")).encode()
     return seal(provider, plaintext, content_ad(plan_id, pseudonym)).to_bytes()
 

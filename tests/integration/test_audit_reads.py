@@ -4,7 +4,8 @@ from sqlalchemy import select
 
 from broker.db.models import AuditRecord, Message
 from tests.integration.deadlines import dispatched_here, routed_here
-from tests.world import COUNCIL, GP, TRUST, World, risk_event
+from tests.integration.test_crisis_plans import PLANS, plan_body
+from tests.world import COUNCIL, GP, HOUSING, TRUST, World, risk_event
 
 GP_SEES = {"risk.changed": ["current_level", "previous_level", "risk_domains"]}
 
@@ -74,3 +75,37 @@ async def test_a_fetch_of_someone_elses_delivery_records_nothing(world: World) -
             )
         ).all()
     assert "payload.viewed" not in events
+
+
+async def test_reading_a_crisis_plan_records_who_saw_its_content(world: World) -> None:
+    created = await world.post(COUNCIL, PLANS, plan_body(partners=plan_body()["partners"][:2]))
+    assert created.status_code == 201, created.text
+    plan_id = created.json()["id"]
+
+    one = await world.get(TRUST, f"{PLANS}/{plan_id}")
+    listed = await world.get(COUNCIL, PLANS)
+    refused = await world.get(HOUSING, f"{PLANS}/{plan_id}")
+
+    assert (one.status_code, listed.status_code, refused.status_code) == (200, 200, 404)
+    async with world.rt.db.unit_of_work() as session:
+        viewed = (
+            await session.scalars(
+                select(AuditRecord)
+                .where(AuditRecord.event == "payload.viewed")
+                .order_by(AuditRecord.id)
+            )
+        ).all()
+        assert [(r.actor_agency, r.detail["crisis_plan_id"]) for r in viewed] == [
+            (TRUST, plan_id),
+            (COUNCIL, plan_id),
+        ]
+        assert all(r.actor_client and r.subject_pseudonym for r in viewed)
+        assert viewed[0].payload_digest == viewed[1].payload_digest
+        assert viewed[0].detail["fields"] == [
+            "communication_plan",
+            "escalation_routes",
+            "escalation_routes.contact",
+            "escalation_routes.step",
+            "triggers",
+        ]
+        assert "railway" not in str(viewed[0].detail)

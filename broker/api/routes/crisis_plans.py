@@ -58,7 +58,9 @@ async def get_crisis_plans(
     nhs_number: NhsNumberPath, caller: PlanReader, rt: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     """The subject's plans that the caller's agency is a partner of, newest first."""
-    return {"items": await crisis_plans_for(session, rt, caller.agency, nhs_number)}
+    items = await crisis_plans_for(session, rt, caller.actor, nhs_number)
+    await session.commit()
+    return {"items": items}
 
 
 @router.get(PLANS + "/{plan_id}")
@@ -70,4 +72,6 @@ async def get_crisis_plan(
     session: SessionDep,
 ) -> dict[str, Any]:
     """One plan, for its partner agencies only."""
-    return await crisis_plan_for(session, rt, caller.agency, nhs_number, plan_id)
+    plan = await crisis_plan_for(session, rt, caller.actor, nhs_number, plan_id)
+    await session.commit()
+    return plan
