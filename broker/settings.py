@@ -50,7 +50,7 @@ class AuditSettings(BaseModel):
     checkpoint_records: int = Field(default=1000, ge=1, le=1_000_000)
     checkpoint_seconds: float = Field(default=60.0, gt=0, le=86400)
     retention_days: int = Field(default=2922, ge=1, le=36500)  # about 8 years
-    poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
     batch_size: int = Field(default=1000, ge=1, le=100_000)
 
 
