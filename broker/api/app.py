@@ -18,6 +18,7 @@ from broker.api.routes import (
     inbox,
     oauth,
     overrides,
+    reports,
     subjects,
     timeframes,
 )
@@ -52,6 +53,7 @@ def create_app(rt: Runtime) -> FastAPI:
         timeframes,
         escalations,
         audit,
+        reports,
         admin,
         duty_teams,
         health,

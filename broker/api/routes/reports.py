@@ -1,0 +1,57 @@
+"""Reports over deliveries: the timeliness report, as JSON or CSV for spreadsheets."""
+
+import csv
+import io
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import AwareDatetime
+
+from broker.api.deps import Caller, SessionDep, require
+from broker.reports.timeliness import CSV_COLUMNS, csv_cells, timeliness
+from schemas.vocabulary import Scope
+
+router = APIRouter(tags=["reports"])
+Auditor = Annotated[Caller, Depends(require(Scope.AUDIT_READ))]
+
+# An administrator, or an auditor with "audit:all", sees every agency's deliveries.
+SEES_EVERYTHING = frozenset({Scope.ADMIN.value, "audit:all"})
+
+
+@router.get(
+    "/v1/reports/timeliness",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+async def get_timeliness(
+    caller: Auditor,
+    session: SessionDep,
+    start: Annotated[AwareDatetime, Query(alias="from")],
+    end: Annotated[AwareDatetime, Query(alias="to")],
+    agency: Annotated[str | None, Query(max_length=16)] = None,
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    """Per recipient agency and event type, over deliveries decided in [from, to): counts,
+    withheld and declined by reason, median and 90th percentile times to receipt and to
+    acknowledgement, and deadline breaches with their rate among permitted deliveries.
+
+    An agency's client sees the deliveries its agency received or sent; an administrator
+    sees every agency's. `agency` narrows the report to one recipient agency.
+    """
+    everything = not SEES_EVERYTHING.isdisjoint(caller.claims.scopes)
+    rows = await timeliness(session, caller.agency, everything, start, end, agency)
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(csv_cells(row) for row in rows)
+        return Response(
+            out.getvalue(),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="timeliness.csv"'},
+        )
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "rows": [row.as_dict() for row in rows],
+    }
