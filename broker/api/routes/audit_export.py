@@ -1,0 +1,82 @@
+"""Exporting the audit trail for a time range, as FHIR AuditEvents or CSV, streamed."""
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
+
+from broker.api.deps import Caller, RuntimeDep, require
+from broker.audit import records_stream
+from broker.audit.export_csv import HEADER, csv_row
+from broker.audit.export_fhir import audit_event
+from broker.errors import FieldError, InvalidInput
+from schemas.vocabulary import Scope
+
+router = APIRouter(tags=["audit"])
+Auditor = Annotated[Caller, Depends(require(Scope.AUDIT_READ))]
+
+# An auditor scope ("audit:all") or admin exports every agency's records.
+SEES_EVERYTHING = frozenset({Scope.ADMIN.value, "audit:all"})
+
+
+@router.get(
+    "/v1/audit/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/fhir+ndjson": {}, "text/csv": {}},
+            "description": "One FHIR R4 AuditEvent per line, or one CSV row per record",
+        }
+    },
+)
+async def export_audit(
+    caller: Auditor,
+    rt: RuntimeDep,
+    format: Literal["fhir", "csv"],
+    start: Annotated[AwareDatetime, Query(alias="from")],
+    end: Annotated[AwareDatetime, Query(alias="to")],
+) -> StreamingResponse:
+    """The audit records recorded in [from, to), oldest first.
+
+    An agency's client exports the records of messages its agency sent or received, and its
+    own acts that concern no message; an admin or auditor client exports everything. FHIR is
+    NDJSON (`application/fhir+ndjson`, as in FHIR Bulk Data): each line stands alone, so a
+    month of records streams without one enclosing document.
+    """
+    if end <= start:
+        raise InvalidInput(
+            "the period ends before it starts",
+            [FieldError(("query", "to"), "must be after 'from'")],
+        )
+    sees_all = not SEES_EVERYTHING.isdisjoint(caller.claims.scopes)
+    records = records_stream.records_between(rt.db, start, end, None if sees_all else caller.agency)
+    if format == "csv":
+        return StreamingResponse(
+            _csv(records),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+        )
+    return StreamingResponse(_ndjson(records), media_type="application/fhir+ndjson")
+
+
+async def _ndjson(records: records_stream.Records) -> AsyncIterator[str]:
+    async for record, purpose in records:
+        yield json.dumps(audit_event(record, purpose), separators=(",", ":")) + "\n"
+
+
+async def _csv(records: records_stream.Records) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    async for record, _purpose in records:
+        writer.writerow(csv_row(record))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
