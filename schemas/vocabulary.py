@@ -167,6 +167,7 @@ class Scope(StrEnum):
     AGREEMENTS_MANAGE = "agreements:manage"
     CONSENT_MANAGE = "consent:manage"
     AUDIT_READ = "audit:read"
+    AUDIT_ALL = "audit:all"  # a regulator or auditor: with audit:read, every agency's trail
     ADMIN = "admin"
 
 

@@ -1,17 +1,27 @@
 """The audit trail."""
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
+from broker.audit.log import AuditEvent
+from broker.audit.search import AuditQuery, decode_cursor, search_records
 from broker.audit.verify import verify_chain
-from broker.messages.views import message_trail
+from broker.messages.views import audit_view, message_trail
+from schemas.common import AgencyCode, NhsNumber
 from schemas.vocabulary import Scope
 
 router = APIRouter(tags=["audit"])
 Auditor = Annotated[Caller, Depends(require(Scope.AUDIT_READ))]
+
+
+def trail_viewer(caller: Caller) -> str | None:
+    """Whose trail the caller may read: its own agency's, or every agency's (None) for a
+    regulator or auditor client granted `audit:all`."""
+    return None if caller.has(Scope.AUDIT_ALL) else caller.agency
 
 
 @router.get("/v1/audit/messages/{message_id}")
@@ -23,8 +33,39 @@ async def get_message_trail(
     The sender's agency sees all of it; a recipient agency sees the message-level records and
     its own delivery's, never another recipient's decision.
     """
-    records = await message_trail(session, message_id, viewer=caller.agency)
+    records = await message_trail(session, message_id, viewer=trail_viewer(caller))
     return {"message_id": str(message_id), "records": records}
+
+
+@router.get("/v1/audit/records")
+async def get_audit_records(
+    caller: Auditor,
+    rt: RuntimeDep,
+    session: SessionDep,
+    agency: AgencyCode | None = None,
+    event: AuditEvent | None = None,
+    subject: Annotated[NhsNumber | None, Query(description="NHS number")] = None,
+    recorded_from: Annotated[datetime | None, Query(alias="from")] = None,
+    recorded_to: Annotated[datetime | None, Query(alias="to")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Audit records the caller may see, oldest first, a page at a time.
+
+    An agency sees the records of messages it sent or received (of its own deliveries only)
+    and those its clients made; an `audit:all` client sees every agency's.
+    """
+    query = AuditQuery(
+        agency=agency,
+        event=event,
+        subject=rt.pseudonymiser.pseudonym(subject) if subject else None,
+        recorded_from=recorded_from,
+        recorded_to=recorded_to,
+        after_id=decode_cursor(cursor) if cursor is not None else None,
+        limit=limit,
+    )
+    records, next_cursor = await search_records(session, query, trail_viewer(caller))
+    return {"items": [audit_view(r) for r in records], "next_cursor": next_cursor}
 
 
 @router.get("/v1/audit/verify")

@@ -1,0 +1,73 @@
+"""Auditors search the trail and trace a subject; an agency sees only its own part of it."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from schemas.vocabulary import Scope
+from tests.integration.deadlines import dispatched_here, routed_here
+from tests.world import COUNCIL, HOUSING, NHS_NUMBER, TRUST, World, risk_event
+
+ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+REGULATOR = "CQC"
+
+
+def _as_regulator(world: World) -> None:
+    world.tokens[REGULATOR] = world.token_for(REGULATOR, [Scope.AUDIT_READ, Scope.AUDIT_ALL])
+
+
+async def _records(world: World, who: str, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a search, following the cursor."""
+    items: list[dict[str, Any]] = []
+    while True:
+        response = await world.get(who, "/v1/audit/records", **params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items.extend(body["items"])
+        if body["next_cursor"] is None:
+            return items
+        params = {**params, "cursor": body["next_cursor"]}
+
+
+async def test_search_filters_and_pages_and_an_agency_sees_only_its_own(world: World) -> None:
+    _as_regulator(world)
+    to_council = await routed_here(world, TRUST, risk_event(recipients=[COUNCIL]))
+    to_housing = await routed_here(world, TRUST, risk_event(recipients=[HOUSING]))
+    await dispatched_here(world.rt, [to_council, to_housing])
+
+    everything = await _records(world, REGULATOR, limit=2)
+    council = await _records(world, COUNCIL, limit=2)
+    decided = await _records(world, REGULATOR, event="delivery.decided", subject=NHS_NUMBER)
+    housing_by_regulator = await _records(world, REGULATOR, agency=HOUSING)
+    future = await _records(world, REGULATOR, **{"from": datetime.now(UTC) + timedelta(days=1)})
+
+    ids = [r["id"] for r in everything]
+    assert ids == sorted(set(ids))
+    assert {r["message_id"] for r in everything} >= {str(to_council), str(to_housing)}
+    assert {r["message_id"] for r in council if r["message_id"]} == {str(to_council)}
+    assert {r["event"] for r in council} >= {"event.received", "delivery.decided"}
+    assert [(r["event"], r["message_id"]) for r in decided] == [
+        ("delivery.decided", str(to_council)),
+        ("delivery.decided", str(to_housing)),
+    ]
+    assert all(r["subject"] and r["subject"] != NHS_NUMBER for r in decided)
+    assert str(to_council) not in {r["message_id"] for r in housing_by_regulator}
+    assert str(to_housing) in {r["message_id"] for r in housing_by_regulator}
+    assert future == []
+
+
+@ONE_DATABASE
+async def test_bad_search_filters_are_422_with_the_field_path(world: World) -> None:
+    cases = {
+        ("query", "subject"): {"subject": "1234567890"},
+        ("query", "from"): {"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+        ("query", "event"): {"event": "payload.stolen"},
+        ("query", "cursor"): {"cursor": "not-a-cursor"},
+    }
+    for loc, params in cases.items():
+        response = await world.get(COUNCIL, "/v1/audit/records", **params)
+
+        assert response.status_code == 422, (params, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert [tuple(e["loc"]) for e in response.json()["errors"]] == [loc]
