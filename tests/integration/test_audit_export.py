@@ -10,6 +10,8 @@ import pytest
 from fhir.resources.R4B.auditevent import AuditEvent
 
 from broker.audit import records_stream
+from broker.audit.export_csv import HEADER, csv_row
+from broker.audit.export_fhir import audit_event
 from broker.db.models import AuditRecord
 from schemas.vocabulary import Scope
 from tests.integration.deadlines import dispatched_here, routed_here
@@ -98,3 +100,46 @@ async def test_bad_export_requests_are_422_with_the_field_path_and_write_nothing
         assert response.headers["content-type"].startswith("application/problem+json")
         assert [tuple(e["loc"]) for e in response.json()["errors"]] == [loc]
     assert await row_counts(world.rt, AuditRecord) == before
+
+
+def test_a_denial_is_a_minor_failure_an_override_its_own_type_and_formulas_are_neutralised() -> (
+    None
+):
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    denied = AuditRecord(
+        id=7,
+        recorded_at=at,
+        event="delivery.decided",
+        actor_agency=None,
+        actor_client=None,
+        message_id=None,
+        delivery_id=None,
+        subject_pseudonym="-p1",
+        payload_digest=None,
+        detail={"outcome": "deny", "reason": "=HYPERLINK('x')"},
+    )
+    override = AuditRecord(
+        id=8,
+        recorded_at=at,
+        event="override.opened",
+        actor_agency="@evil",
+        actor_client="+client",
+        message_id=None,
+        delivery_id=None,
+        subject_pseudonym=None,
+        payload_digest=None,
+        detail={},
+    )
+
+    alert = AuditEvent.parse_obj(audit_event(denied, "ETREAT"))
+    opened = AuditEvent.parse_obj(audit_event(override, None))
+    row = csv_row(denied)
+    override_row = csv_row(override)
+
+    assert (alert.type.code, alert.outcome, alert.action) == ("110113", "4", "E")
+    assert alert.purposeOfEvent[0].coding[0].code == "ETREAT"
+    assert (opened.type.code, opened.outcome, opened.action) == ("110127", "0", "C")
+    assert row[HEADER.index("subject_pseudonym")] == "'-p1"
+    assert json.loads(row[HEADER.index("detail")])["outcome"] == "deny"
+    assert override_row[HEADER.index("actor_agency")] == "'@evil"
+    assert override_row[HEADER.index("actor_client")] == "'+client"
