@@ -6,8 +6,15 @@ from typing import Any
 import pytest
 
 from schemas.vocabulary import Scope
-from tests.integration.deadlines import dispatched_here, routed_here
-from tests.world import COUNCIL, HOUSING, NHS_NUMBER, TRUST, World, risk_event
+from tests.integration.deadlines import (
+    ACK,
+    SECOND,
+    deliveries_of,
+    dispatched_here,
+    pass_at,
+    routed_here,
+)
+from tests.world import COUNCIL, GP, HOUSING, NHS_NUMBER, TRUST, World, crisis_event, risk_event
 
 ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 REGULATOR = "CQC"
@@ -71,3 +78,48 @@ async def test_bad_search_filters_are_422_with_the_field_path(world: World) -> N
         assert response.status_code == 422, (params, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert [tuple(e["loc"]) for e in response.json()["errors"]] == [loc]
+
+
+async def test_trace_shows_a_missed_crisis_deadline_and_its_escalation_in_order(
+    world: World,
+) -> None:
+    _as_regulator(world)
+    message_id = await routed_here(world, TRUST, crisis_event(recipients=[COUNCIL, HOUSING]))
+    await dispatched_here(world.rt, [message_id])
+    council_delivery = (await deliveries_of(world.rt, message_id))[COUNCIL]
+    assert council_delivery.ack_by is not None
+    assert (await world.get(COUNCIL, f"/v1/inbox/{council_delivery.id}")).status_code == 200
+    await pass_at(world.rt, council_delivery.ack_by + SECOND)
+    acked = await world.post(COUNCIL, f"/v1/inbox/{council_delivery.id}/ack", ACK)
+    assert acked.status_code == 200, acked.text
+    path = f"/v1/audit/subjects/{NHS_NUMBER}/trace"
+
+    regulator = await world.get(REGULATOR, path)
+    council = await world.get(COUNCIL, path)
+    gp = await world.get(GP, path)
+
+    assert regulator.status_code == 200, regulator.text
+    (message,) = regulator.json()["messages"]
+    assert (message["sender"], message["type"], message["urgency"]) == (
+        TRUST,
+        "crisis.occurred",
+        "emergency",
+    )
+    late = {r["agency"]: r for r in message["recipients"]}[COUNCIL]
+    assert late["decision"] == "permit" and late["bases"]
+    steps = [
+        late["decided_at"],
+        late["delivered_at"],
+        late["received_at"],
+        late["ack_by"],
+        late["breaches"][0]["recorded_at"],
+        late["escalations"][0]["opened_at"],
+        late["acknowledged_at"],
+    ]
+    assert all(steps) and steps == sorted(steps, key=datetime.fromisoformat)
+    assert late["breaches"][0]["breach"] == "acknowledgement"
+    assert late["breached"] is True and late["outcome"] == ACK["outcome"]
+    assert late["escalations"][0]["reference"]
+    assert {r["agency"] for r in message["recipients"]} == {COUNCIL, HOUSING}
+    assert [r["agency"] for r in council.json()["messages"][0]["recipients"]] == [COUNCIL]
+    assert gp.status_code == 404

@@ -4,12 +4,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
 from broker.audit.log import AuditEvent
 from broker.audit.search import AuditQuery, decode_cursor, search_records
+from broker.audit.trace import subject_trace
 from broker.audit.verify import verify_chain
+from broker.errors import NotFound
 from broker.messages.views import audit_view, message_trail
 from schemas.common import AgencyCode, NhsNumber
 from schemas.vocabulary import Scope
@@ -35,6 +37,23 @@ async def get_message_trail(
     """
     records = await message_trail(session, message_id, viewer=trail_viewer(caller))
     return {"message_id": str(message_id), "records": records}
+
+
+@router.get("/v1/audit/subjects/{nhs_number}/trace")
+async def get_subject_trace(
+    nhs_number: Annotated[NhsNumber, Path(description="10-digit NHS number")],
+    caller: Auditor,
+    rt: RuntimeDep,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """The subject's assurance trace: each message about them and, per recipient, decision,
+    delivery, receipt, acknowledgement, breaches and escalations. An agency sees only the
+    messages it sent or received; a subject it has nothing about is a 404."""
+    pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
+    messages = await subject_trace(session, pseudonym, trail_viewer(caller), rt.clock())
+    if not messages:
+        raise NotFound("no messages about this subject")
+    return {"subject": pseudonym, "messages": messages}
 
 
 @router.get("/v1/audit/records")
