@@ -14,8 +14,14 @@ class UserRole(StrEnum):
 IG_ROLES = frozenset({UserRole.IG_LEAD, UserRole.ADMIN})
 # The roles that may use the duty console.
 DUTY_ROLES = frozenset({UserRole.DUTY, UserRole.ADMIN})
+# The roles that may use the audit page.
+AUDIT_ROLES = frozenset({UserRole.AUDITOR, UserRole.ADMIN})
 
 
 def home_page(role: str) -> str:
     """Where a person lands after signing in: the pages their role is for."""
-    return "/duty" if role == UserRole.DUTY else "/ig/agreements"
+    if role == UserRole.DUTY:
+        return "/duty"
+    if role == UserRole.AUDITOR:
+        return "/audit"
+    return "/ig/agreements"

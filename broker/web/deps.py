@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from broker.api.deps import RuntimeDep, SessionDep
 from broker.errors import Forbidden
-from broker.users.roles import DUTY_ROLES, IG_ROLES
+from broker.users.roles import AUDIT_ROLES, DUTY_ROLES, IG_ROLES
 from broker.users.service import SignedIn, signed_in
 from broker.web.pages import SignInRequired
 from broker.web.security import read_form, session_cookie, tokens_match
@@ -46,6 +46,15 @@ async def duty_worker(person: PersonDep) -> SignedIn:
 
 
 DutyDep = Annotated[SignedIn, Depends(duty_worker)]
+
+
+async def auditor(person: PersonDep) -> SignedIn:
+    if person.role not in AUDIT_ROLES:
+        raise Forbidden(f"The audit page is for auditors; your role is {person.role}.")
+    return person
+
+
+AuditorDep = Annotated[SignedIn, Depends(auditor)]
 
 
 @dataclass(frozen=True)

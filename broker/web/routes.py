@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from broker.web import agreements, duty, overrides, sign_in
+from broker.web import agreements, audit, duty, overrides, sign_in
 from broker.web.duty_js import DUTY_SCRIPT
 from broker.web.pages import WebRoute
 from broker.web.style import STYLESHEET
@@ -27,5 +27,5 @@ async def duty_script() -> Response:
     )
 
 
-for pages in (sign_in, agreements, overrides, duty):
+for pages in (sign_in, agreements, overrides, duty, audit):
     router.include_router(pages.router)
