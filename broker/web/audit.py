@@ -1,4 +1,5 @@
-"""/audit: the auditor's page, the timeliness report with a chart, and a message's trail.
+"""/audit: the auditor's page: the timeliness report with a chart, the audit chain's status,
+a search over audit records and a message's trail.
 
 An auditor sees what an agency client of their agency sees (the deliveries it sent or
 received, the trail of its own messages); an administrator sees every agency's.
@@ -12,6 +13,10 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from broker.api.deps import SessionDep
+from broker.audit.log import AuditEvent
+from broker.audit.search import AuditQuery, search_records
+from broker.audit.verify import chain_status
+from broker.errors import FieldError, InvalidInput
 from broker.messages.views import message_trail
 from broker.reports.timeliness import TimelinessRow, timeliness
 from broker.users.roles import UserRole
@@ -21,6 +26,7 @@ from broker.web.templates import render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 DEFAULT_DAYS = 7
+SEARCH_LIMIT = 100
 BAR_WIDTH = 300  # the chart's widest bar, a breach rate of 100 %
 BAR_HEIGHT = 20
 
@@ -46,6 +52,18 @@ def chart(rows: list[TimelinessRow]) -> list[Bar]:
     ]
 
 
+def _event(value: str) -> AuditEvent | None:
+    """The searched event; the form's "any event" is empty."""
+    if not value:
+        return None
+    try:
+        return AuditEvent(value)
+    except ValueError:
+        raise InvalidInput(
+            "The search was not run", [FieldError(("query", "event"), f"unknown event {value}")]
+        ) from None
+
+
 @router.get("/audit")
 async def audit_page(
     person: AuditorDep,
@@ -53,6 +71,8 @@ async def audit_page(
     start: date | None = None,
     end: date | None = None,
     message: UUID | None = None,
+    event: str = "",
+    search: bool = False,
 ) -> Response:
     last = end or datetime.now(UTC).date()
     first = start or last - timedelta(days=DEFAULT_DAYS)
@@ -65,6 +85,15 @@ async def audit_page(
         datetime.combine(first, time(), UTC),
         datetime.combine(last + timedelta(days=1), time(), UTC),
     )
+    found, wanted = None, _event(event)
+    if search:
+        query = AuditQuery(
+            event=wanted,
+            recorded_from=datetime.combine(first, time(), UTC),
+            recorded_to=datetime.combine(last + timedelta(days=1), time(), UTC),
+            limit=SEARCH_LIMIT,
+        )
+        found, _ = await search_records(session, query, None if everything else agency)
     trail = None
     if message is not None:
         trail = await message_trail(session, message, viewer=None if everything else agency)
@@ -82,4 +111,8 @@ async def audit_page(
         bar_width=BAR_WIDTH,
         message=message,
         trail=trail,
+        events=list(AuditEvent),
+        event=wanted,
+        found=found,
+        chain=await chain_status(session),
     )

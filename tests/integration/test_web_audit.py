@@ -44,7 +44,9 @@ async def test_an_auditor_sees_the_report_chart_and_a_message_trace(
 
     signed_in = await sign_in(browser, COUNCIL_AUDITOR)
     page = await browser.get("/audit")
+    found = await browser.get("/audit", params={"search": "true", "event": "delivery.delivered"})
     trace = await browser.get("/audit", params={"message": str(message_id)})
+    bad_search = await browser.get("/audit", params={"search": "true", "event": "nope"})
 
     assert signed_in.headers["location"] == "/audit"
     assert page.status_code == 200
@@ -52,7 +54,10 @@ async def test_an_auditor_sees_the_report_chart_and_a_message_trace(
     text = visible_text(page)
     assert f"{COUNCIL} risk.changed 1" in text  # one delivery to the council
     assert HOUSING not in text  # the council neither sent nor received housing's delivery
+    assert "records chained" in text and "Last signed checkpoint" in text
+    assert "/audit?start=" in found.text and str(message_id) in visible_text(found)
     assert trace.status_code == 200
+    assert bad_search.status_code == 422 and "unknown event nope" in visible_text(bad_search)
     assert "delivery.delivered" in visible_text(trace)
 
 
