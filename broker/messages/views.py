@@ -129,6 +129,27 @@ async def message_trail(
     ]
 
 
+async def trail_deliveries(
+    session: AsyncSession, message_id: UUID, viewer: str | None, now: datetime
+) -> list[dict[str, Any]]:
+    """Per recipient `viewer` may see (as in `message_trail`): the decision, its bases and
+    agreement, the deadlines, the status times, the outcome and whether a deadline was missed."""
+    message = await session.get(Message, message_id)
+    if message is None:
+        raise NotFound(f"no message {message_id}")
+    statement = (
+        select(Delivery)
+        .where(Delivery.message_id == message_id)
+        .order_by(Delivery.recipient_agency)
+    )
+    if viewer is not None and viewer != message.sender_agency:
+        statement = statement.where(
+            Delivery.recipient_agency == viewer, Delivery.status != "withheld"
+        )
+    overrides = await overrides_of_message(session, message_id)
+    return [recipient_view(d, now, overrides.get(d.id)) for d in await session.scalars(statement)]
+
+
 async def _own_delivery_ids(
     session: AsyncSession, message: Message, viewer: str | None
 ) -> set[UUID | None] | None:

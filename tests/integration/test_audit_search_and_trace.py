@@ -123,3 +123,9 @@ async def test_trace_shows_a_missed_crisis_deadline_and_its_escalation_in_order(
     assert {r["agency"] for r in message["recipients"]} == {COUNCIL, HOUSING}
     assert [r["agency"] for r in council.json()["messages"][0]["recipients"]] == [COUNCIL]
     assert gp.status_code == 404
+    trail = (await world.get(COUNCIL, f"/v1/audit/messages/{message_id}")).json()
+    (own,) = trail["deliveries"]
+    assert (own["agency"], own["decision"], own["breached"]) == (COUNCIL, "permit", True)
+    assert own["ack_by"] == late["ack_by"] and own["outcome"] == ACK["outcome"]
+    whole = (await world.get(REGULATOR, f"/v1/audit/messages/{message_id}")).json()
+    assert {d["agency"] for d in whole["deliveries"]} == {COUNCIL, HOUSING}

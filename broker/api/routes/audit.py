@@ -12,7 +12,7 @@ from broker.audit.search import AuditQuery, decode_cursor, search_records
 from broker.audit.trace import subject_trace
 from broker.audit.verify import verify_chain
 from broker.errors import NotFound
-from broker.messages.views import audit_view, message_trail
+from broker.messages.views import audit_view, message_trail, trail_deliveries
 from schemas.common import AgencyCode, NhsNumber
 from schemas.vocabulary import Scope
 
@@ -28,15 +28,17 @@ def trail_viewer(caller: Caller) -> str | None:
 
 @router.get("/v1/audit/messages/{message_id}")
 async def get_message_trail(
-    message_id: UUID, caller: Auditor, session: SessionDep
+    message_id: UUID, caller: Auditor, rt: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     """The ordered audit trail of a message across all its deliveries.
 
     The sender's agency sees all of it; a recipient agency sees the message-level records and
     its own delivery's, never another recipient's decision.
     """
-    records = await message_trail(session, message_id, viewer=trail_viewer(caller))
-    return {"message_id": str(message_id), "records": records}
+    viewer = trail_viewer(caller)
+    records = await message_trail(session, message_id, viewer=viewer)
+    deliveries = await trail_deliveries(session, message_id, viewer, rt.clock())
+    return {"message_id": str(message_id), "records": records, "deliveries": deliveries}
 
 
 @router.get("/v1/audit/subjects/{nhs_number}/trace")
