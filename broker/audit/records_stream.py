@@ -3,34 +3,17 @@
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import select
 
+from broker.audit.search import visible_to
 from broker.db.engine import Database
-from broker.db.models import AuditRecord, Delivery, Message
+from broker.db.models import AuditRecord, Message
 from consent.vocab import purpose_of_use
-from schemas.vocabulary import DeliveryStatus, Purpose, Urgency
+from schemas.vocabulary import Purpose, Urgency
 
 EXPORT_BATCH = 500
 
 Records = AsyncIterator[tuple[AuditRecord, str | None]]
-
-
-def visible_to(agency: str) -> ColumnElement[bool]:
-    """Records an agency may export: all of the messages it sent; of those it received, the
-    message-level records and its own delivery's (never another recipient's decision); and
-    its own acts that concern no message. The same rule as the audit search."""
-    sent = select(Message.id).where(Message.sender_agency == agency)
-    own_deliveries = select(Delivery.id).where(Delivery.recipient_agency == agency)
-    received = select(Delivery.message_id).where(
-        Delivery.recipient_agency == agency,
-        Delivery.status != DeliveryStatus.WITHHELD.value,
-    )
-    return or_(
-        AuditRecord.message_id.in_(sent),
-        AuditRecord.delivery_id.in_(own_deliveries),
-        and_(AuditRecord.delivery_id.is_(None), AuditRecord.message_id.in_(received)),
-        and_(AuditRecord.message_id.is_(None), AuditRecord.actor_agency == agency),
-    )
 
 
 async def records_between(

@@ -21,7 +21,7 @@ router = APIRouter(tags=["audit"])
 Auditor = Annotated[Caller, Depends(require(Scope.AUDIT_READ))]
 
 # An auditor scope ("audit:all") or admin exports every agency's records.
-SEES_EVERYTHING = frozenset({Scope.ADMIN.value, "audit:all"})
+SEES_EVERYTHING = frozenset({Scope.ADMIN.value, Scope.AUDIT_ALL.value})
 
 
 @router.get(

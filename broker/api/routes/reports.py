@@ -16,7 +16,7 @@ router = APIRouter(tags=["reports"])
 Auditor = Annotated[Caller, Depends(require(Scope.AUDIT_READ))]
 
 # An administrator, or an auditor with "audit:all", sees every agency's deliveries.
-SEES_EVERYTHING = frozenset({Scope.ADMIN.value, "audit:all"})
+SEES_EVERYTHING = frozenset({Scope.ADMIN.value, Scope.AUDIT_ALL.value})
 
 
 @router.get(
