@@ -52,6 +52,8 @@ class AuditEvent(StrEnum):
     CRISIS_PLAN_ACTIVATED = "crisis_plan.activated"
     CRISIS_PLAN_SUPERSEDED = "crisis_plan.superseded"
     AUDIT_PRUNED = "audit.pruned"
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_VERIFIED = "audit.verified"
 
 
 @dataclass(frozen=True)
