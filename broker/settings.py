@@ -52,6 +52,10 @@ class AuditSettings(BaseModel):
     retention_days: int = Field(default=2922, ge=1, le=36500)  # about 8 years
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
     batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # Each chainer pass looks this many ids below the highest chained for records that
+    # committed late; a full sweep every `sweep_seconds` catches any later still.
+    late_window: int = Field(default=10_000, ge=0, le=10_000_000)
+    sweep_seconds: float = Field(default=300.0, gt=0, le=86400)
 
 
 class SmtpSettings(BaseModel):

@@ -5,6 +5,11 @@ afterwards (asynchronous sequencing, as Certificate Transparency logs do), so no
 waits for the chain. A link's hash is SHA-256 over the canonical encoding of every column
 of its record together with the previous link's hash; the first link's previous hash is
 `GENESIS`. Links live in their own insert-only table, so the audit table is never updated.
+
+Ids are handed out at insert and committed in any order, so a record can become visible
+after records with higher ids were chained. Each pass therefore looks back a window of ids
+below the highest one chained (`recent_floor`), which costs the same however long the log
+grows; a periodic full sweep links any record that committed later still.
 """
 
 import hashlib
@@ -14,13 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.db.models import AuditChainHead, AuditChainLink, AuditRecord
+from broker.settings import AuditSettings
 
 GENESIS = "0" * 64
 HEAD_ID = 1
+LATE_WINDOW = AuditSettings().late_window  # ids; see `recent_floor`
 
 
 def canonical(value: dict[str, Any]) -> bytes:
@@ -66,11 +73,23 @@ def unchained() -> Any:
     return ~exists().where(AuditChainLink.record_id == AuditRecord.id)
 
 
-async def link_batch(session: AsyncSession, head: AuditChainHead, limit: int) -> Chained:
-    """Link up to `limit` committed records not yet chained, in id order, and move the head."""
+async def recent_floor(session: AsyncSession, window: int) -> int:
+    """The id below which a pass need not look: `window` ids under the highest one chained."""
+    highest = await session.scalar(select(func.max(AuditChainLink.record_id)))
+    return max((highest or 0) - window, 0)
+
+
+async def link_batch(
+    session: AsyncSession, head: AuditChainHead, limit: int, above: int = 0
+) -> Chained:
+    """Link up to `limit` committed records with ids over `above` not yet chained, in id
+    order, and move the head."""
     records = (
         await session.scalars(
-            select(AuditRecord).where(unchained()).order_by(AuditRecord.id).limit(limit)
+            select(AuditRecord)
+            .where(AuditRecord.id > above, unchained())
+            .order_by(AuditRecord.id)
+            .limit(limit)
         )
     ).all()
     seq, prev = head.seq, head.hash

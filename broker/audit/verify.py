@@ -27,7 +27,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.audit import checkpoints as signed
-from broker.audit.chain import GENESIS, HEAD_ID, link_hash, record_fields, unchained
+from broker.audit.chain import (
+    GENESIS,
+    HEAD_ID,
+    LATE_WINDOW,
+    link_hash,
+    recent_floor,
+    record_fields,
+    unchained,
+)
 from broker.crypto.keys import KeyMaterial
 from broker.db.models import AuditChainHead, AuditChainLink, AuditCheckpoint, AuditRecord
 
@@ -221,18 +229,22 @@ def check_against(
                 report.fail(copy.seq, None, "database no longer matches an exported checkpoint")
 
 
-async def chain_status(session: AsyncSession) -> ChainStatus:
-    """Cheap: the head's seq, the last checkpoint's seq and time, records not yet chained."""
+async def chain_status(session: AsyncSession, late_window: int = LATE_WINDOW) -> ChainStatus:
+    """Cheap: the head's seq, the last checkpoint's seq and time, and the records not yet
+    chained among the recent ids the chainer searches on every pass."""
     head = await session.get(AuditChainHead, HEAD_ID)
     last = await signed.latest(session)
     return ChainStatus(
         head_seq=head.seq if head else 0,
         last_checkpoint=CheckpointRef(last.seq, last.at) if last else None,
-        unchained=await _unchained_count(session),
+        unchained=await _unchained_count(session, await recent_floor(session, late_window)),
     )
 
 
-async def _unchained_count(session: AsyncSession) -> int:
+async def _unchained_count(session: AsyncSession, above: int = 0) -> int:
     return (
-        await session.scalar(select(func.count()).select_from(AuditRecord).where(unchained())) or 0
+        await session.scalar(
+            select(func.count()).select_from(AuditRecord).where(AuditRecord.id > above, unchained())
+        )
+        or 0
     )

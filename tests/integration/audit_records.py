@@ -8,6 +8,7 @@ from sqlalchemy import text
 from broker.audit.log import BROKER, AuditEvent, append
 from broker.audit.worker import chain_pending
 from broker.db.engine import is_sqlite
+from broker.db.models import AuditRecord
 from broker.runtime import Runtime
 
 
@@ -23,6 +24,16 @@ async def write_records(rt: Runtime, count: int) -> None:
                 subject="pseudonym-" + str(n),
                 detail={"n": n, "nested": {"b": 1, "a": [1.5, None]}},
             )
+        await session.commit()
+
+
+async def write_record_numbered(rt: Runtime, record_id: int) -> None:
+    """One record with the id given, as if its transaction took that id and committed late."""
+    async with rt.db.unit_of_work() as session:
+        append(session, AuditEvent.EVENT_RECEIVED, BROKER, rt.clock(), detail={"late": True})
+        (record,) = session.new
+        assert isinstance(record, AuditRecord)
+        record.id = record_id
         await session.commit()
 
 

@@ -12,7 +12,12 @@ from broker.audit.worker import chain_pending
 from broker.db.engine import is_sqlite
 from broker.db.models import AuditRecord
 from broker.runtime import Runtime
-from tests.integration.audit_records import chained, record_of, write_records
+from tests.integration.audit_records import (
+    chained,
+    record_of,
+    write_record_numbered,
+    write_records,
+)
 from tests.world import TRUST, World
 
 
@@ -36,6 +41,36 @@ async def test_the_trail_is_chained_and_verifies_through_the_api(world: World) -
     async with rt.db.unit_of_work() as session:
         status = await chain_status(session)
     assert status.head_seq == chained_before + 2 and status.unchained == 0
+
+
+async def test_a_record_that_commits_late_is_chained_by_the_window_or_the_sweep(
+    runtime: Runtime,
+) -> None:
+    await chained(runtime, 1)
+    first = await record_of(runtime, 1)
+    await write_record_numbered(runtime, first + 100)
+    await chain_pending(runtime, sweep=False)
+    # A transaction that took an id before the chained one commits only now.
+    await write_record_numbered(runtime, first + 50)
+    runtime.settings.audit.late_window = 10  # too narrow to reach back 50 ids
+    assert (await chain_pending(runtime, sweep=False)).linked == 0
+    async with runtime.db.unit_of_work() as session:
+        assert (await chain_status(session, late_window=100)).unchained == 1
+    runtime.settings.audit.late_window = 100
+    assert (await chain_pending(runtime, sweep=False)).linked == 1
+
+    await write_record_numbered(runtime, first + 20)
+    runtime.settings.audit.late_window = 10
+    assert (await chain_pending(runtime, sweep=False)).linked == 0
+    assert (await chain_pending(runtime, sweep=True)).linked == 1
+    async with runtime.db.unit_of_work() as session:
+        report = await verify_chain(session, runtime.keys)
+    assert report.ok and report.records_checked == 4 and report.unchained == 0
+    assert [await record_of(runtime, seq) for seq in (2, 3, 4)] == [
+        first + 100,
+        first + 50,
+        first + 20,
+    ]
 
 
 async def test_verifying_needs_the_audit_scope(world: World) -> None:
