@@ -53,6 +53,14 @@ class Caller:
         an administrator."""
         return None if self.has(Scope.ADMIN) else self.claims.agency
 
+    @property
+    def audit_viewer(self) -> str | None:
+        """Whose audit trail, reports and exports the caller may read: every agency's (None)
+        for an administrator or a regulator's auditor granted `audit:all`, otherwise its own
+        agency's."""
+        every = self.has(Scope.ADMIN) or self.has(Scope.AUDIT_ALL)
+        return None if every else self.claims.agency
+
 
 async def authenticate(request: Request, rt: RuntimeDep) -> Caller:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")

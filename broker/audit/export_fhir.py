@@ -27,6 +27,8 @@ SUCCESS, MINOR, SERIOUS = "0", "4", "8"
 
 _DCM: dict[str, tuple[str, str]] = {
     AuditEvent.DELIVERY_DELIVERED: ("110106", "Export"),
+    AuditEvent.AUDIT_EXPORTED: ("110106", "Export"),
+    AuditEvent.AUDIT_VERIFIED: ("110101", "Audit Log Used"),
     AuditEvent.DELIVERY_RECEIVED: ("110107", "Import"),
     AuditEvent.DELIVERY_DECIDED: ("110113", "Security Alert"),
     AuditEvent.OVERRIDE_OPENED: ("110127", "Emergency Override Started"),
@@ -41,7 +43,13 @@ _DCM: dict[str, tuple[str, str]] = {
 }
 _APPLICATION_ACTIVITY = ("110100", "Application Activity")
 
-_READ = {AuditEvent.PAYLOAD_VIEWED, AuditEvent.DELIVERY_DELIVERED, AuditEvent.DECISION_PREVIEWED}
+_READ = {
+    AuditEvent.PAYLOAD_VIEWED,
+    AuditEvent.DELIVERY_DELIVERED,
+    AuditEvent.DECISION_PREVIEWED,
+    AuditEvent.AUDIT_EXPORTED,
+    AuditEvent.AUDIT_VERIFIED,
+}
 _DELETE = {AuditEvent.AUDIT_PRUNED}
 _CREATE_SUFFIXES = (".created", ".opened", ".registered", ".recorded", ".received", ".proposed")
 _UPDATE_SUFFIXES = (

@@ -51,6 +51,9 @@ async def test_fhir_export_validates_maps_the_codes_and_never_carries_the_nhs_nu
     assert ids == sorted(set(ids))
     by_event = {e.subtype[0].code: e for e in events}
     assert by_event["delivery.delivered"].type.code == "110106"
+    exported = by_event["audit.exported"]  # this export, on the record before it streamed
+    assert (exported.type.code, exported.action) == ("110106", "R")
+    assert exported.agent[0].who.identifier.value == AUDITOR
     decided = by_event["delivery.decided"]
     assert (decided.type.system, decided.type.code, decided.outcome) == (DCM, "110113", "0")
     assert decided.purposeOfEvent[0].coding[0].code == "TREAT"
@@ -69,7 +72,8 @@ async def test_csv_export_is_an_agencys_own_part_safe_for_a_spreadsheet(world: W
     to_housing = await routed_here(world, TRUST, risk_event(recipients=[HOUSING]))
     await dispatched_here(world.rt, [to_council, to_housing])
 
-    council = await world.get(COUNCIL, "/v1/audit/export", format="csv", **_period())
+    period = _period()
+    council = await world.get(COUNCIL, "/v1/audit/export", format="csv", **period)
     trust = await world.get(TRUST, "/v1/audit/export", format="csv", **_period())
 
     assert council.status_code == 200, council.text
@@ -79,6 +83,9 @@ async def test_csv_export_is_an_agencys_own_part_safe_for_a_spreadsheet(world: W
     assert {r["event"] for r in rows} >= {"event.received", "delivery.decided"}
     assert NHS_NUMBER not in council.text
     assert all(json.loads(r["detail"]) is not None for r in rows)
+    # The export itself is on the record, written before the first row went out.
+    (exported,) = [json.loads(r["detail"]) for r in rows if r["event"] == "audit.exported"]
+    assert exported == {**period, "format": "csv", "agencies": COUNCIL}
     trust_rows = list(csv.DictReader(io.StringIO(trust.text)))
     assert {r["message_id"] for r in trust_rows} >= {str(to_council), str(to_housing)}
 

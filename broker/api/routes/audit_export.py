@@ -4,6 +4,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -14,14 +15,13 @@ from broker.api.deps import Caller, RuntimeDep, require
 from broker.audit import records_stream
 from broker.audit.export_csv import HEADER, csv_row
 from broker.audit.export_fhir import audit_event
+from broker.audit.log import AuditEvent, append
 from broker.errors import FieldError, InvalidInput
+from broker.runtime import Runtime
 from schemas.vocabulary import Scope
 
 router = APIRouter(tags=["audit"])
 Auditor = Annotated[Caller, Depends(require(Scope.AUDIT_READ))]
-
-# An auditor scope ("audit:all") or admin exports every agency's records.
-SEES_EVERYTHING = frozenset({Scope.ADMIN.value, Scope.AUDIT_ALL.value})
 
 
 @router.get(
@@ -53,8 +53,9 @@ async def export_audit(
             "the period ends before it starts",
             [FieldError(("query", "to"), "must be after 'from'")],
         )
-    sees_all = not SEES_EVERYTHING.isdisjoint(caller.claims.scopes)
-    records = records_stream.records_between(rt.db, start, end, None if sees_all else caller.agency)
+    viewer = caller.audit_viewer
+    await _record_export(rt, caller, format, start, end, viewer)
+    records = records_stream.records_between(rt.db, start, end, viewer)
     if format == "csv":
         return StreamingResponse(
             _csv(records),
@@ -62,6 +63,27 @@ async def export_audit(
             headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
         )
     return StreamingResponse(_ndjson(records), media_type="application/fhir+ndjson")
+
+
+async def _record_export(
+    rt: Runtime, caller: Caller, format: str, start: datetime, end: datetime, viewer: str | None
+) -> None:
+    """Who exported which period, recorded before the first byte leaves: an export cut off
+    half-way was still an export."""
+    async with rt.db.unit_of_work() as session:
+        append(
+            session,
+            AuditEvent.AUDIT_EXPORTED,
+            caller.actor,
+            rt.clock(),
+            detail={
+                "format": format,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "agencies": "all" if viewer is None else viewer,
+            },
+        )
+        await session.commit()
 
 
 async def _ndjson(records: records_stream.Records) -> AsyncIterator[str]:
