@@ -1,4 +1,5 @@
-"""`imb audit verify | export-checkpoints | prune`: the audit chain from the command line."""
+"""`imb audit verify | export-checkpoints | prune | rotate-signing-key`: the audit chain from
+the command line."""
 
 import argparse
 import json
@@ -7,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
 from broker.audit import checkpoints
@@ -14,6 +16,7 @@ from broker.audit.chain import canonical
 from broker.audit.log import Actor
 from broker.audit.prune import PruneRefused, prune_before
 from broker.audit.verify import check_against, verify_chain
+from broker.crypto.keys import audit_key_id, rotate_audit_signing_key
 from broker.db.models import AuditCheckpoint
 from broker.runtime import Runtime
 
@@ -35,6 +38,10 @@ def add_audit_commands(commands: Any) -> None:
         "prune", help="delete records past retention, up to a checkpoint before DATE"
     )
     prune.add_argument("--before", required=True, type=date.fromisoformat, metavar="DATE")
+    actions.add_parser(
+        "rotate-signing-key",
+        help="a new checkpoint signing key; the old public key is kept to verify older ones",
+    )
 
 
 async def run_audit(rt: Runtime, args: argparse.Namespace) -> str | None:
@@ -47,6 +54,11 @@ async def run_audit(rt: Runtime, args: argparse.Namespace) -> str | None:
             sys.stdout.write(lines)
         else:
             args.out.write_text(lines)
+        return None
+    if args.action == "rotate-signing-key":
+        retired, current = rotate_audit_signing_key(rt.settings.resolved_keys_dir)
+        # Running processes sign with the old key until restarted; both keys verify.
+        print(json.dumps({"retired_key_id": retired, "key_id": current}))
         return None
     before = datetime.combine(args.before, datetime.min.time(), tzinfo=UTC)
     async with rt.db.unit_of_work() as session:
@@ -69,9 +81,9 @@ async def _verify(rt: Runtime, against: Path | None) -> str | None:
     async with rt.db.unit_of_work() as session:
         report = await verify_chain(session, rt.keys)
         if exported is not None:
-            public, items = exported
+            public_keys, items = exported
             stored = {c.seq: c for c in (await session.scalars(select(AuditCheckpoint))).all()}
-            check_against(items, public, stored, report)
+            check_against(items, public_keys, stored, report)
     if not report.ok:
         return report.one_line()
     print(report.one_line())
@@ -79,11 +91,10 @@ async def _verify(rt: Runtime, against: Path | None) -> str | None:
 
 
 async def _export(rt: Runtime) -> str:
-    public = rt.keys.audit_signing_key.public_key()
+    # Every key, current and retired, so the file verifies on its own after a rotation.
     lines = [
-        json.dumps(
-            {"public_key": checkpoints.public_key_text(public), "key_id": rt.keys.audit_key_id}
-        )
+        json.dumps({"public_key": checkpoints.public_key_text(public), "key_id": key_id})
+        for key_id, public in sorted(rt.keys.audit_verify_keys.items())
     ]
     async with rt.db.unit_of_work() as session:
         stored = await session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
@@ -91,10 +102,13 @@ async def _export(rt: Runtime) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _read_export(path: Path) -> tuple[Any, list[dict[str, Any]]]:
+def _read_export(path: Path) -> tuple[dict[str, Ed25519PublicKey], list[dict[str, Any]]]:
+    """The exported public keys by the id each one's own bytes give, and the checkpoints."""
     items = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    keys = [item for item in items if "public_key" in item]
-    if len(keys) != 1:
-        raise ValueError(f"{path} does not hold exactly one public key line")
-    public = checkpoints.public_key_from_text(str(keys[0]["public_key"]))
-    return public, [item for item in items if "public_key" not in item]
+    keys = [
+        checkpoints.public_key_from_text(str(i["public_key"])) for i in items if "public_key" in i
+    ]
+    if not keys:
+        raise ValueError(f"{path} holds no public key line")
+    by_id = {audit_key_id(public): public for public in keys}
+    return by_id, [item for item in items if "public_key" not in item]

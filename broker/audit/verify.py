@@ -17,7 +17,7 @@ at checkpoints and never deletes them (see `broker.audit.prune`).
 `chain_status` is the cheap summary (head, last checkpoint, records not yet chained).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -148,16 +148,23 @@ class _Walk:
 
 
 def check_signatures(
-    public: Ed25519PublicKey,
-    key_id: str,
+    public_keys: Mapping[str, Ed25519PublicKey],
     checkpoints: Iterable[AuditCheckpoint],
     report: VerifyReport,
 ) -> None:
+    """Each checkpoint against the key its id names, current or retired."""
     for checkpoint in checkpoints:
         report.checkpoints_checked += 1
-        if checkpoint.key_id != key_id or not signed.signature_valid(public, checkpoint):
+        if not _signed_by_known_key(public_keys, checkpoint):
             report.fail(checkpoint.seq, None, "checkpoint signature does not verify")
         report.last_checkpoint = CheckpointRef(checkpoint.seq, checkpoint.at)
+
+
+def _signed_by_known_key(
+    public_keys: Mapping[str, Ed25519PublicKey], checkpoint: AuditCheckpoint
+) -> bool:
+    public = public_keys.get(checkpoint.key_id)
+    return public is not None and signed.signature_valid(public, checkpoint)
 
 
 def _forget(session: AsyncSession, *rows: object) -> None:
@@ -174,12 +181,11 @@ async def verify_chain(
 
     Read-only: the caller's session is left as it was, apart from rows it loads.
     """
-    public, key_id = keys.audit_signing_key.public_key(), keys.audit_key_id
     report = VerifyReport()
     all_checkpoints = (
         await session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
     ).all()
-    check_signatures(public, key_id, all_checkpoints, report)
+    check_signatures(keys.audit_verify_keys, all_checkpoints, report)
     walk = _Walk({c.seq: c for c in all_checkpoints}, report)
     after = 0
     while report.first_bad is None:
@@ -208,7 +214,7 @@ async def verify_chain(
 
 def check_against(
     exported: Iterable[dict[str, Any]],
-    public: Ed25519PublicKey,
+    public_keys: Mapping[str, Ed25519PublicKey],
     stored: dict[int, AuditCheckpoint],
     report: VerifyReport,
 ) -> None:
@@ -221,7 +227,7 @@ def check_against(
             key_id=str(item["key_id"]),
             signature=str(item["signature"]),
         )
-        if not signed.signature_valid(public, copy):
+        if not _signed_by_known_key(public_keys, copy):
             report.fail(copy.seq, None, "exported checkpoint signature does not verify")
         else:
             here = stored.get(copy.seq)

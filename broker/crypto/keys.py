@@ -4,6 +4,10 @@ A key-encryption key (KEK) wraps each payload's data key (AES key wrap, RFC 3394
 are a sequence (`kek-0001.key`, `kek-0002.key`, ...): the highest wraps new data keys and the
 older ones still unwrap, so a KEK is rotated by adding a file. `KeyProvider` is the seam where
 a cloud KMS would plug in.
+
+The audit signing key (`audit-signing.key`, an Ed25519 seed) signs the audit chain's
+checkpoints. Rotating it keeps the retired key's public half as `audit-verify-<key id>.pub`,
+so checkpoints signed before the rotation still verify afterwards.
 """
 
 import hashlib
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
@@ -27,6 +31,8 @@ KEY_BYTES = 32  # AES-256 KEKs; HMAC-SHA256 keys as long as the hash output (RFC
 _KEK_PREFIX, _KEK_SUFFIX = "kek-", ".key"
 _FIRST_KEK_ID = 1
 _DIR_MODE, _FILE_MODE = 0o700, 0o600
+_AUDIT_SIGNING = "audit-signing.key"
+_RETIRED_PREFIX, _RETIRED_SUFFIX = "audit-verify-", ".pub"
 
 
 class KeyProvider(Protocol):
@@ -75,6 +81,8 @@ class KeyMaterial:
     # Signs audit chain checkpoints; the key id is the public key's SHA-256, shortened.
     audit_signing_key: Ed25519PrivateKey
     audit_key_id: str
+    # Every audit key's public half by key id, the current one and each retired one.
+    audit_verify_keys: dict[str, Ed25519PublicKey]
 
 
 def ensure_key_material(keys_dir: Path) -> KeyMaterial:
@@ -90,14 +98,51 @@ def ensure_key_material(keys_dir: Path) -> KeyMaterial:
         token_signing_key=_signing_key(
             _create_or_read(keys_dir / "token-signing.jwk", _new_signing_jwk)
         ),
-        **_audit_signing(_ensure_secret_key(keys_dir / "audit-signing.key")),
+        **_audit_signing(keys_dir),
     )
 
 
-def _audit_signing(seed: bytes) -> dict[str, Any]:
-    key = Ed25519PrivateKey.from_private_bytes(seed)
-    public = key.public_key().public_bytes_raw()
-    return {"audit_signing_key": key, "audit_key_id": hashlib.sha256(public).hexdigest()[:16]}
+def _audit_signing(keys_dir: Path) -> dict[str, Any]:
+    key = Ed25519PrivateKey.from_private_bytes(_ensure_secret_key(keys_dir / _AUDIT_SIGNING))
+    verify_keys = _retired_audit_keys(keys_dir)
+    verify_keys[audit_key_id(key.public_key())] = key.public_key()
+    return {
+        "audit_signing_key": key,
+        "audit_key_id": audit_key_id(key.public_key()),
+        "audit_verify_keys": verify_keys,
+    }
+
+
+def audit_key_id(public: Ed25519PublicKey) -> str:
+    """The public key's SHA-256, shortened: names the key in every checkpoint it signs."""
+    return hashlib.sha256(public.public_bytes_raw()).hexdigest()[:16]
+
+
+def _retired_audit_keys(keys_dir: Path) -> dict[str, Ed25519PublicKey]:
+    keys = {}
+    for path in keys_dir.glob(f"{_RETIRED_PREFIX}*{_RETIRED_SUFFIX}"):
+        try:
+            public = Ed25519PublicKey.from_public_bytes(_read(path))
+        except ValueError as exc:
+            raise MalformedKeyFile(f"{path.name} is not an Ed25519 public key") from exc
+        if path.name != f"{_RETIRED_PREFIX}{audit_key_id(public)}{_RETIRED_SUFFIX}":
+            raise MalformedKeyFile(f"{path.name} does not hold the key its name gives")
+        keys[audit_key_id(public)] = public
+    return keys
+
+
+def rotate_audit_signing_key(keys_dir: Path) -> tuple[str, str]:
+    """A new audit signing key; the old one's public half is kept to verify what it signed.
+
+    Returns (retired key id, new key id). The public half is on disk before the new seed
+    replaces the old, so a crash between the two loses nothing.
+    """
+    old = _audit_signing(keys_dir)["audit_signing_key"].public_key()
+    retired = audit_key_id(old)
+    _publish(keys_dir / f"{_RETIRED_PREFIX}{retired}{_RETIRED_SUFFIX}", old.public_bytes_raw())
+    _replace(keys_dir / _AUDIT_SIGNING, _random_key())
+    new = Ed25519PrivateKey.from_private_bytes(_read(keys_dir / _AUDIT_SIGNING))
+    return retired, audit_key_id(new.public_key())
 
 
 def add_kek(keys_dir: Path) -> str:
@@ -170,13 +215,8 @@ def _publish(path: Path, content: bytes) -> bool:
     place: the link fails if the name exists, so of processes starting together exactly one
     wins, and no reader ever sees a half-written key.
     """
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+    temporary = _written_beside(path, content)
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.link(temporary, path)
     except FileExistsError:
         return False
@@ -184,6 +224,31 @@ def _publish(path: Path, content: bytes) -> bool:
         temporary.unlink(missing_ok=True)
     _fsync_directory(path.parent)
     return True
+
+
+def _written_beside(path: Path, content: bytes) -> Path:
+    """`content` in full, synced, in a new private temporary file next to `path`."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def _replace(path: Path, content: bytes) -> None:
+    """Write `content` over `path` atomically: readers see the old file or the new, whole."""
+    temporary = _written_beside(path, content)
+    try:
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -1,6 +1,7 @@
 """`imb audit`: verify against exported checkpoints, tampering named, prune refused early."""
 
 import asyncio
+import json
 from pathlib import Path
 
 from broker.audit.worker import chain_pending
@@ -22,11 +23,35 @@ def test_verify_export_and_prune(installation: ImbInstallation, tmp_path: Path) 
         finally:
             await rt.close()
 
+    async def chain_more() -> None:
+        rt = build_runtime(
+            Settings(data_dir=installation.data_dir, database_url=installation.database_url)
+        )
+        rt.settings.audit.checkpoint_records = 3  # a checkpoint signed with the new key
+        try:
+            await write_records(rt, 3)
+            await chain_pending(rt)
+        finally:
+            await rt.close()
+
     record = asyncio.run(chain_then_tamper_later())
     exported = tmp_path / "checkpoints.jsonl"
     installation.run("audit", "export-checkpoints", "--out", str(exported))
     assert '"public_key"' in exported.read_text() and '"seq":3' in exported.read_text()
     assert "intact" in installation.run("audit", "verify", "--against", str(exported)).stdout
+
+    # After a rotation, checkpoints signed with either key verify, from the database and
+    # from the file exported before.
+    rotated = json.loads(installation.run("audit", "rotate-signing-key").stdout)
+    assert rotated["key_id"] != rotated["retired_key_id"]
+    asyncio.run(chain_more())
+    report = installation.run("audit", "verify", "--against", str(exported)).stdout
+    assert "intact: 6 records checked" in report
+    again = tmp_path / "again.jsonl"
+    installation.run("audit", "export-checkpoints", "--out", str(again))
+    lines = [json.loads(line) for line in again.read_text().splitlines()]
+    assert {k["key_id"] for k in lines if "public_key" in k} == set(rotated.values())
+    assert [c["key_id"] for c in lines if "signature" in c] == list(rotated.values())
 
     async def change_a_record() -> None:
         rt = build_runtime(

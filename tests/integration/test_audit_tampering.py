@@ -147,6 +147,17 @@ async def test_a_checkpoint_kept_elsewhere_catches_a_rewritten_chain(runtime: Ru
         report = await verify_chain(session, runtime.keys)
         assert report.ok  # nothing inside the database shows it
         stored = {c.seq: c for c in (await session.scalars(select(AuditCheckpoint))).all()}
-    check_against(kept, runtime.keys.audit_signing_key.public_key(), stored, report)
+    check_against(kept, runtime.keys.audit_verify_keys, stored, report)
     assert not report.ok and report.first_bad is not None
     assert report.first_bad.problem == "database no longer matches an exported checkpoint"
+
+
+async def test_a_checkpoint_naming_a_key_the_broker_never_had_is_found(runtime: Runtime) -> None:
+    await _checkpointed_log(runtime)
+    await tamper(runtime, "UPDATE audit_checkpoints SET key_id = 'ffffffffffffffff' WHERE seq = 5")
+    report = await _verify(runtime)
+    assert not report.ok
+    assert (report.first_bad.seq, report.first_bad.problem) == (
+        5,
+        "checkpoint signature does not verify",
+    )

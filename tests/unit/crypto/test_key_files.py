@@ -14,7 +14,7 @@ import pytest
 
 from broker.crypto import InsecureKeyFile, MalformedKeyFile
 from broker.crypto.envelope import message_ad, open_sealed, seal
-from broker.crypto.keys import KeyMaterial, ensure_key_material
+from broker.crypto.keys import KeyMaterial, ensure_key_material, rotate_audit_signing_key
 
 T = TypeVar("T")
 
@@ -140,3 +140,28 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
     _in_threads(4, lambda: ensure_key_material(keys_dir))
 
     assert not [path.name for path in keys_dir.iterdir() if path.name.startswith(".")]
+
+
+def test_rotating_the_audit_key_keeps_the_old_public_key_for_verifying(tmp_path: Path) -> None:
+    keys_dir = tmp_path / "keys"
+    before = ensure_key_material(keys_dir)
+    retired, current = rotate_audit_signing_key(keys_dir)
+    after = ensure_key_material(keys_dir)
+
+    assert (retired, current) == (before.audit_key_id, after.audit_key_id)
+    assert retired != current
+    assert set(after.audit_verify_keys) == {retired, current}
+    old_signature = before.audit_signing_key.sign(b"checkpoint")
+    after.audit_verify_keys[retired].verify(old_signature, b"checkpoint")  # raises if not
+    assert stat.S_IMODE((keys_dir / f"audit-verify-{retired}.pub").stat().st_mode) == 0o600
+    assert not list(keys_dir.glob(".*.tmp"))
+
+
+def test_a_retired_audit_key_file_under_another_keys_name_is_refused(tmp_path: Path) -> None:
+    keys_dir = tmp_path / "keys"
+    ensure_key_material(keys_dir)
+    retired, _ = rotate_audit_signing_key(keys_dir)
+    (keys_dir / f"audit-verify-{retired}.pub").rename(keys_dir / "audit-verify-0000.pub")
+
+    with pytest.raises(MalformedKeyFile, match="does not hold the key its name gives"):
+        ensure_key_material(keys_dir)
