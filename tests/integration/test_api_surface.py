@@ -45,6 +45,11 @@ async def test_openapi_documents_the_v1_contract(api: httpx.AsyncClient) -> None
         "/v1/agencies/{code}/duty-team",
         "/v1/subjects/{nhs_number}/crisis-plans",
         "/v1/subjects/{nhs_number}/crisis-plans/{plan_id}/confirmations",
+        "/v1/audit/records",
+        "/v1/audit/subjects/{nhs_number}/trace",
+        "/v1/audit/verify",
+        "/v1/audit/export",
+        "/v1/reports/timeliness",
     ):
         assert path in spec["paths"], path
     assert (await api.get("/docs")).status_code == 200
