@@ -1,5 +1,6 @@
 """An auditor in a real browser: signs in, lands on the audit page, reads the timeliness
-report and its chart, searches the audit records for a message and opens its trail."""
+report and its chart, searches the audit records for a message and opens its trail, verifies
+the audit chain and traces the subject."""
 
 import json
 import time
@@ -58,7 +59,7 @@ def _report_appears(page: Page, serving: ServingImb) -> None:
         page.reload()
 
 
-def test_auditor_reads_the_report_and_traces_a_message(
+def test_auditor_reads_the_report_traces_a_message_verifies_the_chain_and_traces_a_subject(
     trust_api: httpx.Client, serving: ServingImb
 ) -> None:
     message_id = json_of(trust_api.post("/v1/events", json=risk_event()))["message_id"]
@@ -84,5 +85,15 @@ def test_auditor_reads_the_report_and_traces_a_message(
             expect(page.locator("#trace")).to_contain_text("event.received")
             expect(page.locator("#trace")).to_contain_text("delivery.decided")
             assert NHS_NUMBER not in page.content()
+
+            page.get_by_role("button", name="Verify now").click()
+            expect(page.get_by_role("status")).to_contain_text("Audit chain intact")
+            expect(page.locator("#verification")).to_contain_text("intact")
+
+            page.get_by_label("NHS number").fill(NHS_NUMBER)
+            page.get_by_role("button", name="Trace subject").click()
+            expect(page.locator("#subject")).to_contain_text(HOUSING)
+            expect(page.locator("#subject")).to_contain_text(message_id)
+            assert page.content().count(NHS_NUMBER) == 1  # only in the field it was typed in
         finally:
             browser.close()
