@@ -14,10 +14,25 @@ from tests.integration.deadlines import (
     pass_at,
     routed_here,
 )
-from tests.world import COUNCIL, GP, HOUSING, NHS_NUMBER, TRUST, World, crisis_event, risk_event
+from tests.world import (
+    CARE_TEAM,
+    COUNCIL,
+    GP,
+    HOUSING,
+    NHS_NUMBER,
+    OTHER_NHS_NUMBER,
+    TRUST,
+    World,
+    crisis_event,
+    risk_event,
+)
 
 ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 REGULATOR = "CQC"
+EVIDENCE = "Agreed at the ward round after discussing his low mood and the eviction."
+TRIGGER = "Talks of walking to the railway bridge"
+COMMUNICATION = "Lead calls each partner within the hour; sister is next of kin."
+PLAN_LEAD = {"name": "D. Okafor", "role": "AMHP"}
 
 
 def _as_regulator(world: World) -> None:
@@ -129,3 +144,151 @@ async def test_trace_shows_a_missed_crisis_deadline_and_its_escalation_in_order(
     assert own["ack_by"] == late["ack_by"] and own["outcome"] == ACK["outcome"]
     whole = (await world.get(REGULATOR, f"/v1/audit/messages/{message_id}")).json()
     assert {d["agency"] for d in whole["deliveries"]} == {COUNCIL, HOUSING}
+
+
+async def _consent(world: World, who: str, nhs_number: str, **body: Any) -> None:
+    consent = {
+        "state": "given_explicit",
+        "scope": {"recipients": [COUNCIL], "purposes": ["direct_care"]},
+        "recorded_by": {"name": f"Recorder at {who}", "role": "care coordinator"},
+        "evidence": EVIDENCE,
+        **body,
+    }
+    response = await world.post(who, f"/v1/subjects/{nhs_number}/consents", consent)
+    assert response.status_code == 201, response.text
+
+
+async def _active_crisis_plan(world: World) -> str:
+    """COUNCIL proposes a plan with TRUST, TRUST confirms it (so it is active) and reads it."""
+    plans = f"/v1/subjects/{NHS_NUMBER}/crisis-plans"
+    plan = {
+        "partners": [
+            {"agency": COUNCIL, "role": "AMHP service: leads the response"},
+            {"agency": TRUST, "role": "home treatment team"},
+        ],
+        "lead_agency": COUNCIL,
+        "ack_within": "PT5M",
+        "triggers": [TRIGGER],
+        "escalation_routes": ["Home treatment team, then the AMHP on duty"],
+        "communication_plan": COMMUNICATION,
+        "proposed_by": PLAN_LEAD,
+    }
+    proposed = await world.post(COUNCIL, plans, plan)
+    assert proposed.status_code == 201, proposed.text
+    plan_id: str = proposed.json()["id"]
+    confirmation = {"confirmed_by": {"name": "E. Nwosu", "role": "team manager"}}
+    confirmed = await world.post(TRUST, f"{plans}/{plan_id}/confirmations", confirmation)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "active"
+    assert (await world.get(TRUST, f"{plans}/{plan_id}")).status_code == 200
+    return plan_id
+
+
+def _events(trace: dict[str, Any]) -> list[tuple[str, str | None]]:
+    return [(g["event"], g["agency"]) for g in trace["governance"]]
+
+
+async def test_trace_shows_consent_and_crisis_plan_events_to_whom_they_concern(
+    world: World,
+) -> None:
+    _as_regulator(world)
+    message_id = await routed_here(world, TRUST, risk_event(recipients=[COUNCIL]))
+    await _consent(world, TRUST, NHS_NUMBER)
+    await _consent(world, HOUSING, NHS_NUMBER, state="objection_recorded")
+    plan_id = await _active_crisis_plan(world)
+    path = f"/v1/audit/subjects/{NHS_NUMBER}/trace"
+
+    regulator = await world.get(REGULATOR, path)
+    trust = (await world.get(TRUST, path)).json()
+    council = (await world.get(COUNCIL, path)).json()
+    housing = await world.get(HOUSING, path)
+
+    assert regulator.status_code == 200, regulator.text
+    everything = regulator.json()
+    assert [m["message_id"] for m in everything["messages"]] == [str(message_id)]
+    plan_events = [
+        ("crisis_plan.proposed", COUNCIL),
+        ("crisis_plan.confirmed", COUNCIL),
+        ("crisis_plan.confirmed", TRUST),
+        ("crisis_plan.activated", TRUST),
+        ("payload.viewed", TRUST),
+    ]
+    assert _events(everything) == [
+        ("care_team.replaced", TRUST),
+        ("consent.recorded", TRUST),
+        ("consent.recorded", HOUSING),
+        *plan_events,
+    ]
+    moments = [g["recorded_at"] for g in everything["governance"]]
+    assert moments == sorted(moments, key=datetime.fromisoformat)
+    by_event = {(g["event"], g["agency"]): g["detail"] for g in everything["governance"]}
+    assert by_event[("consent.recorded", TRUST)]["state"] == "given_explicit"
+    assert by_event[("consent.recorded", TRUST)]["scope"]["recipients"] == [COUNCIL]
+    assert by_event[("consent.recorded", HOUSING)]["state"] == "objection_recorded"
+    assert by_event[("crisis_plan.activated", TRUST)] == {
+        "crisis_plan_id": plan_id,
+        "lead_agency": COUNCIL,
+        "supersedes": None,
+    }
+    assert by_event[("crisis_plan.confirmed", TRUST)]["awaiting"] == []
+    assert by_event[("payload.viewed", TRUST)]["crisis_plan_id"] == plan_id
+    # The plan's partner sees the plan's events and not the consent another agency recorded.
+    assert _events(council) == plan_events
+    own = [("care_team.replaced", TRUST), ("consent.recorded", TRUST)]
+    assert _events(trust) == [*own, *plan_events]
+    # HOUSING sent nothing, received nothing, partners no plan: only its own consent record.
+    assert housing.status_code == 200, housing.text
+    assert housing.json()["messages"] == []
+    assert _events(housing.json()) == [("consent.recorded", HOUSING)]
+
+
+async def test_trace_shows_no_sealed_content_no_free_text_and_no_nhs_number(
+    world: World,
+) -> None:
+    _as_regulator(world)
+    await routed_here(world, TRUST, risk_event(recipients=[COUNCIL]))
+    await _consent(world, TRUST, NHS_NUMBER)
+    await _active_crisis_plan(world)
+
+    response = await world.get(REGULATOR, f"/v1/audit/subjects/{NHS_NUMBER}/trace")
+
+    assert response.status_code == 200, response.text
+    text = response.text
+    assert response.json()["governance"]
+    payload = risk_event()["payload"]
+    never_shown = [
+        NHS_NUMBER,
+        EVIDENCE,
+        TRIGGER,
+        COMMUNICATION,
+        PLAN_LEAD["name"],
+        "E. Nwosu",
+        "AMHP service",
+        "Recorder at",
+        payload["rationale"],
+        *(member["named_lead"] for member in CARE_TEAM["members"]),
+    ]
+    assert [phrase for phrase in never_shown if phrase in text] == []
+
+
+async def test_a_subject_with_only_consent_records_is_traced_for_whom_may_see_them(
+    world: World,
+) -> None:
+    _as_regulator(world)
+    await _consent(world, TRUST, OTHER_NHS_NUMBER, state="withdrawn")
+    path = f"/v1/audit/subjects/{OTHER_NHS_NUMBER}/trace"
+
+    regulator = await world.get(REGULATOR, path)
+    trust = await world.get(TRUST, path)
+    council = await world.get(COUNCIL, path)
+
+    assert regulator.status_code == 200, regulator.text
+    assert regulator.json()["messages"] == []
+    (consent,) = regulator.json()["governance"]
+    assert (consent["event"], consent["agency"], consent["detail"]["state"]) == (
+        "consent.recorded",
+        TRUST,
+        "withdrawn",
+    )
+    assert trust.status_code == 200 and trust.json()["governance"] == [consent]
+    assert council.status_code == 404

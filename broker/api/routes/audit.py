@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
 from broker.audit.log import AuditEvent
 from broker.audit.search import AuditQuery, decode_cursor, search_records
-from broker.audit.trace import subject_trace
+from broker.audit.trace import governance_trace, subject_trace
 from broker.audit.verify import verify_chain
 from broker.errors import NotFound
 from broker.messages.views import audit_view, message_trail, trail_deliveries
@@ -49,13 +49,18 @@ async def get_subject_trace(
     session: SessionDep,
 ) -> dict[str, Any]:
     """The subject's assurance trace: each message about them and, per recipient, decision,
-    delivery, receipt, acknowledgement, breaches and escalations. An agency sees only the
-    messages it sent or received; a subject it has nothing about is a 404."""
+    delivery, receipt, acknowledgement, breaches and escalations; and, oldest first, the
+    governance records about them: consent, care team and crisis plan changes and crisis plan
+    reads. An agency sees only the messages it sent or received, the governance records its own
+    clients made and those of crisis plans it is a partner of; a subject it has nothing about
+    is a 404."""
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
-    messages = await subject_trace(session, pseudonym, trail_viewer(caller), rt.clock())
-    if not messages:
-        raise NotFound("no messages about this subject")
-    return {"subject": pseudonym, "messages": messages}
+    viewer = trail_viewer(caller)
+    messages = await subject_trace(session, pseudonym, viewer, rt.clock())
+    governance = await governance_trace(session, pseudonym, viewer)
+    if not messages and not governance:
+        raise NotFound("nothing about this subject")
+    return {"subject": pseudonym, "messages": messages, "governance": governance}
 
 
 @router.get("/v1/audit/records")
