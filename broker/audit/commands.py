@@ -15,6 +15,7 @@ from broker.audit import checkpoints
 from broker.audit.chain import canonical
 from broker.audit.log import Actor
 from broker.audit.prune import PruneRefused, prune_before
+from broker.audit.verification import record_verification
 from broker.audit.verify import check_against, verify_chain
 from broker.crypto.keys import audit_key_id, rotate_audit_signing_key
 from broker.db.models import AuditCheckpoint
@@ -84,6 +85,8 @@ async def _verify(rt: Runtime, against: Path | None) -> str | None:
             public_keys, items = exported
             stored = {c.seq: c for c in (await session.scalars(select(AuditCheckpoint))).all()}
             check_against(items, public_keys, stored, report)
+        record_verification(session, OPERATOR, rt.clock(), report)
+        await session.commit()
     if not report.ok:
         return report.one_line()
     print(report.one_line())

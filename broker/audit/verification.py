@@ -18,7 +18,13 @@ from broker.audit.verify import Problem, VerifyReport, verify_chain
 from broker.db.models import AuditRecord
 from broker.runtime import Runtime
 
-__all__ = ["Verification", "last_verification", "run_verification", "verification_detail"]
+__all__ = [
+    "Verification",
+    "last_verification",
+    "record_verification",
+    "run_verification",
+    "verification_detail",
+]
 
 
 @dataclass(frozen=True)
@@ -57,15 +63,16 @@ async def run_verification(rt: Runtime, actor: Actor) -> VerifyReport:
     """
     async with rt.db.unit_of_work() as session:
         report = await verify_chain(session, rt.keys)
-        append(
-            session,
-            AuditEvent.AUDIT_VERIFIED,
-            actor,
-            rt.clock(),
-            detail=verification_detail(report),
-        )
+        record_verification(session, actor, rt.clock(), report)
         await session.commit()
     return report
+
+
+def record_verification(
+    session: AsyncSession, actor: Actor, at: datetime, report: VerifyReport
+) -> None:
+    """Append `audit.verified` for a finished verification; the caller commits."""
+    append(session, AuditEvent.AUDIT_VERIFIED, actor, at, detail=verification_detail(report))
 
 
 async def last_verification(session: AsyncSession) -> Verification | None:

@@ -37,10 +37,21 @@ async def test_the_trail_is_chained_and_verifies_through_the_api(world: World) -
     await chain_pending(rt)
     report = (await world.get(TRUST, "/v1/audit/verify")).json()
     assert (report["ok"], report["unchained"]) == (True, 0)
-    assert report["records_checked"] == chained_before + 2
+    # The two records, and the first verification's own record of itself.
+    assert report["records_checked"] == chained_before + 3
     async with rt.db.unit_of_work() as session:
         status = await chain_status(session)
-    assert status.head_seq == chained_before + 2 and status.unchained == 0
+        verified = [
+            (v.actor_agency, v.detail["ok"], v.detail["records_checked"])
+            for v in await session.scalars(
+                select(AuditRecord).where(AuditRecord.event == "audit.verified")
+            )
+        ]
+    assert status.head_seq == chained_before + 3 and status.unchained == 1
+    assert verified == [
+        (TRUST, True, chained_before),
+        (TRUST, True, chained_before + 3),
+    ]
 
 
 async def test_a_record_that_commits_late_is_chained_by_the_window_or_the_sweep(

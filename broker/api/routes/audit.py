@@ -10,7 +10,7 @@ from broker.api.deps import Caller, RuntimeDep, SessionDep, require
 from broker.audit.log import AuditEvent
 from broker.audit.search import AuditQuery, decode_cursor, search_records
 from broker.audit.trace import governance_trace, subject_trace
-from broker.audit.verify import verify_chain
+from broker.audit.verification import run_verification
 from broker.errors import NotFound
 from broker.messages.views import audit_view, message_trail, trail_deliveries
 from schemas.common import AgencyCode, NhsNumber
@@ -18,12 +18,6 @@ from schemas.vocabulary import Scope
 
 router = APIRouter(tags=["audit"])
 Auditor = Annotated[Caller, Depends(require(Scope.AUDIT_READ))]
-
-
-def trail_viewer(caller: Caller) -> str | None:
-    """Whose trail the caller may read: its own agency's, or every agency's (None) for a
-    regulator or auditor client granted `audit:all`."""
-    return None if caller.has(Scope.AUDIT_ALL) else caller.agency
 
 
 @router.get("/v1/audit/messages/{message_id}")
@@ -35,7 +29,7 @@ async def get_message_trail(
     The sender's agency sees all of it; a recipient agency sees the message-level records and
     its own delivery's, never another recipient's decision.
     """
-    viewer = trail_viewer(caller)
+    viewer = caller.audit_viewer
     records = await message_trail(session, message_id, viewer=viewer)
     deliveries = await trail_deliveries(session, message_id, viewer, rt.clock())
     return {"message_id": str(message_id), "records": records, "deliveries": deliveries}
@@ -55,7 +49,7 @@ async def get_subject_trace(
     clients made and those of crisis plans it is a partner of; a subject it has nothing about
     is a 404."""
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
-    viewer = trail_viewer(caller)
+    viewer = caller.audit_viewer
     messages = await subject_trace(session, pseudonym, viewer, rt.clock())
     governance = await governance_trace(session, pseudonym, viewer)
     if not messages and not governance:
@@ -90,14 +84,13 @@ async def get_audit_records(
         after_id=decode_cursor(cursor) if cursor is not None else None,
         limit=limit,
     )
-    records, next_cursor = await search_records(session, query, trail_viewer(caller))
+    records, next_cursor = await search_records(session, query, caller.audit_viewer)
     return {"items": [audit_view(r) for r in records], "next_cursor": next_cursor}
 
 
 @router.get("/v1/audit/verify")
-async def verify_audit_chain(
-    _caller: Auditor, rt: RuntimeDep, session: SessionDep
-) -> dict[str, Any]:
-    """The audit chain verified link by link against its signed checkpoints and head."""
-    report = await verify_chain(session, rt.keys)
+async def verify_audit_chain(caller: Auditor, rt: RuntimeDep) -> dict[str, Any]:
+    """The audit chain verified link by link against its signed checkpoints and head; the
+    verification and its outcome are recorded (`audit.verified`)."""
+    report = await run_verification(rt, caller.actor)
     return report.as_dict()
