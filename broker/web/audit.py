@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from broker.api.deps import RuntimeDep, SessionDep
 from broker.audit.log import AuditEvent
 from broker.audit.search import AuditQuery, decode_cursor, search_records
-from broker.audit.trace import subject_trace
+from broker.audit.trace import governance_trace, subject_trace
 from broker.audit.verification import Verification, last_verification, run_verification
 from broker.audit.verify import chain_status
 from broker.errors import FieldError, Forbidden, InvalidInput
@@ -194,7 +194,16 @@ async def _page(
     )
     bars = chart(rows)
     verified = await last_verification(session)
-    for absent in ("event", "agency", "message", "found", "next_page", "trail", "subject"):
+    for absent in (
+        "event",
+        "agency",
+        "message",
+        "found",
+        "next_page",
+        "trail",
+        "subject",
+        "governance",
+    ):
         context.setdefault(absent, None)
     return render(
         "audit.html",
@@ -273,8 +282,26 @@ async def subject_search(
             session, person, when, status=422, subject_error=NOT_SEARCHED, nhs_number=typed
         )
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
-    trace = await subject_trace(session, pseudonym, _viewer(person), rt.clock())
-    return await _page(session, person, when, subject=trace, nhs_number=typed)
+    viewer = _viewer(person)
+    trace = await subject_trace(session, pseudonym, viewer, rt.clock())
+    governance = [
+        {**entry, "summary": summary(entry["detail"])}
+        for entry in await governance_trace(session, pseudonym, viewer)
+    ]
+    return await _page(
+        session, person, when, subject=trace, governance=governance, nhs_number=typed
+    )
+
+
+def summary(detail: Any) -> str:
+    """A governance record's shown detail on one line: 'state: given; scope: purposes: care'."""
+    if isinstance(detail, dict):
+        return "; ".join(
+            f"{key.replace('_', ' ')}: {summary(value)}" for key, value in detail.items()
+        )
+    if isinstance(detail, list):
+        return ", ".join(summary(item) for item in detail) or "none"
+    return "none" if detail is None else str(detail)
 
 
 def _date(value: str) -> date | None:

@@ -212,8 +212,17 @@ async def test_a_subject_search_shows_the_trace_without_printing_the_nhs_number(
     stranger = await post_form(
         browser, "/audit/subject", {"nhs_number": OTHER_NHS_NUMBER}, token_from="/audit"
     )
+    await _as(browser, world.rt, ADMIN)
+    everything = await post_form(
+        browser, "/audit/subject", {"nhs_number": NHS_NUMBER}, token_from="/audit"
+    )
 
     assert page.status_code == 200
+    # The trust set the care team: an administrator sees that, the council's auditor does not.
+    assert "care_team.replaced" in _table(everything, "governance")
+    assert f"agency: {COUNCIL}; coordinator:" in _table(everything, "governance")
+    assert _table(page, "governance") == ""
+    assert HOUSING in _table(everything, "subject")
     trace = _table(page, "subject")
     assert str(message_id) in trace and f"from {TRUST}" in trace
     assert COUNCIL in trace and "permit" in trace
