@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.db.models import AuditChainHead, AuditChainLink, AuditRecord
@@ -45,6 +45,11 @@ def _plain(value: object) -> str:
 
 def record_fields(record: AuditRecord) -> dict[str, Any]:
     return {column.key: getattr(record, column.key) for column in AuditRecord.__table__.columns}
+
+
+# Every column of a record, labelled by its attribute name: a row of these hashes exactly as
+# `record_fields` of the same record does.
+_RECORD_COLUMNS = [column.label(column.key) for column in AuditRecord.__table__.columns]
 
 
 def link_hash(record: dict[str, Any], prev_hash: str) -> str:
@@ -83,20 +88,27 @@ async def link_batch(
     session: AsyncSession, head: AuditChainHead, limit: int, above: int = 0
 ) -> Chained:
     """Link up to `limit` committed records with ids over `above` not yet chained, in id
-    order, and move the head."""
-    records = (
-        await session.scalars(
-            select(AuditRecord)
+    order, and move the head.
+
+    Plain rows in and one multi-row insert out, not ORM objects: the chainer shares the
+    broker's processes, and every CPU cycle it spends per record is taken from routing.
+    """
+    rows = (
+        await session.execute(
+            select(*_RECORD_COLUMNS)
             .where(AuditRecord.id > above, unchained())
             .order_by(AuditRecord.id)
             .limit(limit)
         )
     ).all()
     seq, prev = head.seq, head.hash
-    for record in records:
+    links = []
+    for row in rows:
         seq += 1
-        digest = link_hash(record_fields(record), prev)
-        session.add(AuditChainLink(seq=seq, record_id=record.id, prev_hash=prev, hash=digest))
+        digest = link_hash(row._asdict(), prev)
+        links.append({"seq": seq, "record_id": row.id, "prev_hash": prev, "hash": digest})
         prev = digest
+    if links:
+        await session.execute(insert(AuditChainLink), links)
     head.seq, head.hash = seq, prev
-    return Chained(linked=len(records), head_seq=seq, more_waiting=len(records) == limit)
+    return Chained(linked=len(rows), head_seq=seq, more_waiting=len(rows) == limit)
