@@ -1,8 +1,12 @@
 """One audit record as a CSV row, safe to open in a spreadsheet."""
 
+import csv
+import io
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+from broker.audit.records_stream import Records
 from broker.db.models import AuditRecord
 
 HEADER = (
@@ -39,3 +43,17 @@ def csv_row(record: AuditRecord) -> list[str]:
         json.dumps(record.detail, separators=(",", ":"), sort_keys=True),
     ]
     return [spreadsheet_safe("" if v is None else str(v)) for v in values]
+
+
+async def csv_lines(records: Records) -> AsyncIterator[str]:
+    """The header, then each record's row as it is read: the export streams."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    async for record, _purpose in records:
+        writer.writerow(csv_row(record))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()

@@ -1,10 +1,13 @@
-"""Reading the audit trail for export: a time range, in id order, in keyset batches."""
+"""Reading the audit trail for export: a time range, in id order, in keyset batches; and the
+record that an export was made."""
 
 from collections.abc import AsyncIterator
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.audit.log import Actor, AuditEvent, append
 from broker.audit.search import visible_to
 from broker.db.engine import Database
 from broker.db.models import AuditRecord, Message
@@ -14,6 +17,26 @@ from schemas.vocabulary import Purpose, Urgency
 EXPORT_BATCH = 500
 
 Records = AsyncIterator[tuple[AuditRecord, str | None]]
+
+
+def note_export(
+    session: AsyncSession,
+    actor: Actor,
+    at: datetime,
+    export: tuple[str, datetime, datetime],
+    agency: str | None,
+) -> None:
+    """Append `audit.exported`: who exported which (format, start, end), of one agency or all.
+    Callers commit it before the first byte leaves: an export cut off half-way was still one.
+    """
+    format_, start, end = export
+    detail = {
+        "format": format_,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "agencies": "all" if agency is None else agency,
+    }
+    append(session, AuditEvent.AUDIT_EXPORTED, actor, at, detail=detail)
 
 
 async def records_between(

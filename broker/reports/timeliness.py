@@ -10,6 +10,8 @@ Who sees what: an agency sees the rows of deliveries it received or sent; ``ever
 (an administrator) sees every agency's. No payload, NHS number or pseudonym is read.
 """
 
+import csv
+import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.audit.export_csv import spreadsheet_safe
 from broker.db.models import Agency, Delivery, Message
 from broker.errors import FieldError, InvalidInput
 from broker.reports.percentiles import Spread, spread
@@ -194,8 +197,13 @@ def csv_cells(row: TimelinessRow) -> list[str]:
         row.breaches,
         "" if row.breach_rate is None else f"{row.breach_rate:g}",
     )
-    return [_safe(str(value)) for value in values]
+    return [spreadsheet_safe(str(value)) for value in values]
 
 
-def _safe(cell: str) -> str:
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+def csv_text(rows: Iterable[TimelinessRow]) -> str:
+    """The report as a CSV document, header first."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_cells(row) for row in rows)
+    return out.getvalue()

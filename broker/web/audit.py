@@ -105,6 +105,14 @@ def _event(value: str) -> AuditEvent | None:
         ) from None
 
 
+async def _timeliness_of(
+    session: AsyncSession, person: SignedIn, when: Period
+) -> list[TimelinessRow]:
+    """The report the person may see: their agency's, or every agency's for an administrator."""
+    admin = person.role == UserRole.ADMIN
+    return await timeliness(session, person.user.agency_code, admin, when.start_at, when.end_at)
+
+
 def _viewer(person: SignedIn) -> str | None:
     """Whose part of the trail the person sees: an administrator every agency's (None)."""
     return None if person.role == UserRole.ADMIN else person.user.agency_code
@@ -185,13 +193,7 @@ async def _page(
     **context: Any,
 ) -> Response:
     """The page with whatever the request asked for (`context`) filled in."""
-    rows = await timeliness(
-        session,
-        person.user.agency_code,
-        person.role == UserRole.ADMIN,
-        when.start_at,
-        when.end_at,
-    )
+    rows = await _timeliness_of(session, person, when)
     bars = chart(rows)
     verified = await last_verification(session)
     for absent in (
@@ -318,13 +320,7 @@ async def timeliness_download(
     person: AuditorDep, session: SessionDep, start: date | None = None, end: date | None = None
 ) -> Response:
     when = period(start, end)
-    rows = await timeliness(
-        session,
-        person.user.agency_code,
-        person.role == UserRole.ADMIN,
-        when.start_at,
-        when.end_at,
-    )
+    rows = await _timeliness_of(session, person, when)
     return timeliness_csv(rows, f"timeliness-{when.first}-{when.last}.csv")
 
 

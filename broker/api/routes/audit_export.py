@@ -1,7 +1,5 @@
 """Exporting the audit trail for a time range, as FHIR AuditEvents or CSV, streamed."""
 
-import csv
-import io
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -13,9 +11,8 @@ from pydantic import AwareDatetime
 
 from broker.api.deps import Caller, RuntimeDep, require
 from broker.audit import records_stream
-from broker.audit.export_csv import HEADER, csv_row
+from broker.audit.export_csv import csv_lines
 from broker.audit.export_fhir import audit_event
-from broker.audit.log import AuditEvent, append
 from broker.errors import FieldError, InvalidInput
 from broker.runtime import Runtime
 from schemas.vocabulary import Scope
@@ -58,7 +55,7 @@ async def export_audit(
     records = records_stream.records_between(rt.db, start, end, viewer)
     if format == "csv":
         return StreamingResponse(
-            _csv(records),
+            csv_lines(records),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
         )
@@ -68,37 +65,11 @@ async def export_audit(
 async def _record_export(
     rt: Runtime, caller: Caller, format: str, start: datetime, end: datetime, viewer: str | None
 ) -> None:
-    """Who exported which period, recorded before the first byte leaves: an export cut off
-    half-way was still an export."""
     async with rt.db.unit_of_work() as session:
-        append(
-            session,
-            AuditEvent.AUDIT_EXPORTED,
-            caller.actor,
-            rt.clock(),
-            detail={
-                "format": format,
-                "from": start.isoformat(),
-                "to": end.isoformat(),
-                "agencies": "all" if viewer is None else viewer,
-            },
-        )
+        records_stream.note_export(session, caller.actor, rt.clock(), (format, start, end), viewer)
         await session.commit()
 
 
 async def _ndjson(records: records_stream.Records) -> AsyncIterator[str]:
     async for record, purpose in records:
         yield json.dumps(audit_event(record, purpose), separators=(",", ":")) + "\n"
-
-
-async def _csv(records: records_stream.Records) -> AsyncIterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADER)
-    async for record, _purpose in records:
-        writer.writerow(csv_row(record))
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()

@@ -1,7 +1,5 @@
 """Reports over deliveries: the timeliness report, as JSON or CSV for spreadsheets."""
 
-import csv
-import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -9,7 +7,7 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from broker.api.deps import Caller, SessionDep, require
-from broker.reports.timeliness import CSV_COLUMNS, csv_cells, timeliness
+from broker.reports.timeliness import csv_text, timeliness
 from schemas.vocabulary import Scope
 
 router = APIRouter(tags=["reports"])
@@ -38,12 +36,8 @@ async def get_timeliness(
     everything = caller.audit_viewer is None
     rows = await timeliness(session, caller.agency, everything, start, end, agency)
     if format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(csv_cells(row) for row in rows)
         return Response(
-            out.getvalue(),
+            csv_text(rows),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="timeliness.csv"'},
         )
