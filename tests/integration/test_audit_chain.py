@@ -1,5 +1,6 @@
 """The chainer links every committed audit record; checkpoints are signed; the API verifies."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from broker.audit.prune import PruneRefused, prune_before
 from broker.audit.verify import chain_status, verify_chain
-from broker.audit.worker import chain_pending
+from broker.audit.worker import chain_pending, run_chainer
 from broker.db.engine import is_sqlite
 from broker.db.models import AuditRecord
 from broker.runtime import Runtime
@@ -18,7 +19,7 @@ from tests.integration.audit_records import (
     write_record_numbered,
     write_records,
 )
-from tests.world import TRUST, World
+from tests.world import TRUST, World, eventually
 
 
 async def test_the_trail_is_chained_and_verifies_through_the_api(world: World) -> None:
@@ -84,6 +85,31 @@ async def test_a_record_that_commits_late_is_chained_by_the_window_or_the_sweep(
     ]
 
 
+async def test_the_running_chainer_sweeps_up_a_record_beyond_its_window(
+    runtime: Runtime,
+) -> None:
+    settings = runtime.settings.audit
+    settings.poll_seconds, settings.late_window, settings.sweep_seconds = 0.05, 10, 0.5
+    await chained(runtime, 1)
+    first = await record_of(runtime, 1)
+    stop = asyncio.Event()
+    chainer = asyncio.create_task(run_chainer(runtime, stop))
+    try:
+        await write_record_numbered(runtime, first + 100)
+        await eventually(lambda: _chained_count(runtime), lambda n: n == 2, timeout=5)
+        await write_record_numbered(runtime, first + 50)  # committed late, below the window
+        await eventually(lambda: _chained_count(runtime), lambda n: n == 3, timeout=5)
+    finally:
+        stop.set()
+        await chainer
+    assert await record_of(runtime, 3) == first + 50
+
+
+async def _chained_count(rt: Runtime) -> int:
+    async with rt.db.engine.connect() as connection:
+        return int(await connection.scalar(text("SELECT count(*) FROM audit_chain")) or 0)
+
+
 async def test_verifying_needs_the_audit_scope(world: World) -> None:
     token = world.token_for(TRUST, [])
     response = await world.api.get("/v1/audit/verify", headers={"Authorization": f"Bearer {token}"})
@@ -98,6 +124,22 @@ async def test_a_checkpoint_every_n_records(runtime: Runtime) -> None:
     async with runtime.db.engine.connect() as connection:
         seqs = (await connection.scalars(text("SELECT seq FROM audit_checkpoints"))).all()
     assert sorted(seqs) == [2, 5]
+
+
+async def test_a_checkpoint_every_t_seconds_even_when_few_records_came(
+    runtime: Runtime,
+) -> None:
+    runtime.settings.audit.checkpoint_seconds = 60
+    start = runtime.clock()
+    runtime.clock = lambda: start
+    await chained(runtime, 2)  # the first checkpoint
+    runtime.clock = lambda: start + timedelta(seconds=59)
+    await chained(runtime, 1)  # a record, but neither 1000 records nor 60 s since
+    runtime.clock = lambda: start + timedelta(seconds=60)
+    await chained(runtime, 1)
+    async with runtime.db.engine.connect() as connection:
+        seqs = (await connection.scalars(text("SELECT seq FROM audit_checkpoints"))).all()
+    assert sorted(seqs) == [2, 4]
 
 
 async def test_postgresql_refuses_update_and_delete_of_the_trail(runtime: Runtime) -> None:
