@@ -66,5 +66,26 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.audit_chain_intact = Gauge(
+            "imb_audit_chain_intact",
+            "The last verification of the audit chain: 1 intact, 0 broken, -1 never verified",
+            registry=self.registry,
+        )
+        self.audit_chain_verified_at = Gauge(
+            "imb_audit_chain_last_verified_timestamp_seconds",
+            "When the audit chain was last verified (0: never)",
+            registry=self.registry,
+        )
+        self.audit_checkpoint_at = Gauge(
+            "imb_audit_last_checkpoint_timestamp_seconds",
+            "When the last signed checkpoint of the audit chain was written (0: none yet)",
+            registry=self.registry,
+        )
+        self.audit_unchained = Gauge(
+            "imb_audit_unchained_records",
+            "Recent audit records not yet linked into the chain",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -56,6 +56,8 @@ class AuditSettings(BaseModel):
     # committed late; a full sweep every `sweep_seconds` catches any later still.
     late_window: int = Field(default=10_000, ge=0, le=10_000_000)
     sweep_seconds: float = Field(default=300.0, gt=0, le=86400)
+    # The chainer verifies the whole chain on this schedule and records it (audit.verified).
+    verify_seconds: float = Field(default=86400.0, gt=0, le=31 * 86400)
 
 
 class SmtpSettings(BaseModel):

@@ -1,12 +1,20 @@
-"""The chainer as a worker: links committed audit records and signs checkpoints when due."""
+"""The chainer as a worker: links committed audit records, signs checkpoints when due, and
+verifies the whole chain on a schedule."""
 
 import asyncio
 import contextlib
 import time
+from datetime import datetime, timedelta
 
 from broker.audit import checkpoints
 from broker.audit.chain import Chained, link_batch, lock_head, recent_floor
+from broker.audit.log import BROKER
+from broker.audit.verification import last_verification, run_verification
+from broker.audit.verify import VerifyReport
 from broker.runtime import Runtime
+
+# How often the worker asks whether a scheduled verification is due, at most.
+VERIFY_CHECK_SECONDS = 60.0
 
 
 async def chain_pending(rt: Runtime, *, sweep: bool = True) -> Chained:
@@ -36,15 +44,32 @@ async def chain_pending(rt: Runtime, *, sweep: bool = True) -> Chained:
     return chained
 
 
+async def verify_if_due(rt: Runtime, since: datetime) -> VerifyReport | None:
+    """The scheduled verification, recorded as the broker's own: due once `verify_seconds`
+    have passed since the last verification anyone recorded, or since `since` (the worker's
+    start) when there was none."""
+    async with rt.db.unit_of_work() as session:
+        last = await last_verification(session)
+    baseline = last.at if last is not None else since
+    if rt.clock() - baseline < timedelta(seconds=rt.settings.audit.verify_seconds):
+        return None
+    return await run_verification(rt, BROKER)
+
+
 async def run_chainer(rt: Runtime, stop: asyncio.Event) -> None:
-    pause, sweep_every = rt.settings.audit.poll_seconds, rt.settings.audit.sweep_seconds
+    settings = rt.settings.audit
+    started, check_every = rt.clock(), min(settings.verify_seconds, VERIFY_CHECK_SECONDS)
     last_sweep: float | None = None
+    next_verify_check = time.monotonic() + check_every
     while not stop.is_set():
-        sweep = last_sweep is None or time.monotonic() - last_sweep >= sweep_every
+        sweep = last_sweep is None or time.monotonic() - last_sweep >= settings.sweep_seconds
         chained = await chain_pending(rt, sweep=sweep)
         if sweep and not chained.more_waiting:
             last_sweep = time.monotonic()
         if chained.more_waiting:
             continue
+        if time.monotonic() >= next_verify_check:
+            await verify_if_due(rt, started)
+            next_verify_check = time.monotonic() + check_every
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), pause)
+            await asyncio.wait_for(stop.wait(), settings.poll_seconds)

@@ -137,6 +137,8 @@ def _searched_agency(person: SignedIn, value: str) -> str | None:
 
 def _verifier(found: Verification, person: SignedIn) -> str:
     """Who verified: named to an administrator and within the verifier's agency only."""
+    if found.agency is None and found.client is None:
+        return "the broker's scheduled check"
     viewer = _viewer(person)
     if viewer is not None and found.agency != viewer:
         return "someone at another agency"

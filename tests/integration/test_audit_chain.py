@@ -9,13 +9,14 @@ from sqlalchemy.exc import DBAPIError
 
 from broker.audit.prune import PruneRefused, prune_before
 from broker.audit.verify import chain_status, verify_chain
-from broker.audit.worker import chain_pending, run_chainer
+from broker.audit.worker import chain_pending, run_chainer, verify_if_due
 from broker.db.engine import is_sqlite
 from broker.db.models import AuditRecord
 from broker.runtime import Runtime
 from tests.integration.audit_records import (
     chained,
     record_of,
+    tamper,
     write_record_numbered,
     write_records,
 )
@@ -90,24 +91,68 @@ async def test_the_running_chainer_sweeps_up_a_record_beyond_its_window(
 ) -> None:
     settings = runtime.settings.audit
     settings.poll_seconds, settings.late_window, settings.sweep_seconds = 0.05, 10, 0.5
+    settings.verify_seconds = 0.2
     await chained(runtime, 1)
     first = await record_of(runtime, 1)
     stop = asyncio.Event()
     chainer = asyncio.create_task(run_chainer(runtime, stop))
     try:
         await write_record_numbered(runtime, first + 100)
-        await eventually(lambda: _chained_count(runtime), lambda n: n == 2, timeout=5)
+        await eventually(lambda: _chained_ids(runtime), lambda ids: first + 100 in ids, 5)
         await write_record_numbered(runtime, first + 50)  # committed late, below the window
-        await eventually(lambda: _chained_count(runtime), lambda n: n == 3, timeout=5)
+        await eventually(lambda: _chained_ids(runtime), lambda ids: first + 50 in ids, 5)
+        # And on its schedule it verifies the whole chain, as the broker.
+        verified = await eventually(lambda: _verified_by_broker(runtime), bool, timeout=5)
     finally:
         stop.set()
         await chainer
-    assert await record_of(runtime, 3) == first + 50
+    assert verified[0] is True
 
 
-async def _chained_count(rt: Runtime) -> int:
+def _gauge(scraped: str, name: str) -> float:
+    (value,) = [line.split()[1] for line in scraped.splitlines() if line.startswith(name + " ")]
+    return float(value)
+
+
+async def _verified_by_broker(rt: Runtime) -> list[bool]:
+    async with rt.db.unit_of_work() as session:
+        records = await session.scalars(
+            select(AuditRecord).where(
+                AuditRecord.event == "audit.verified", AuditRecord.actor_client.is_(None)
+            )
+        )
+        return [bool(r.detail["ok"]) for r in records]
+
+
+async def test_a_scheduled_verification_and_the_metrics_tell_whether_the_chain_is_intact(
+    world: World,
+) -> None:
+    rt = world.rt
+    rt.settings.audit.verify_seconds = 3600
+    assert "imb_audit_chain_intact -1.0" in (await world.api.get("/metrics")).text
+    start = rt.clock()
+    await chained(rt, 3)
+    rt.clock = lambda: start + timedelta(seconds=3599)
+    assert await verify_if_due(rt, since=start) is None
+    rt.clock = lambda: start + timedelta(seconds=3600)
+    assert (await verify_if_due(rt, since=start)).ok  # type: ignore[union-attr]
+    assert await verify_if_due(rt, since=start) is None  # an hour from this one, now
+    scraped = (await world.api.get("/metrics")).text
+    assert "imb_audit_chain_intact 1.0" in scraped
+    assert "imb_audit_unchained_records 1.0" in scraped  # the verification's own record
+    verified_at = (start + timedelta(seconds=3600)).timestamp()
+    assert _gauge(scraped, "imb_audit_chain_last_verified_timestamp_seconds") == verified_at
+
+    record = await record_of(rt, 2)
+    await tamper(rt, f"UPDATE audit_records SET event = 'x' WHERE id = {record}")
+    rt.clock = lambda: start + timedelta(seconds=7200)
+    assert not (await verify_if_due(rt, since=start)).ok  # type: ignore[union-attr]
+    assert "imb_audit_chain_intact 0.0" in (await world.api.get("/metrics")).text
+
+
+async def _chained_ids(rt: Runtime) -> set[int]:
     async with rt.db.engine.connect() as connection:
-        return int(await connection.scalar(text("SELECT count(*) FROM audit_chain")) or 0)
+        return set((await connection.scalars(text("SELECT record_id FROM audit_chain"))).all())
 
 
 async def test_verifying_needs_the_audit_scope(world: World) -> None:

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from broker.audit.export_csv import HEADER
-from broker.audit.log import AuditEvent
+from broker.audit.log import BROKER, AuditEvent
+from broker.audit.verification import run_verification
 from broker.audit.verify import chain_status
 from broker.audit.worker import chain_pending
 from broker.db.models import AuditRecord
@@ -184,6 +185,18 @@ async def test_verify_now_after_tampering_shows_the_chain_broken_at_the_changed_
         "record_id": changed,
         "problem": "record does not match its link",
     }
+
+
+async def test_the_brokers_scheduled_verification_is_named_as_such(
+    world: World, browser: httpx.AsyncClient
+) -> None:
+    await chained_records(world.rt, 2)
+    report = await run_verification(world.rt, BROKER)
+    await sign_in(browser, COUNCIL_AUDITOR)
+
+    text = visible_text(await browser.get("/audit"))
+
+    assert f"by the broker's scheduled check: intact, {report.records_checked} records" in text
 
 
 async def test_verify_now_is_refused_without_the_form_token_or_to_other_roles(

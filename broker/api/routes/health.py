@@ -6,6 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from broker.api.deps import RuntimeDep
+from broker.audit.gauges import refresh_audit_gauges
 from broker.deliveries.counts import refresh_state_gauges
 
 router = APIRouter(tags=["operations"])
@@ -49,4 +50,5 @@ async def metrics(rt: RuntimeDep) -> Response:
     """Prometheus text format."""
     async with rt.db.unit_of_work() as session:
         await refresh_state_gauges(session, rt.metrics)
+        await refresh_audit_gauges(session, rt.metrics)
     return Response(rt.metrics.render(), media_type=CONTENT_TYPE_LATEST)
