@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.agreements.repository import versions_naming
-from broker.audit.log import BROKER, AuditEvent, append
+from broker.audit.log import BROKER, AuditEvent, append, append_about_delivery
 from broker.crisis_plans.repository import active_plans
 from broker.crisis_plans.routing import (
     ActivePlan,
@@ -235,14 +235,13 @@ def _create_delivery(
         escalation_step=0,
     )
     session.add(delivery)
-    append(
+    append_about_delivery(
         session,
         AuditEvent.DELIVERY_DECIDED,
         BROKER,
         now,
-        message_id=message.id,
-        delivery_id=delivery.id,
-        subject=message.subject_pseudonym,
+        message,
+        delivery.id,
         detail={
             "recipient": recipient,
             "status": status.value,

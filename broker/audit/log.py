@@ -8,7 +8,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.db.models import AuditRecord
+from broker.db.models import AuditRecord, Message
 
 
 class AuditEvent(StrEnum):
@@ -91,4 +91,30 @@ def append(
             payload_digest=payload_digest,
             detail=detail or {},
         )
+    )
+
+
+def append_about_delivery(
+    session: AsyncSession,
+    event: AuditEvent,
+    actor: Actor,
+    at: datetime,
+    message: Message,
+    delivery_id: UUID,
+    *,
+    payload_digest: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """A record about one delivery of `message`: both ids and the subject's pseudonym, so the
+    record is found by message, by delivery and by subject alike."""
+    append(
+        session,
+        event,
+        actor,
+        at,
+        message_id=message.id,
+        delivery_id=delivery_id,
+        subject=message.subject_pseudonym,
+        payload_digest=payload_digest,
+        detail=detail,
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.audit.log import BROKER, AuditEvent, append
+from broker.audit.log import BROKER, AuditEvent, append_about_delivery
 from broker.db.models import Delivery, Message
 from broker.deadlines.repository import claim_step, coordinator_of
 from broker.deadlines.route import Breach, Route, progress_of
@@ -103,14 +103,13 @@ def _record_skipped(
     reason: str,
 ) -> None:
     index, route = step
-    append(
+    append_about_delivery(
         session,
         AuditEvent.ESCALATION_SKIPPED,
         BROKER,
         rt.clock(),
-        message_id=message.id,
-        delivery_id=delivery.id,
-        subject=message.subject_pseudonym,
+        message,
+        delivery.id,
         detail={
             "step": index,
             "route": route.value,

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.audit.log import BROKER, AuditEvent, append
+from broker.audit.log import BROKER, AuditEvent, append_about_delivery
 from broker.db.models import Delivery, Message
 from broker.deadlines.escalate import route_started, run_next_step
 from broker.deadlines.repository import (
@@ -102,14 +102,13 @@ async def _next_step(
 def _record_breach(
     session: AsyncSession, rt: Runtime, delivery: Delivery, message: Message, breach: Breach
 ) -> None:
-    append(
+    append_about_delivery(
         session,
         AuditEvent.DELIVERY_BREACHED,
         BROKER,
         breach.detected_at,
-        message_id=message.id,
-        delivery_id=delivery.id,
-        subject=message.subject_pseudonym,
+        message,
+        delivery.id,
         detail={
             "recipient": delivery.recipient_agency,
             "breach": breach.kind.value,

@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.audit.log import Actor, AuditEvent, append
+from broker.audit.log import Actor, AuditEvent, append_about_delivery
 from broker.crypto.envelope import Sealed, message_ad, open_sealed, seal
 from broker.db.models import Delivery, Message, Subject
 from broker.db.types import UtcDateTime
@@ -131,14 +131,13 @@ def record_view(
     delivery, message = entry.delivery, entry.message
     allowed = obligations.allowed_items
     shown = sorted(p for p in present if allowed is None or path_allowed(p, allowed))
-    append(
+    append_about_delivery(
         session,
         AuditEvent.PAYLOAD_VIEWED,
         actor,
         rt.clock(),
-        message_id=message.id,
-        delivery_id=delivery.id,
-        subject=message.subject_pseudonym,
+        message,
+        delivery.id,
         payload_digest=message.payload_digest,
         detail={
             "recipient": delivery.recipient_agency,
@@ -157,14 +156,13 @@ def record_receipt(session: AsyncSession, rt: Runtime, actor: Actor, entry: Inbo
     if delivery.status == DeliveryStatus.DELIVERED:
         # An expired delivery stays expired: the receipt is recorded, the breach stands.
         delivery.status = DeliveryStatus.RECEIVED.value
-    append(
+    append_about_delivery(
         session,
         AuditEvent.DELIVERY_RECEIVED,
         actor,
         now,
-        message_id=delivery.message_id,
-        delivery_id=delivery.id,
-        subject=entry.message.subject_pseudonym,
+        entry.message,
+        delivery.id,
         detail={"recipient": delivery.recipient_agency},
     )
 
@@ -197,14 +195,13 @@ async def acknowledge(
     if ack.note is not None:
         sealed = seal(rt.keys.key_provider, ack.note.encode(), ack_note_ad(delivery.id))
         delivery.ack_note_sealed = sealed.to_bytes()
-    append(
+    append_about_delivery(
         session,
         AuditEvent.DELIVERY_ACKNOWLEDGED,
         actor,
         now,
-        message_id=delivery.message_id,
-        delivery_id=delivery.id,
-        subject=entry.message.subject_pseudonym,
+        entry.message,
+        delivery.id,
         detail={
             "recipient": delivery.recipient_agency,
             "outcome": delivery.ack_outcome,

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.audit.log import BROKER, Actor, AuditEvent, append
+from broker.audit.log import BROKER, Actor, AuditEvent, append, append_about_delivery
 from broker.crypto.envelope import seal
 from broker.db.models import Delivery, Escalation, Message
 from broker.errors import Conflict, NotFound
@@ -61,14 +61,13 @@ def open_escalation(
         notify_attempts=0,
     )
     session.add(item)
-    append(
+    append_about_delivery(
         session,
         AuditEvent.ESCALATION_OPENED,
         BROKER,
         now,
-        message_id=message.id,
-        delivery_id=delivery.id,
-        subject=message.subject_pseudonym,
+        message,
+        delivery.id,
         detail={
             "escalation_id": str(item.id),
             "reference": item.reference,
@@ -103,14 +102,13 @@ async def acknowledge_escalation(
         item.close_note_sealed = sealed.to_bytes()
     message = await session.get(Message, item.message_id)
     assert message is not None
-    append(
+    append_about_delivery(
         session,
         AuditEvent.ESCALATION_ACKNOWLEDGED,
         actor,
         now,
-        message_id=item.message_id,
-        delivery_id=item.delivery_id,
-        subject=message.subject_pseudonym,
+        message,
+        item.delivery_id,
         detail={
             "escalation_id": str(item.id),
             "reference": item.reference,

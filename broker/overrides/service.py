@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.audit.log import BROKER, Actor, AuditEvent, append
+from broker.audit.log import BROKER, Actor, AuditEvent, append_about_delivery
 from broker.crypto.envelope import Sealed, open_sealed, seal
 from broker.db.models import Delivery, Message, Override
 from broker.errors import Conflict, NotFound
@@ -57,14 +57,13 @@ def open_override(
         opened_at=now,
     )
     session.add(item)
-    append(
+    append_about_delivery(
         session,
         AuditEvent.OVERRIDE_OPENED,
         BROKER,
         now,
-        message_id=message.id,
-        delivery_id=delivery.id,
-        subject=message.subject_pseudonym,
+        message,
+        delivery.id,
         detail=_audit_detail(item),
     )
     return item
@@ -111,14 +110,13 @@ async def review_override(
     item.reviewed_by = _reviewer(actor, review)
     message = await session.get(Message, item.message_id)
     assert message is not None
-    append(
+    append_about_delivery(
         session,
         AuditEvent.OVERRIDE_REVIEWED,
         actor,
         now,
-        message_id=item.message_id,
-        delivery_id=item.delivery_id,
-        subject=message.subject_pseudonym,
+        message,
+        item.delivery_id,
         detail={**_audit_detail(item), "outcome": item.outcome, "reviewed_by": item.reviewed_by},
     )
     return override_view(rt, item, message)

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4, uuid5
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.audit.log import BROKER, AuditEvent, append
+from broker.audit.log import BROKER, AuditEvent, append_about_delivery
 from broker.crypto.envelope import message_ad, seal
 from broker.crypto.pseudonym import canonical_json, payload_digest
 from broker.db.models import Agency, Delivery, Message
@@ -155,14 +155,13 @@ def _audit(
     breach: BreachKind,
 ) -> None:
     now = report.received_at
-    append(
+    append_about_delivery(
         session,
         AuditEvent.REPORT_UNACKNOWLEDGED,
         BROKER,
         now,
-        message_id=original.id,
-        delivery_id=delivery.id,
-        subject=original.subject_pseudonym,
+        original,
+        delivery.id,
         detail={
             "report_message_id": str(report.id),
             "report_delivery_id": str(inbox_item.id),
@@ -171,14 +170,13 @@ def _audit(
             "breach": breach.value,
         },
     )
-    append(
+    append_about_delivery(
         session,
         AuditEvent.DELIVERY_DELIVERED,
         BROKER,
         now,
-        message_id=report.id,
-        delivery_id=inbox_item.id,
-        subject=report.subject_pseudonym,
+        report,
+        inbox_item.id,
         payload_digest=report.payload_digest,
         detail={
             "recipient": inbox_item.recipient_agency,
