@@ -5,6 +5,7 @@ The list refreshes itself by polling /duty/items (see duty_js.py); without the s
 still works, one form post per item and a refresh link.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +21,7 @@ from broker.escalations.service import acknowledge_escalation
 from broker.runtime import Runtime
 from broker.users.service import SignedIn
 from broker.web import duty_queue
-from broker.web.deps import DutyDep, FormDep
+from broker.web.deps import DutyDep, FormDep, PostedForm
 from broker.web.forms import invalid_input
 from broker.web.pages import NOT_FOUND_MESSAGE, WebRoute
 from broker.web.templates import render
@@ -56,43 +57,58 @@ async def duty_items(person: DutyDep, rt: RuntimeDep, session: SessionDep) -> Re
 async def acknowledge_escalation_form(
     escalation_id: UUID, person: DutyDep, form: FormDep, rt: RuntimeDep, session: SessionDep
 ) -> Response:
-    try:
+    async def act() -> None:
         ack = EscalationAck.model_validate(
             {
                 "outcome": form.get("outcome"),
                 "note": form.get("note") or None,
-                "acknowledged_by": {"name": form.get("name"), "role": form.get("role")},
+                "acknowledged_by": _acknowledger(form),
             }
         )
         await acknowledge_escalation(session, rt, person.actor, escalation_id, ack)
-    except ValidationError as exc:
-        return await _refused(session, rt, person, invalid_input(NOT_ACKNOWLEDGED, exc))
-    except BrokerError as exc:
-        return await _refused(session, rt, person, exc)
-    await session.commit()
-    return RedirectResponse(f"/duty?escalation={escalation_id}", status_code=303)
+
+    return await _acknowledged(session, rt, person, act, f"/duty?escalation={escalation_id}")
 
 
 @router.post("/duty/deliveries/{delivery_id}/ack")
 async def acknowledge_delivery_form(
     delivery_id: UUID, person: DutyDep, form: FormDep, rt: RuntimeDep, session: SessionDep
 ) -> Response:
-    try:
+    async def act() -> None:
         ack = Acknowledgement.model_validate(
             {
                 "outcome": form.get("outcome"),
                 "reason_code": form.get("reason_code") or None,
                 "note": form.get("note") or None,
-                "acknowledged_by": {"name": form.get("name"), "role": form.get("role")},
+                "acknowledged_by": _acknowledger(form),
             }
         )
         await acknowledge(session, rt, person.actor, delivery_id, ack)
+
+    return await _acknowledged(session, rt, person, act, f"/duty?delivery={delivery_id}")
+
+
+def _acknowledger(form: PostedForm) -> dict[str, str]:
+    return {"name": form.get("name"), "role": form.get("role")}
+
+
+async def _acknowledged(
+    session: AsyncSession,
+    rt: Runtime,
+    person: SignedIn,
+    act: Callable[[], Awaitable[None]],
+    then: str,
+) -> Response:
+    """Run one acknowledgement from a form: committed and back to the console with its flash
+    (`then`), or the console again saying why it was refused."""
+    try:
+        await act()
     except ValidationError as exc:
         return await _refused(session, rt, person, invalid_input(NOT_ACKNOWLEDGED, exc))
     except BrokerError as exc:
         return await _refused(session, rt, person, exc)
     await session.commit()
-    return RedirectResponse(f"/duty?delivery={delivery_id}", status_code=303)
+    return RedirectResponse(then, status_code=303)
 
 
 NOT_ACKNOWLEDGED = "Not acknowledged"
