@@ -1,6 +1,5 @@
 """Shared fixtures: a real database per test, a real Kafka-protocol broker per session."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -9,12 +8,12 @@ import httpx
 import pytest
 
 from broker.api.app import create_app
-from broker.kafka.topics import ensure_topics
 from broker.runtime import Runtime, build_runtime
 from broker.settings import KafkaSettings, Settings, WorkerSettings
-from broker.workers.supervisor import Worker, start_workers, stop_workers
+from broker.workers.supervisor import Worker
 from tests.databases import PostgresDatabase, SqliteTemplate, backends, postgres_database
 from tests.kafka_fixture import start_test_kafka
+from tests.pipelines import running_workers
 from tests.world import World, build_world
 
 
@@ -79,16 +78,8 @@ async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def pipeline(runtime: Runtime, settings: Settings) -> AsyncIterator[None]:
     """The relay, router and dispatcher running in this process against the real broker."""
-    assert settings.kafka_bootstrap_servers
-    kafka = settings.kafka
-    await ensure_topics(
-        settings.kafka_bootstrap_servers,
-        {kafka.events_topic: kafka.partitions, kafka.deliveries_topic: kafka.partitions},
-    )
-    stop = asyncio.Event()
-    tasks = start_workers(runtime, settings.kafka_bootstrap_servers, list(Worker), stop)
-    yield
-    await stop_workers(tasks, stop)
+    async with running_workers(runtime, list(Worker)):
+        yield
 
 
 @pytest.fixture

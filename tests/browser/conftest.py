@@ -1,13 +1,11 @@
 """A real `imb serve` with an IG lead and two partners, and headless Chromium to drive it."""
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.processes import IMB, ImbInstallation, ServingImb
+from tests.e2e.processes import ImbInstallation, ServingImb
 from tests.world import HOUSING, TRUST
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,17 +34,7 @@ def installation(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Imb
     imb.run(
         "agency", "add", HOUSING, "--name", "Riverside Housing Association", "--kind", "housing"
     )
-    added = subprocess.run(
-        [IMB, "user", "add", IG_USER, "--agency", TRUST, "--role", "ig_lead"],
-        env=imb.env,
-        input=IG_PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert added.returncode == 0, added.stderr
-    assert json.loads(added.stdout)["role"] == "ig_lead"
+    assert imb.add_user(IG_USER, TRUST, "ig_lead", IG_PASSWORD)["role"] == "ig_lead"
     return imb
 
 

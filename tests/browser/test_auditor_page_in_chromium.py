@@ -35,14 +35,7 @@ def trust_api(
     (tmp_path / "agreement.json").write_text(json.dumps(agreement_body([TRUST, HOUSING])))
     installation.agree(tmp_path / "agreement.json", [TRUST, HOUSING])
     client_id, secret = installation.add_client(TRUST, "events:publish consent:manage")
-    token = json_of(
-        httpx.post(
-            f"{serving.base_url}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(client_id, secret),
-        )
-    )["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = serving.bearer_headers(client_id, secret)
     with httpx.Client(base_url=serving.base_url, headers=headers) as api:
         care_team = {"members": [m for m in CARE_TEAM["members"] if m["agency"] != COUNCIL]}
         json_of(api.put(f"/v1/subjects/{NHS_NUMBER}/care-team", json=care_team))

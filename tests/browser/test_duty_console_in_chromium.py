@@ -63,14 +63,7 @@ def trust_api(partnership: ImbInstallation, serving: ServingImb) -> Iterator[htt
     """The trust's system, allowed to set the deadlines too, with them set to seconds."""
     scopes = "admin events:publish consent:manage"
     client_id, secret = partnership.add_client(TRUST, scopes)
-    token = json_of(
-        httpx.post(
-            f"{serving.base_url}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(client_id, secret),
-        )
-    )["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = serving.bearer_headers(client_id, secret)
     with httpx.Client(base_url=serving.base_url, headers=headers) as api:
         json_of(api.put("/v1/timeframes", json=SHORT_TIMEFRAMES))
         care_team = {"members": [m for m in CARE_TEAM["members"] if m["agency"] != COUNCIL]}

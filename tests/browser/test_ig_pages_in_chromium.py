@@ -50,14 +50,7 @@ def _propose_agreement_housing_has_approved(imb: ImbInstallation, folder: Path) 
 
 def _trust_token(imb: ImbInstallation, server: ServingImb) -> dict[str, str]:
     client_id, secret = imb.add_client(TRUST, "events:publish consent:manage")
-    token = json_of(
-        httpx.post(
-            f"{server.base_url}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(client_id, secret),
-        )
-    )["access_token"]
-    return {"Authorization": f"Bearer {token}"}
+    return server.bearer_headers(client_id, secret)
 
 
 def _send_alert_against_a_refusal(server: ServingImb, auth: dict[str, str]) -> str:

@@ -126,6 +126,16 @@ class ServingImb:
     base_url: str
     log_path: str
 
+    def bearer_headers(self, client_id: str, secret: str) -> dict[str, str]:
+        """An access token for the client (client credentials), as request headers."""
+        response = httpx.post(
+            f"{self.base_url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, secret),
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

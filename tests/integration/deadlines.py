@@ -1,8 +1,6 @@
 """Helpers for the deadline tests: deliveries made ready to breach, and what a breach left."""
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -12,33 +10,19 @@ from sqlalchemy import select
 from broker.db.models import AuditRecord, Delivery, Escalation
 from broker.deadlines.monitor import Checked, check_deadlines
 from broker.deliveries.dispatch import make_available
-from broker.kafka.topics import ensure_topics
 from broker.routing import route_messages
 from broker.runtime import Runtime
-from broker.workers.supervisor import Worker, start_workers, stop_workers
+from broker.workers.supervisor import Worker
+from tests.pipelines import running_workers
 from tests.world import TRUST, World, eventually
 
 SECOND = timedelta(seconds=1)
 ACK = {"outcome": "actioned", "acknowledged_by": {"name": "B. Jones", "role": "social worker"}}
 
 
-@asynccontextmanager
-async def pipeline_without_monitor(rt: Runtime) -> AsyncIterator[None]:
+def pipeline_without_monitor(rt: Runtime) -> AbstractAsyncContextManager[None]:
     """Relay, router and dispatcher, but no background monitor: each pass is the test's own."""
-    settings = rt.settings
-    assert settings.kafka_bootstrap_servers
-    kafka = settings.kafka
-    await ensure_topics(
-        settings.kafka_bootstrap_servers,
-        {kafka.events_topic: kafka.partitions, kafka.deliveries_topic: kafka.partitions},
-    )
-    stop = asyncio.Event()
-    workers = [worker for worker in Worker if worker.needs_kafka]
-    tasks = start_workers(rt, settings.kafka_bootstrap_servers, workers, stop)
-    try:
-        yield
-    finally:
-        await stop_workers(tasks, stop)
+    return running_workers(rt, [worker for worker in Worker if worker.needs_kafka])
 
 
 async def delivered(world: World, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
