@@ -1,13 +1,14 @@
 """Sharing agreements as partners submit them (DESIGN §6, /v1/agreements): the terms of a
 version, a party's approval of it, and the reason for ending it."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from schemas.common import AgencyCode, LongText, Person, ShortText, WireModel
 from schemas.events import PAYLOAD_MODELS
+from schemas.instants import CalendarDate, Instant
 from schemas.paths import model_paths, names_a_field
 from schemas.timeframes import AgreedTimeframe
 from schemas.vocabulary import (
@@ -61,9 +62,9 @@ class AgreementBody(WireModel):
     purposes: Annotated[list[Purpose], Field(min_length=1)]
     lawful_basis: LawfulBasisBody
     data_items: dict[EventType, list[FieldPath]] | None = None
-    effective_from: AwareDatetime
-    effective_to: AwareDatetime | None = None
-    review_date: date | None = None
+    effective_from: Instant
+    effective_to: Instant | None = None
+    review_date: CalendarDate | None = None
     retention_days: Annotated[int, Field(ge=1, le=36500)] | None = None
     timeframes: Annotated[list[AgreedTimeframe], Field(max_length=50)] | None = Field(
         default=None,

@@ -1,8 +1,9 @@
 """A subject's recorded consent position (DESIGN §6, POST /v1/subjects/{nhs_number}/consents)."""
 
-from pydantic import AwareDatetime, model_validator
+from pydantic import model_validator
 
 from schemas.common import AgencyCode, LongText, Person, WireModel
+from schemas.instants import Instant
 from schemas.vocabulary import ConsentState, EventType, Purpose
 
 
@@ -17,8 +18,8 @@ class ConsentBody(WireModel):
     scope: ConsentScopeBody = ConsentScopeBody()
     recorded_by: Person
     evidence: LongText | None = None
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_to: Instant | None = None
 
     @model_validator(mode="after")
     def _period_is_ordered(self) -> "ConsentBody":

@@ -1,9 +1,8 @@
 """What the consent gate would decide, without sending anything (POST /v1/decisions/preview)."""
 
-from pydantic import AwareDatetime
-
 from schemas.common import AgencyCode, WireModel
 from schemas.events import Override, Subject
+from schemas.instants import Instant
 from schemas.vocabulary import EventType, Purpose, Urgency
 
 
@@ -15,4 +14,4 @@ class DecisionPreviewBody(WireModel):
     purpose: Purpose
     urgency: Urgency = Urgency.ROUTINE
     override: Override | None = None
-    at: AwareDatetime | None = None  # the moment to decide for; default: now
+    at: Instant | None = None  # the moment to decide for; default: now

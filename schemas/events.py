@@ -1,12 +1,12 @@
 """The event envelope and the typed payload of each event type (DESIGN §6, POST /v1/events)."""
 
-from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 
 from schemas.common import AgencyCode, LongText, NhsNumber, ShortText, WireModel
+from schemas.instants import CalendarDate, Instant
 from schemas.vocabulary import (
     ContactMethod,
     OverrideReason,
@@ -26,17 +26,17 @@ class RiskChanged(WireModel):
     rationale: LongText
     early_warning_indicators: TextList = []
     actions_taken: TextList = []
-    review_date: date | None = None
+    review_date: CalendarDate | None = None
 
 
 class ContactAttempt(WireModel):
-    at: AwareDatetime
+    at: Instant
     method: ContactMethod
     outcome: ShortText
 
 
 class EngagementDisengaged(WireModel):
-    last_contact_at: AwareDatetime
+    last_contact_at: Instant
     missed_contacts: Annotated[int, Field(ge=1, le=1000)]
     attempts: Annotated[list[ContactAttempt], Field(max_length=100)] = []
     current_risk_level: RiskLevel
@@ -50,7 +50,7 @@ class EscalationSummary(WireModel):
 
 
 class CrisisOccurred(WireModel):
-    started_at: AwareDatetime
+    started_at: Instant
     presentation: LongText
     immediate_risk: bool
     services_involved: Annotated[list[ShortText], Field(max_length=50)] = []
@@ -73,7 +73,7 @@ class Override(WireModel):
 
 class _Envelope(WireModel):
     id: UUID = Field(description="The sender's identifier of the event: the idempotency key")
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     subject: Subject
     recipients: Annotated[list[AgencyCode], Field(min_length=1, max_length=50)] | None = None
     reason_for_sharing: LongText

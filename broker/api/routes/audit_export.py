@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from broker.api.deps import Caller, RuntimeDep, require
 from broker.audit import records_stream
@@ -15,6 +14,7 @@ from broker.audit.export_csv import csv_lines
 from broker.audit.export_fhir import audit_event
 from broker.errors import FieldError, InvalidInput
 from broker.runtime import Runtime
+from schemas.instants import Instant
 from schemas.vocabulary import Scope
 
 router = APIRouter(tags=["audit"])
@@ -35,8 +35,8 @@ async def export_audit(
     caller: Auditor,
     rt: RuntimeDep,
     format: Literal["fhir", "csv"],
-    start: Annotated[AwareDatetime, Query(alias="from")],
-    end: Annotated[AwareDatetime, Query(alias="to")],
+    start: Annotated[Instant, Query(alias="from")],
+    end: Annotated[Instant, Query(alias="to")],
 ) -> StreamingResponse:
     """The audit records recorded in [from, to), oldest first.
 

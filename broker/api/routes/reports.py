@@ -4,10 +4,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
 from broker.api.deps import Caller, SessionDep, require
 from broker.reports.timeliness import csv_text, timeliness
+from schemas.instants import Instant
 from schemas.vocabulary import Scope
 
 router = APIRouter(tags=["reports"])
@@ -21,8 +21,8 @@ Auditor = Annotated[Caller, Depends(require(Scope.AUDIT_READ))]
 async def get_timeliness(
     caller: Auditor,
     session: SessionDep,
-    start: Annotated[AwareDatetime, Query(alias="from")],
-    end: Annotated[AwareDatetime, Query(alias="to")],
+    start: Annotated[Instant, Query(alias="from")],
+    end: Annotated[Instant, Query(alias="to")],
     agency: Annotated[str | None, Query(max_length=16)] = None,
     format: Literal["json", "csv"] = "json",
 ) -> Any:
