@@ -34,6 +34,7 @@ from broker.web.deps import AuditorDep, FormDep
 from broker.web.pages import WebRoute
 from broker.web.templates import render
 from schemas.common import AgencyCode, NhsNumber
+from schemas.instants import EARLIEST, LATEST, RANGE_TEXT
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 DEFAULT_DAYS = 7
@@ -71,6 +72,11 @@ class Period:
 
 
 def period(start: date | None, end: date | None) -> Period:
+    for name, day in (("start", start), ("end", end)):
+        if day is not None and not EARLIEST.date() <= day < LATEST.date():
+            raise InvalidInput(
+                "The period is out of range", [FieldError(("query", name), f"must be {RANGE_TEXT}")]
+            )
     last = end or datetime.now(UTC).date()
     first = start or last - timedelta(days=DEFAULT_DAYS)
     if first > last:
@@ -146,14 +152,22 @@ def _verifier(found: Verification, person: SignedIn) -> str:
     return f"{name} ({found.agency})" if found.agency else name
 
 
-def _verified_flash(found: Verification | None) -> str | None:
+def _verified_flash(found: Verification | None, everything: bool) -> str | None:
+    """The outcome; counts and sequence numbers measure every agency's activity, so only an
+    administrator sees them."""
     if found is None:
         return None
     if found.ok:
-        return f"Audit chain intact: {found.records_checked} records checked"
+        counted = f": {found.records_checked} records checked" if everything else ""
+        return f"Audit chain intact{counted}"
     bad = found.first_bad
-    where = f"seq {bad.seq}: {bad.problem}" if bad else "an unknown place"
-    return f"Audit chain broken at {where}"
+    if bad is None:
+        return "Audit chain broken at an unknown place"
+    return (
+        f"Audit chain broken at seq {bad.seq}: {bad.problem}"
+        if everything
+        else (f"Audit chain broken: {bad.problem}")
+    )
 
 
 @dataclass(frozen=True)
@@ -226,6 +240,7 @@ async def _page(
         chain=await chain_status(session),
         verified=verified,
         verifier=_verifier(verified, person) if verified else None,
+        everything=_viewer(person) is None,
         downloads=urlencode({"start": when.first, "end": when.last}),
         **context,
     )
@@ -254,7 +269,8 @@ async def audit_page(
     if verified:
         found = await last_verification(session)
         # A broken chain is an alarm, not a confirmation: it shows as an error.
-        context["flash" if found is None or found.ok else "alarm"] = _verified_flash(found)
+        flash = _verified_flash(found, everything=_viewer(person) is None)
+        context["flash" if found is None or found.ok else "alarm"] = flash
     return await _page(session, person, when, **context)
 
 
