@@ -20,7 +20,7 @@ from broker.audit.commands import add_audit_commands, run_audit
 from broker.audit.log import Actor
 from broker.crypto import CryptoError
 from broker.db.migrate import upgrade_to_head
-from broker.errors import BrokerError
+from broker.errors import BrokerError, NotFound
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
 from broker.users.roles import UserRole
@@ -164,7 +164,10 @@ async def _approve_agreement(
     # The operator records the sign-off on the party's behalf; the audit names both.
     actor = Actor(agency=agency, client=OPERATOR.client)
     async with rt.db.unit_of_work() as session:
-        view = await approve_agreement(session, rt, actor, agreement_id, approval)
+        try:
+            view = await approve_agreement(session, rt, actor, agreement_id, approval)
+        except NotFound as exc:
+            raise CliError(f"{exc.detail} to which {agency} is a party") from None
         await session.commit()
     keys = ("id", "version", "status", "pending_approvals")
     print(json.dumps({k: view[k] for k in keys}))
@@ -282,9 +285,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=Settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Alembic narrates every schema check and aiokafka every group join at INFO; what an
-    # operator needs from them is a warning or worse.
-    for chatty in ("alembic", "aiokafka"):
+    # Alembic narrates every schema check and aiokafka every group join at INFO, and
+    # aiosqlite logs each statement's parameters at DEBUG; what an operator needs from them is
+    # a warning or worse, and no log may carry a parameter.
+    for chatty in ("alembic", "aiokafka", "aiosqlite"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         _run(args)

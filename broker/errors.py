@@ -6,10 +6,12 @@ BrokerError
 ├── Conflict            409  idempotency clash, second acknowledgement
 ├── Unauthenticated     401  missing, bad or expired credentials
 ├── Forbidden           403  authenticated, but without the scope
-└── PayloadTooLarge     413
+├── RequestTimeout      408  the body did not arrive in time
+├── PayloadTooLarge     413
+└── TooManyRequests     429  over a rate limit, or locked out after failed sign-ins
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -71,3 +73,20 @@ class PayloadTooLarge(BrokerError):
     status = 413
     title = "Payload too large"
     slug = "payload-too-large"
+
+
+@dataclass
+class RequestTimeout(BrokerError):
+    status = 408
+    title = "Request timeout"
+    slug = "request-timeout"
+
+
+@dataclass
+class TooManyRequests(BrokerError):
+    """Over a rate limit; `headers` carry Retry-After and the RateLimit fields."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    status = 429
+    title = "Too many requests"
+    slug = "too-many-requests"

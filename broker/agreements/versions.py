@@ -58,7 +58,8 @@ async def load(session: AsyncSession, agreement_id: UUID, visible_to: str | None
     if not versions:
         raise NotFound(f"no agreement {agreement_id}")
     if visible_to is not None and not any(loaded.names(v, visible_to) for v in versions):
-        raise NotFound(f"no agreement {agreement_id} to which {visible_to} is a party")
+        # The same answer as for no agreement at all: a non-party learns nothing of it.
+        raise NotFound(f"no agreement {agreement_id}")
     return loaded
 
 

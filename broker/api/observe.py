@@ -1,8 +1,17 @@
-"""Counting responses and marking them uncacheable, as plain ASGI middleware (cheap)."""
+"""Every response counted and given the headers that keep it out of caches and sniffers, and
+every unexpected error turned into a problem-details 500, as plain ASGI middleware (cheap)."""
+
+import logging
+import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from broker.api.problems import problem
 from broker.metrics import Metrics
+
+log = logging.getLogger("imb.api")
+# Two years, the value browsers' preload lists ask for.
+HSTS = b"max-age=63072000; includeSubDomains"
 
 
 class ObserveResponses:
@@ -14,15 +23,52 @@ class ObserveResponses:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
 
         async def observed(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 self.metrics.http_requests.labels(scope["method"], str(message["status"])).inc()
-                headers = list(message.get("headers", []))
-                if not any(name.lower() == b"cache-control" for name, _ in headers):
-                    # Responses may carry personal data: no cache along the way may keep them.
-                    headers.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": _guarded(message, scope)}
             await send(message)
 
-        await self.app(scope, receive, observed)
+        try:
+            await self.app(scope, receive, observed)
+        except Exception as exc:
+            _log_unexpected(scope, exc)
+            if started:
+                raise  # the status line has gone; only dropping the connection is left
+            await _internal_error(scope, receive, observed)
+
+
+def _guarded(message: Message, scope: Scope) -> list[tuple[bytes, bytes]]:
+    headers = list(message.get("headers", []))
+    present = {name.lower() for name, _ in headers}
+    if b"cache-control" not in present:
+        # Responses may carry personal data: no cache along the way may keep them.
+        headers.append((b"cache-control", b"no-store"))
+    if b"x-content-type-options" not in present:
+        headers.append((b"x-content-type-options", b"nosniff"))
+    if scope.get("scheme") == "https" and b"strict-transport-security" not in present:
+        headers.append((b"strict-transport-security", HSTS))
+    return headers
+
+
+def _log_unexpected(scope: Scope, exc: Exception) -> None:
+    # The route's template, never the path (which may hold an NHS number), and the exception's
+    # type and frames, never its message (which may quote input or SQL parameters).
+    route = getattr(scope.get("route"), "path", "an unmatched route")
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unexpected %s on %s %s\n%s", type(exc).__name__, scope["method"], route, frames)
+
+
+async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:
+    response = problem(
+        500,
+        "Internal error",
+        "the broker could not complete the request; the error is logged for its operators",
+        "internal",
+        scope.get("path", ""),
+    )
+    await response(scope, receive, send)

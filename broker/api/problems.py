@@ -1,5 +1,6 @@
 """RFC 9457 problem details: the one place where errors become HTTP responses."""
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,9 @@ from broker.errors import BrokerError, Unauthenticated
 from schemas.vocabulary import EventType
 
 PROBLEM_JSON = "application/problem+json"
+# Problems are often logged by the systems that receive them: the instance names the path
+# without the NHS number in it.
+_NHS_NUMBER_SEGMENT = re.compile(r"/[0-9 ]{10,13}(?=/|$)")
 _TAGS = {t.value for t in EventType}
 
 
@@ -29,7 +33,7 @@ def problem(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": instance,
+        "instance": _NHS_NUMBER_SEGMENT.sub("/{nhs_number}", instance),
         **extra,
     }
     return JSONResponse(
@@ -51,7 +55,9 @@ async def _broker_error(request: Request, exc: Exception) -> JSONResponse:
     errors = getattr(exc, "errors", None)
     if errors:
         extra["errors"] = [{"loc": list(e.loc), "msg": e.msg} for e in errors]
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    headers = dict(getattr(exc, "headers", None) or {})
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
     return problem(exc.status, exc.title, exc.detail, exc.slug, request.url.path, headers, **extra)
 
 

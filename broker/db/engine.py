@@ -40,13 +40,16 @@ def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
+    # Parameters are sealed content, pseudonyms and tokens: an error message or log line that
+    # quotes a statement must never quote them.
+    private = {"hide_parameters": True}
     if is_sqlite(url):
         # One connection: SQLite has one writer anyway, and queuing in the pool is cheaper
         # than contending for the file lock.
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60, **private)
         _make_sqlite_transactions_immediate(engine)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **private)
 
 
 class Database:
