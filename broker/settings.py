@@ -82,6 +82,12 @@ class WebSettings(BaseModel):
     session_minutes: int = Field(default=480, ge=5, le=24 * 60)
 
 
+class MetricsSettings(BaseModel):
+    # Whether /metrics needs a bearer token with `metrics:read`. Unset: only when `imb serve`
+    # listens beyond loopback, where anyone on the network could otherwise read the counts.
+    require_token: bool | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMB_", env_nested_delimiter="__", extra="ignore")
 
@@ -95,6 +101,8 @@ class Settings(BaseSettings):
     keys_dir: Path | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 256 * 1024
+    # A body must arrive whole within this: a slow or short one gets 408 and a closed connection.
+    body_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     log_level: str = "INFO"
     kafka: KafkaSettings = KafkaSettings()
     auth: AuthSettings = AuthSettings()
@@ -103,6 +111,7 @@ class Settings(BaseSettings):
     deadlines: DeadlineSettings = DeadlineSettings()
     smtp: SmtpSettings = SmtpSettings()
     audit: AuditSettings = AuditSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from broker.api.limits import BodyLimit
+from broker.api.bodies import BodyLimit
 from broker.api.observe import ObserveResponses
 from broker.api.problems import install_problem_handlers
 from broker.api.routes import (
@@ -63,6 +63,10 @@ def create_app(rt: Runtime) -> FastAPI:
     ):
         app.include_router(module.router)
 
-    app.add_middleware(BodyLimit, max_bytes=rt.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=rt.settings.max_body_bytes,
+        timeout=rt.settings.body_timeout_seconds,
+    )
     app.add_middleware(ObserveResponses, metrics=rt.metrics)
     return app

@@ -1,0 +1,83 @@
+"""Request bodies: refused over the size limit (413) or when they do not arrive in time (408),
+before any handler sees them."""
+
+import asyncio
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from broker.api.problems import problem
+from broker.errors import BrokerError, PayloadTooLarge, RequestTimeout
+
+
+class BodyLimit:
+    """Reads the whole body first, within `max_bytes` and `timeout` seconds, so that a client
+    announcing a long body and sending a few bytes cannot hold a connection and a handler."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _announces_body(scope):
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await self._read(receive)
+        except BrokerError as refusal:
+            await _refuse(scope, receive, send, refusal)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request" or self._add(chunks, message):
+                        break
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the request body did not arrive within {self.timeout:g} s"
+            ) from None
+        return b"".join(chunks)
+
+    def _add(self, chunks: list[bytes], message: Message) -> bool:
+        """Keep the chunk; whether it was the last."""
+        chunks.append(message.get("body", b""))
+        if sum(map(len, chunks)) > self.max_bytes:
+            raise PayloadTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
+        return not message.get("more_body", False)
+
+
+def _announces_body(scope: Scope) -> bool:
+    names = {name.lower() for name, _ in scope.get("headers", [])}
+    return b"content-length" in names or b"transfer-encoding" in names
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body once, then the connection's own messages (a disconnect, when it comes)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, error: BrokerError) -> None:
+    # The rest of the body is never read, so the connection cannot carry another request.
+    response = problem(
+        error.status,
+        error.title,
+        error.detail,
+        error.slug,
+        scope.get("path", ""),
+        headers={"connection": "close"},
+    )
+    await response(scope, receive, send)
