@@ -30,6 +30,8 @@ class Runtime:
     # Subjects and agencies are never deleted, so once seen they need no second look-up.
     known_subjects: set[str] = field(default_factory=set)
     known_agencies: set[str] = field(default_factory=set)
+    # Whether /metrics answers only a `metrics:read` token; `imb serve` decides by its address.
+    metrics_need_token: bool = True
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -1,6 +1,7 @@
 """`imb serve` and `imb worker`: the processes that run the broker."""
 
 import asyncio
+import ipaddress
 import logging
 import signal
 import sys
@@ -85,6 +86,7 @@ async def prepare(rt: Runtime, bootstrap: str) -> None:
 
 async def serve(settings: Settings, host: str, port: int, with_workers: bool = True) -> None:
     rt = build_runtime(settings)
+    rt.metrics_need_token = metrics_need_token(settings, host)
     async with kafka_for(settings) as bootstrap:
         await prepare(rt, bootstrap)
         probe, rt.kafka_ready = await readiness_probe(bootstrap)
@@ -102,6 +104,21 @@ async def serve(settings: Settings, host: str, port: int, with_workers: bool = T
             await probe.stop()
             await rt.close()
     print("imb: stopped", file=sys.stderr, flush=True)
+
+
+def metrics_need_token(settings: Settings, host: str) -> bool:
+    if settings.metrics.require_token is not None:
+        return settings.metrics.require_token
+    return not is_loopback(host)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _announce(host: str, port: int, bootstrap: str, settings: Settings) -> None:

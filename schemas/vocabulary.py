@@ -168,6 +168,7 @@ class Scope(StrEnum):
     CONSENT_MANAGE = "consent:manage"
     AUDIT_READ = "audit:read"
     AUDIT_ALL = "audit:all"  # a regulator or auditor: with audit:read, every agency's trail
+    METRICS_READ = "metrics:read"  # a monitoring system scraping /metrics
     ADMIN = "admin"
 
 

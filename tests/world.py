@@ -52,6 +52,12 @@ class World:
     async def publish(self, who: str = TRUST, **overrides: Any) -> httpx.Response:
         return await self.post(who, "/v1/events", risk_event(**overrides))
 
+    async def scrape_metrics(self) -> str:
+        """/metrics as a monitoring system reads it, with its `metrics:read` token."""
+        response = await self.get("metrics", "/metrics")
+        assert response.status_code == 200, response.text
+        return response.text
+
     async def inbox(self, who: str) -> list[dict[str, Any]]:
         response = await self.get(who, "/v1/inbox")
         assert response.status_code == 200, response.text
@@ -189,6 +195,7 @@ async def build_world(rt: Runtime, api: httpx.AsyncClient) -> World:
     for code, _, _ in agencies:
         world.tokens[code] = world.token_for(code, PARTNER_SCOPES)
     world.tokens["admin"] = world.token_for(TRUST, [Scope.ADMIN])
+    world.tokens["metrics"] = world.token_for(TRUST, [Scope.METRICS_READ])
     await world.agree([TRUST, COUNCIL, HOUSING])
     response = await world.put(TRUST, f"/v1/subjects/{NHS_NUMBER}/care-team", CARE_TEAM)
     assert response.status_code == 200, response.text

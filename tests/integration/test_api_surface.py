@@ -2,7 +2,8 @@
 
 import httpx
 
-from tests.world import World
+from broker.serve import metrics_need_token
+from tests.world import TRUST, World
 
 
 async def test_healthz_answers_without_auth(api: httpx.AsyncClient) -> None:
@@ -19,11 +20,40 @@ async def test_readyz_reports_kafka_unreachable_without_a_kafka_client(
     assert response.json()["checks"] == {"database": True, "kafka": False}
 
 
-async def test_metrics_are_prometheus_text(world: World) -> None:
+async def test_metrics_are_prometheus_text_for_a_metrics_reader(world: World) -> None:
     await world.publish()
-    response = await world.api.get("/metrics")
-    assert response.status_code == 200
-    assert "imb_events_accepted_total" in response.text
+    assert "imb_events_accepted_total" in await world.scrape_metrics()
+
+
+async def test_metrics_refuse_anyone_without_a_metrics_token(world: World) -> None:
+    anonymous = await world.api.get("/metrics")
+    publisher = await world.get(TRUST, "/metrics")
+    assert anonymous.status_code == 401
+    assert publisher.status_code == 403
+    assert "imb_" not in anonymous.text + publisher.text
+
+
+async def test_metrics_are_open_on_loopback_only_unless_configured(world: World) -> None:
+    settings = world.rt.settings
+    assert not metrics_need_token(settings, "127.0.0.1")
+    assert not metrics_need_token(settings, "::1")
+    assert metrics_need_token(settings, "0.0.0.0")
+    assert metrics_need_token(settings, "10.1.2.3")
+    settings.metrics.require_token = True
+    assert metrics_need_token(settings, "127.0.0.1")
+    world.rt.metrics_need_token = False
+    assert (await world.api.get("/metrics")).status_code == 200
+
+
+async def test_api_answers_are_never_sniffed_or_cached(world: World) -> None:
+    for response in (
+        await world.get(TRUST, "/v1/inbox"),
+        await world.api.get("/v1/inbox"),
+        await world.api.get("/no/such/route"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in response.headers  # plain HTTP here
 
 
 async def test_openapi_documents_the_v1_contract(api: httpx.AsyncClient) -> None:

@@ -55,7 +55,7 @@ async def test_metrics_show_deliveries_by_status_ack_latency_and_open_escalation
         )
         await session.commit()
 
-    samples = _samples((await world.api.get("/metrics")).text)
+    samples = _samples(await world.scrape_metrics())
 
     assert acked.status_code == 200, acked.text
     assert samples[("imb_deliveries", (("status", "acknowledged"),))] == 1

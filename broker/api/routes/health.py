@@ -1,13 +1,14 @@
 """Liveness, readiness and metrics for operators."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from broker.api.deps import RuntimeDep
+from broker.api.deps import RuntimeDep, authenticate, require
 from broker.audit.gauges import refresh_audit_gauges
 from broker.deliveries.counts import refresh_state_gauges
+from schemas.vocabulary import Scope
 
 router = APIRouter(tags=["operations"])
 
@@ -45,9 +46,16 @@ async def _kafka_ready(rt: RuntimeDep) -> bool:
         return False
 
 
-@router.get("/metrics")
+async def metrics_reader(request: Request, rt: RuntimeDep) -> None:
+    """Anyone on loopback; beyond it, a client holding `metrics:read` (or `admin`)."""
+    if rt.metrics_need_token:
+        await require(Scope.METRICS_READ, Scope.ADMIN)(await authenticate(request, rt))
+
+
+@router.get("/metrics", dependencies=[Depends(metrics_reader)])
 async def metrics(rt: RuntimeDep) -> Response:
-    """Prometheus text format."""
+    """Prometheus text format. Needs a `metrics:read` bearer token unless the broker listens
+    only on loopback (IMB_METRICS__REQUIRE_TOKEN decides otherwise)."""
     async with rt.db.unit_of_work() as session:
         await refresh_state_gauges(session, rt.metrics)
         await refresh_audit_gauges(session, rt.metrics)
