@@ -72,6 +72,16 @@ class VerifyReport:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def outcome_only(self) -> dict[str, Any]:
+        """Intact or not, and what broke, without the counts and sequence numbers that
+        measure every agency's activity: the view of an auditor who sees one agency."""
+        last, bad = self.last_checkpoint, self.first_bad
+        return {
+            "ok": self.ok,
+            "last_checkpoint": {"at": last.at.isoformat()} if last else None,
+            "first_bad": {"problem": bad.problem} if bad else None,
+        }
+
     def one_line(self) -> str:
         if self.first_bad is None:
             return f"audit chain intact: {self.records_checked} records checked"

@@ -13,6 +13,7 @@ from broker.audit.worker import chain_pending, run_chainer, verify_if_due
 from broker.db.engine import is_sqlite
 from broker.db.models import AuditRecord
 from broker.runtime import Runtime
+from schemas.vocabulary import Scope
 from tests.integration.audit_records import (
     chained,
     record_of,
@@ -25,9 +26,10 @@ from tests.world import TRUST, World, eventually
 
 async def test_the_trail_is_chained_and_verifies_through_the_api(world: World) -> None:
     rt = world.rt
+    world.tokens["regulator"] = world.token_for("CQC", [Scope.AUDIT_READ, Scope.AUDIT_ALL])
     await chain_pending(rt)
     await write_records(rt, 2)  # committed, not yet chained: reported, not an error
-    response = await world.get(TRUST, "/v1/audit/verify")
+    response = await world.get("regulator", "/v1/audit/verify")
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["ok"] is True and report["first_bad"] is None
@@ -37,7 +39,7 @@ async def test_the_trail_is_chained_and_verifies_through_the_api(world: World) -
     assert report["last_checkpoint"]["seq"] == chained_before > 0
 
     await chain_pending(rt)
-    report = (await world.get(TRUST, "/v1/audit/verify")).json()
+    report = (await world.get("regulator", "/v1/audit/verify")).json()
     assert (report["ok"], report["unchained"]) == (True, 0)
     # The two records, and the first verification's own record of itself.
     assert report["records_checked"] == chained_before + 3
@@ -51,9 +53,22 @@ async def test_the_trail_is_chained_and_verifies_through_the_api(world: World) -
         ]
     assert status.head_seq == chained_before + 3 and status.unchained == 1
     assert verified == [
-        (TRUST, True, chained_before),
-        (TRUST, True, chained_before + 3),
+        ("CQC", True, chained_before),
+        ("CQC", True, chained_before + 3),
     ]
+
+
+async def test_an_agency_auditor_learns_whether_the_chain_is_intact_but_no_counts(
+    world: World,
+) -> None:
+    await chain_pending(world.rt)
+    await write_records(world.rt, 2)
+
+    report = (await world.get(TRUST, "/v1/audit/verify")).json()
+
+    assert report["ok"] is True and report["first_bad"] is None
+    assert set(report) == {"ok", "last_checkpoint", "first_bad"}
+    assert set(report["last_checkpoint"]) == {"at"}
 
 
 async def test_a_record_that_commits_late_is_chained_by_the_window_or_the_sweep(
@@ -129,7 +144,7 @@ async def test_a_scheduled_verification_and_the_metrics_tell_whether_the_chain_i
 ) -> None:
     rt = world.rt
     rt.settings.audit.verify_seconds = 3600
-    assert "imb_audit_chain_intact -1.0" in (await world.api.get("/metrics")).text
+    assert "imb_audit_chain_intact -1.0" in await world.scrape_metrics()
     start = rt.clock()
     await chained(rt, 3)
     rt.clock = lambda: start + timedelta(seconds=3599)
@@ -137,7 +152,7 @@ async def test_a_scheduled_verification_and_the_metrics_tell_whether_the_chain_i
     rt.clock = lambda: start + timedelta(seconds=3600)
     assert (await verify_if_due(rt, since=start)).ok  # type: ignore[union-attr]
     assert await verify_if_due(rt, since=start) is None  # an hour from this one, now
-    scraped = (await world.api.get("/metrics")).text
+    scraped = await world.scrape_metrics()
     assert "imb_audit_chain_intact 1.0" in scraped
     assert "imb_audit_unchained_records 1.0" in scraped  # the verification's own record
     verified_at = (start + timedelta(seconds=3600)).timestamp()
@@ -147,7 +162,7 @@ async def test_a_scheduled_verification_and_the_metrics_tell_whether_the_chain_i
     await tamper(rt, f"UPDATE audit_records SET event = 'x' WHERE id = {record}")
     rt.clock = lambda: start + timedelta(seconds=7200)
     assert not (await verify_if_due(rt, since=start)).ok  # type: ignore[union-attr]
-    assert "imb_audit_chain_intact 0.0" in (await world.api.get("/metrics")).text
+    assert "imb_audit_chain_intact 0.0" in await world.scrape_metrics()
 
 
 async def _chained_ids(rt: Runtime) -> set[int]:
