@@ -13,7 +13,10 @@ The rules, in order:
 2. The person's position. Among the consent records valid at the moment and in scope, only the
    latest in each identical scope counts; where scopes overlap, a refusal, withdrawal or
    objection in any of them denies (deny wins). A refusal removes the implied consent that
-   individual care rests on under the common-law duty of confidence.
+   individual care rests on under the common-law duty of confidence. A refusal stands until the
+   agency that recorded it records a later position in the same scope, or a later record names
+   it in `supersedes`: one agency's record never silently lifts a refusal another agency
+   recorded, since the person may have told only that agency.
    An override lets the information go all the same (`permit_override`), only when all of:
    the claim names its reason, who authorised it and a justification; the purpose is
    safeguarding or the urgency is emergency, since routine care cannot outweigh a refusal; and
@@ -58,7 +61,7 @@ from consent.vocab import (
     StatutoryGateway,
 )
 
-__all__ = ["decide", "objection_valid", "surviving_consents"]
+__all__ = ["decide", "lifted", "objection_valid", "surviving_consents"]
 
 _S251B = StatutoryGateway.HSCA2012_S251B_DUTY_TO_SHARE
 
@@ -101,17 +104,37 @@ def covering_agreements(
 def surviving_consents(
     request: DecisionRequest, consents: Sequence[ConsentRecord]
 ) -> list[ConsentRecord]:
-    """The in-scope records valid now; in each identical scope only the latest survives."""
+    """The in-scope records valid now: in each identical scope the latest, and every refusal
+    that no later record has lifted (rule 2)."""
+    in_scope = [
+        record
+        for record in consents
+        if record.valid_at(request.at)
+        and record.scope.covers(request.recipient, request.event_type, request.purpose)
+    ]
     latest: dict[ConsentScope, ConsentRecord] = {}
-    for record in consents:
-        if not record.valid_at(request.at):
-            continue
-        if not record.scope.covers(request.recipient, request.event_type, request.purpose):
-            continue
+    for record in in_scope:
         current = latest.get(record.scope)
         if current is None or _recency(record) > _recency(current):
             latest[record.scope] = record
-    return sorted(latest.values(), key=_recency)
+    standing = [r for r in in_scope if r.state in REFUSING_STATES and not lifted(r, in_scope)]
+    return sorted({*latest.values(), *standing}, key=_recency)
+
+
+def lifted(refusal: ConsentRecord, records: Sequence[ConsentRecord]) -> bool:
+    """Whether a later record sets the refusal aside: one by the same agency in the same scope,
+    or one that names it."""
+    return any(
+        _recency(record) > _recency(refusal)
+        and (
+            refusal.id in record.supersedes
+            or (
+                record.scope == refusal.scope
+                and record.recording_agency == refusal.recording_agency
+            )
+        )
+        for record in records
+    )
 
 
 def objection_valid(at: datetime, consents: Sequence[ConsentRecord]) -> bool:

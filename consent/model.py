@@ -98,6 +98,10 @@ class ConsentRecord:
     recorded_at: datetime
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # The agency that recorded the position, and the records of other agencies it explicitly
+    # sets aside: what lets one agency's record lift another's refusal (consent.decide).
+    recording_agency: str | None = None
+    supersedes: frozenset[str] = frozenset()
 
     def valid_at(self, at: datetime) -> bool:
         started = self.valid_from is None or self.valid_from <= at

@@ -1,6 +1,9 @@
 """A subject's recorded consent position (DESIGN §6, POST /v1/subjects/{nhs_number}/consents)."""
 
-from pydantic import model_validator
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field, model_validator
 
 from schemas.common import AgencyCode, LongText, Person, WireModel
 from schemas.instants import Instant
@@ -20,6 +23,12 @@ class ConsentBody(WireModel):
     evidence: LongText | None = None
     valid_from: Instant | None = None
     valid_to: Instant | None = None
+    supersedes: Annotated[list[UUID], Field(max_length=20)] = Field(
+        default=[],
+        description="ids of refusals, withdrawals or objections recorded by other agencies "
+        "that this record sets aside because the person has changed their mind; without them "
+        "another agency's refusal stands, and recording consent over it is a 409",
+    )
 
     @model_validator(mode="after")
     def _period_is_ordered(self) -> "ConsentBody":

@@ -36,6 +36,8 @@ class AuditEvent(StrEnum):
     USER_SIGNED_OUT = "user.signed_out"
     USER_SIGN_IN_REFUSED = "user.sign_in_refused"
     CONSENT_RECORDED = "consent.recorded"
+    CONSENT_VIEWED = "consent.viewed"  # a client read a person's consent records
+    SUBJECT_TRACED = "audit.subject_traced"  # someone looked up a person's assurance trace
     CARE_TEAM_REPLACED = "care_team.replaced"
     DELIVERY_BREACHED = "delivery.breached"
     ESCALATION_OPENED = "escalation.opened"

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.audit.log import AuditEvent
+from broker.audit.log import Actor, AuditEvent, append
 from broker.db.models import (
     AuditRecord,
     CrisisPlan,
@@ -159,7 +159,10 @@ _CRISIS_PLAN_EVENTS = {
     AuditEvent.PAYLOAD_VIEWED: ("crisis_plan_id", "recipient", "fields"),
 }
 _SHOWN_DETAIL = {
-    AuditEvent.CONSENT_RECORDED: ("consent_id", "state"),
+    AuditEvent.CONSENT_RECORDED: ("consent_id", "state", "supersedes"),
+    # Who read the person's consent records: a read is evidence too. (Trace lookups are not
+    # listed here, or looking a person up would itself make them found; search for them.)
+    AuditEvent.CONSENT_VIEWED: ("consent_ids",),
     AuditEvent.CARE_TEAM_REPLACED: (),
     **_CRISIS_PLAN_EVENTS,
 }
@@ -242,3 +245,17 @@ def _governance_entry(record: AuditRecord) -> dict[str, Any]:
         "client": record.actor_client,
         "detail": detail,
     }
+
+
+def note_trace_lookup(
+    session: AsyncSession,
+    actor: Actor,
+    at: datetime,
+    pseudonym: str,
+    found: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
+    """Who looked up whom is itself evidence, found or not (`audit.subject_traced`); the
+    caller commits."""
+    messages, governance = found
+    detail = {"messages": len(messages), "governance_records": len(governance)}
+    append(session, AuditEvent.SUBJECT_TRACED, actor, at, subject=pseudonym, detail=detail)

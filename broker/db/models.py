@@ -126,6 +126,8 @@ class ConsentRecord(Base):
     recorded_at: Mapped[datetime]
     recording_agency: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
     recording_client: Mapped[str] = mapped_column(String(64))
+    # Ids of other agencies' refusals this record sets aside, named by whoever recorded it.
+    supersedes: Mapped[list[str] | None] = mapped_column(JsonColumn)
 
 
 class Message(Base):

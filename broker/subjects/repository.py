@@ -73,4 +73,6 @@ def to_consent_record(row: ConsentRecord) -> cm.ConsentRecord:
         recorded_at=row.recorded_at,
         valid_from=row.valid_from,
         valid_to=row.valid_to,
+        recording_agency=row.recording_agency,
+        supersedes=frozenset(row.supersedes or ()),
     )

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from broker.api.deps import RuntimeDep, SessionDep
 from broker.audit.log import AuditEvent
 from broker.audit.search import AuditQuery, decode_cursor, search_records
-from broker.audit.trace import governance_trace, subject_trace
+from broker.audit.trace import governance_trace, note_trace_lookup, subject_trace
 from broker.audit.verification import Verification, last_verification, run_verification
 from broker.audit.verify import chain_status
 from broker.errors import FieldError, Forbidden, InvalidInput
@@ -308,6 +308,8 @@ async def subject_search(
         {**entry, "summary": summary(entry["detail"])}
         for entry in await governance_trace(session, pseudonym, viewer)
     ]
+    note_trace_lookup(session, person.actor, rt.clock(), pseudonym, (trace, governance))
+    await session.commit()
     return await _page(
         session, person, when, subject=trace, governance=governance, nhs_number=typed
     )

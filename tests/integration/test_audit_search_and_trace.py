@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from broker.db.models import AuditRecord
 from schemas.vocabulary import Scope
 from tests.integration.deadlines import (
     ACK,
@@ -275,6 +277,9 @@ async def test_a_subject_with_only_consent_records_is_traced_for_whom_may_see_th
     world: World,
 ) -> None:
     _as_regulator(world)
+    team = {"members": [{**CARE_TEAM["members"][0], "agency": TRUST}]}
+    created = await world.put(TRUST, f"/v1/subjects/{OTHER_NHS_NUMBER}/care-team", team)
+    assert created.status_code == 200, created.text
     await _consent(world, TRUST, OTHER_NHS_NUMBER, state="withdrawn")
     path = f"/v1/audit/subjects/{OTHER_NHS_NUMBER}/trace"
 
@@ -284,11 +289,37 @@ async def test_a_subject_with_only_consent_records_is_traced_for_whom_may_see_th
 
     assert regulator.status_code == 200, regulator.text
     assert regulator.json()["messages"] == []
-    (consent,) = regulator.json()["governance"]
+    team_replaced, consent = regulator.json()["governance"]
+    assert team_replaced["event"] == "care_team.replaced"
     assert (consent["event"], consent["agency"], consent["detail"]["state"]) == (
         "consent.recorded",
         TRUST,
         "withdrawn",
     )
-    assert trust.status_code == 200 and trust.json()["governance"] == [consent]
+    assert trust.status_code == 200 and trust.json()["governance"] == [team_replaced, consent]
     assert council.status_code == 404
+
+
+async def test_looking_up_a_trace_is_audited_whether_anything_is_found_or_not(
+    world: World,
+) -> None:
+    await routed_here(world, TRUST, risk_event(recipients=[COUNCIL]))
+
+    found = await world.get(COUNCIL, f"/v1/audit/subjects/{NHS_NUMBER}/trace")
+    nothing = await world.get(COUNCIL, f"/v1/audit/subjects/{OTHER_NHS_NUMBER}/trace")
+
+    assert (found.status_code, nothing.status_code) == (200, 404)
+    async with world.rt.db.unit_of_work() as session:
+        looked_up = (
+            await session.execute(
+                select(AuditRecord.actor_agency, AuditRecord.subject_pseudonym, AuditRecord.detail)
+                .where(AuditRecord.event == "audit.subject_traced")
+                .order_by(AuditRecord.id)
+            )
+        ).all()
+    pseudonym = world.rt.pseudonymiser.pseudonym
+    assert [(agency, subject) for agency, subject, _ in looked_up] == [
+        (COUNCIL, pseudonym(NHS_NUMBER)),
+        (COUNCIL, pseudonym(OTHER_NHS_NUMBER)),
+    ]
+    assert looked_up[0][2]["messages"] == 1 and looked_up[1][2]["messages"] == 0

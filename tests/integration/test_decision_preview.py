@@ -101,11 +101,36 @@ async def test_preview_of_an_unknown_subject_registers_nobody(world: World) -> N
     before = await row_counts(world.rt, Subject)
 
     response = await world.post(
-        TRUST, "/v1/decisions/preview", _preview(subject={"nhs_number": OTHER_NHS_NUMBER})
+        "admin",
+        "/v1/decisions/preview",
+        _preview(sender=TRUST, subject={"nhs_number": OTHER_NHS_NUMBER}),
     )
 
     assert response.json()["outcome"] == "permit"
     assert await row_counts(world.rt, Subject) == before
+
+
+async def test_an_agency_outside_the_care_team_previews_nobody(world: World) -> None:
+    """A preview reveals the person's consent position, so it follows the consent rule: GP is
+    no member of the person's care team, and known and unknown people answer alike."""
+    await world.post(
+        TRUST,
+        f"/v1/subjects/{NHS_NUMBER}/consents",
+        {"state": "refused", "recorded_by": RECORDER},
+    )
+    before = await row_counts(world.rt, AuditRecord, *TABLES)
+
+    known = await world.post(GP, "/v1/decisions/preview", _preview(recipient=TRUST))
+    unknown = await world.post(
+        GP,
+        "/v1/decisions/preview",
+        _preview(recipient=TRUST, subject={"nhs_number": OTHER_NHS_NUMBER}),
+    )
+
+    assert known.status_code == unknown.status_code == 404
+    assert known.json() == unknown.json()
+    assert "refus" not in known.text
+    assert await row_counts(world.rt, AuditRecord, *TABLES) == before
 
 
 async def test_bad_previews_are_refused_and_write_nothing(world: World) -> None:

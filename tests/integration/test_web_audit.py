@@ -257,6 +257,15 @@ async def test_a_subject_search_shows_the_trace_without_printing_the_nhs_number(
     assert page.text.count(NHS_NUMBER) == 1 and f'value="{NHS_NUMBER}"' in page.text
     assert _table(stranger, "subject") == ""
     assert "No messages about this person" in visible_text(stranger)
+    # Every lookup, found or not, is on the trail: who looked up whom.
+    looked_up = await _records_of(world.rt, AuditEvent.SUBJECT_TRACED)
+    pseudonym = world.rt.pseudonymiser.pseudonym
+    assert [(r.actor_client, r.subject_pseudonym) for r in looked_up] == [
+        (f"user:{COUNCIL_AUDITOR}", pseudonym(NHS_NUMBER)),
+        (f"user:{COUNCIL_AUDITOR}", pseudonym(OTHER_NHS_NUMBER)),
+        (f"user:{ADMIN}", pseudonym(NHS_NUMBER)),
+    ]
+    assert NHS_NUMBER not in str([r.detail for r in looked_up])
 
 
 async def test_a_bad_nhs_number_is_refused_with_a_message_and_no_trace(

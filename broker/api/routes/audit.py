@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
 from broker.audit.log import AuditEvent
 from broker.audit.search import AuditQuery, decode_cursor, search_records
-from broker.audit.trace import governance_trace, subject_trace
+from broker.audit.trace import governance_trace, note_trace_lookup, subject_trace
 from broker.audit.verification import run_verification
 from broker.errors import NotFound
 from broker.messages.views import audit_view, message_trail, trail_deliveries
@@ -47,11 +47,13 @@ async def get_subject_trace(
     governance records about them: consent, care team and crisis plan changes and crisis plan
     reads. An agency sees only the messages it sent or received, the governance records its own
     clients made and those of crisis plans it is a partner of; a subject it has nothing about
-    is a 404."""
+    is a 404. Every lookup is itself audited (`audit.subject_traced`)."""
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
     viewer = caller.audit_viewer
     messages = await subject_trace(session, pseudonym, viewer, rt.clock())
     governance = await governance_trace(session, pseudonym, viewer)
+    note_trace_lookup(session, caller.actor, rt.clock(), pseudonym, (messages, governance))
+    await session.commit()
     if not messages and not governance:
         raise NotFound("nothing about this subject")
     return {"subject": pseudonym, "messages": messages, "governance": governance}

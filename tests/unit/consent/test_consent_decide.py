@@ -1,5 +1,6 @@
 """The consent gate: agreements in force, coverage, the person's position, bases, obligations."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -122,6 +123,45 @@ def test_later_consent_in_the_same_scope_supersedes_a_refusal() -> None:
     refused = consent(ConsentState.REFUSED, NOW - timedelta(days=2))
     given_ = consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=1))
     assert decide(request(), [agreement()], [refused, given_]).permitted
+
+
+def _by(
+    agency: str, record: ConsentRecord, supersedes: frozenset[str] = frozenset()
+) -> ConsentRecord:
+    return replace(record, recording_agency=agency, supersedes=supersedes)
+
+
+def test_another_agencys_later_consent_does_not_lift_a_refusal() -> None:
+    refused = _by("LA001", consent(ConsentState.REFUSED, NOW - timedelta(days=2)))
+    given_ = _by("RX4", consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=1)))
+
+    decision = decide(request(), [agreement()], [refused, given_])
+
+    assert decision.reason is DenyReason.CONSENT_REFUSED
+    assert refused.id in decision.consent_record_ids
+
+
+def test_the_refusing_agencys_own_later_consent_lifts_its_refusal() -> None:
+    refused = _by("LA001", consent(ConsentState.REFUSED, NOW - timedelta(days=2)))
+    given_ = _by("LA001", consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=1)))
+    assert decide(request(), [agreement()], [refused, given_]).permitted
+
+
+def test_a_later_consent_naming_another_agencys_refusal_lifts_it() -> None:
+    refused = _by("LA001", consent(ConsentState.REFUSED, NOW - timedelta(days=2)))
+    given_ = _by(
+        "RX4",
+        consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=1)),
+        supersedes=frozenset({refused.id}),
+    )
+    assert decide(request(), [agreement()], [refused, given_]).permitted
+
+
+def test_naming_a_refusal_recorded_after_the_consent_lifts_nothing() -> None:
+    given_ = _by("RX4", consent(ConsentState.GIVEN_EXPLICIT, NOW - timedelta(days=2)))
+    refused = _by("LA001", consent(ConsentState.REFUSED, NOW - timedelta(days=1)))
+    named_early = replace(given_, supersedes=frozenset({refused.id}))
+    assert not decide(request(), [agreement()], [named_early, refused]).permitted
 
 
 def test_later_withdrawal_supersedes_consent() -> None:

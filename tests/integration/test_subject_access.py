@@ -1,0 +1,301 @@
+"""Who may touch a person's records, tried as a hostile partner agency would.
+
+The world's person has a care team of TRUST (coordinator), COUNCIL and HOUSING; GP is a
+registered partner with every scope and no relationship to the person.
+"""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from broker.db.models import AuditRecord, CareTeamMember, ConsentRecord, Subject
+from tests.rows import row_counts
+from tests.world import (
+    CARE_TEAM,
+    COUNCIL,
+    GP,
+    HOUSING,
+    NHS_NUMBER,
+    OTHER_NHS_NUMBER,
+    TRUST,
+    World,
+)
+
+EVIDENCE = "Said at the home visit that she does not want the council told anything."
+RECORDER = {"name": "A. Patel", "role": "care coordinator"}
+TABLES = (AuditRecord, CareTeamMember, ConsentRecord, Subject)
+
+
+def _consents(nhs_number: str = NHS_NUMBER) -> str:
+    return f"/v1/subjects/{nhs_number}/consents"
+
+
+def _team(nhs_number: str = NHS_NUMBER) -> str:
+    return f"/v1/subjects/{nhs_number}/care-team"
+
+
+def _refusal(**body: Any) -> dict[str, Any]:
+    return {"state": "refused", "recorded_by": RECORDER, "evidence": EVIDENCE, **body}
+
+
+def _without_instance(response: Any) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()
+    body.pop("instance", None)
+    return body
+
+
+def _team_of(*agencies: str, coordinator: str) -> dict[str, Any]:
+    return {
+        "members": [
+            {"agency": a, "role": "worker", "named_lead": "X", "coordinator": a == coordinator}
+            for a in agencies
+        ]
+    }
+
+
+async def _members(world: World, pseudonym: str) -> set[tuple[str, bool]]:
+    async with world.rt.db.unit_of_work() as session:
+        rows = await session.execute(
+            select(CareTeamMember.agency_code, CareTeamMember.coordinator).where(
+                CareTeamMember.subject_pseudonym == pseudonym
+            )
+        )
+        return {(agency, coordinator) for agency, coordinator in rows.all()}
+
+
+async def test_an_outsider_reads_no_consent_record_and_cannot_tell_the_person_is_known(
+    world: World,
+) -> None:
+    assert (await world.post(TRUST, _consents(), _refusal())).status_code == 201
+    before = await row_counts(world.rt, *TABLES)
+
+    known = await world.get(GP, _consents())
+    unknown = await world.get(GP, _consents(OTHER_NHS_NUMBER))
+
+    assert known.status_code == unknown.status_code == 404
+    assert _without_instance(known) == _without_instance(unknown)
+    assert EVIDENCE not in known.text and "refused" not in known.text
+    assert await row_counts(world.rt, *TABLES) == before
+
+
+async def test_the_care_team_reads_consent_and_each_read_is_audited(world: World) -> None:
+    recorded = (await world.post(TRUST, _consents(), _refusal())).json()
+
+    response = await world.get(HOUSING, _consents())
+
+    assert response.status_code == 200
+    assert response.json()["items"][0]["evidence"] == EVIDENCE
+    async with world.rt.db.unit_of_work() as session:
+        viewed = (
+            await session.execute(
+                select(
+                    AuditRecord.actor_agency, AuditRecord.subject_pseudonym, AuditRecord.detail
+                ).where(AuditRecord.event == "consent.viewed")
+            )
+        ).all()
+    pseudonym = world.rt.pseudonymiser.pseudonym(NHS_NUMBER)
+    assert [(a, s, d["consent_ids"]) for a, s, d in viewed] == [
+        (HOUSING, pseudonym, [recorded["id"]])
+    ]
+    assert EVIDENCE not in str(viewed)
+
+
+async def test_an_outsider_records_no_consent_for_a_known_or_unknown_person(
+    world: World,
+) -> None:
+    before = await row_counts(world.rt, *TABLES)
+
+    known = await world.post(GP, _consents(), _refusal())
+    unknown = await world.post(GP, _consents(OTHER_NHS_NUMBER), _refusal())
+
+    assert known.status_code == unknown.status_code == 404
+    assert _without_instance(known) == _without_instance(unknown)
+    assert await row_counts(world.rt, *TABLES) == before
+
+
+async def test_an_outsider_cannot_make_itself_coordinator(world: World) -> None:
+    pseudonym = world.rt.pseudonymiser.pseudonym(NHS_NUMBER)
+    before = await row_counts(world.rt, *TABLES)
+
+    hijack = await world.put(GP, _team(), _team_of(GP, TRUST, coordinator=GP))
+
+    assert hijack.status_code == 404
+    assert await row_counts(world.rt, *TABLES) == before
+    assert await _members(world, pseudonym) == {(TRUST, True), (COUNCIL, False), (HOUSING, False)}
+
+
+async def test_a_member_who_does_not_coordinate_is_told_so_and_changes_nothing(
+    world: World,
+) -> None:
+    before = await row_counts(world.rt, *TABLES)
+
+    response = await world.put(COUNCIL, _team(), _team_of(COUNCIL, TRUST, coordinator=COUNCIL))
+
+    assert response.status_code == 403
+    assert "coordinator" in response.json()["detail"]
+    assert await row_counts(world.rt, *TABLES) == before
+
+
+@pytest.mark.parametrize("who", [TRUST, "admin"])
+async def test_the_coordinator_or_an_administrator_replaces_the_team(
+    world: World, who: str
+) -> None:
+    new_team = _team_of(TRUST, COUNCIL, GP, coordinator=COUNCIL)
+
+    response = await world.put(who, _team(), new_team)
+
+    assert response.status_code == 200, response.text
+    pseudonym = world.rt.pseudonymiser.pseudonym(NHS_NUMBER)
+    assert await _members(world, pseudonym) == {(TRUST, False), (COUNCIL, True), (GP, False)}
+    # TRUST no longer coordinates: it may not change the team back.
+    assert (await world.put(TRUST, _team(), CARE_TEAM)).status_code == 403
+
+
+async def test_any_agency_creates_a_first_care_team_that_includes_itself(world: World) -> None:
+    response = await world.put(GP, _team(OTHER_NHS_NUMBER), _team_of(GP, TRUST, coordinator=GP))
+
+    assert response.status_code == 200, response.text
+    pseudonym = world.rt.pseudonymiser.pseudonym(OTHER_NHS_NUMBER)
+    assert await _members(world, pseudonym) == {(GP, True), (TRUST, False)}
+
+
+async def test_a_first_care_team_without_the_caller_is_refused_and_registers_nobody(
+    world: World,
+) -> None:
+    before = await row_counts(world.rt, *TABLES)
+
+    response = await world.put(
+        GP, _team(OTHER_NHS_NUMBER), _team_of(TRUST, COUNCIL, coordinator=TRUST)
+    )
+
+    assert response.status_code == 403
+    assert await row_counts(world.rt, *TABLES) == before
+
+
+async def test_a_crisis_plan_partner_outside_the_team_keeps_consent_while_the_plan_is_active(
+    world: World,
+) -> None:
+    plans = f"/v1/subjects/{NHS_NUMBER}/crisis-plans"
+    plan = {
+        "partners": [
+            {"agency": TRUST, "role": "home treatment team"},
+            {"agency": GP, "role": "practice"},
+        ],
+        "lead_agency": TRUST,
+        "triggers": ["Talks of the bridge"],
+        "escalation_routes": ["Home treatment team"],
+        "communication_plan": "Phone the home treatment team first.",
+        "proposed_by": RECORDER,
+    }
+    proposed = await world.post(TRUST, plans, plan)
+    assert proposed.status_code == 201, proposed.text
+    before_active = await world.get(GP, _consents())
+    confirmation = {"confirmed_by": {"name": "Dr K. Lee", "role": "GP partner"}}
+    confirmed = await world.post(GP, f"{plans}/{proposed.json()['id']}/confirmations", confirmation)
+    assert confirmed.json()["status"] == "active"
+
+    recorded = await world.post(GP, _consents(), _refusal(scope={"recipients": [HOUSING]}))
+    read = await world.get(GP, _consents())
+
+    assert before_active.status_code == 404  # a proposed plan is no relationship yet
+    assert recorded.status_code == 201, recorded.text
+    assert read.status_code == 200 and read.json()["items"][0]["recording_agency"] == GP
+
+
+# One agency's consent never silently lifts another's refusal --------------------------------
+
+
+async def _decision(world: World, recipient: str) -> str:
+    body = {
+        "recipient": recipient,
+        "subject": {"nhs_number": NHS_NUMBER},
+        "event_type": "risk.changed",
+        "purpose": "direct_care",
+    }
+    response = await world.post(TRUST, "/v1/decisions/preview", body)
+    assert response.status_code == 200, response.text
+    outcome: str = response.json()["outcome"]
+    return outcome
+
+
+async def test_consent_over_another_agencys_refusal_is_refused_and_the_refusal_stands(
+    world: World,
+) -> None:
+    scope = {"recipients": [COUNCIL]}
+    refusal = (await world.post(HOUSING, _consents(), _refusal(scope=scope))).json()
+    before = await row_counts(world.rt, *TABLES)
+
+    given = {"state": "given_explicit", "scope": scope, "recorded_by": RECORDER}
+    response = await world.post(TRUST, _consents(), given)
+
+    assert response.status_code == 409
+    assert refusal["id"] in response.json()["detail"] and HOUSING in response.json()["detail"]
+    assert await row_counts(world.rt, *TABLES) == before
+    assert await _decision(world, COUNCIL) == "deny"
+
+
+async def test_naming_the_refusal_with_evidence_lifts_it_and_says_so_in_the_trail(
+    world: World,
+) -> None:
+    scope = {"recipients": [COUNCIL]}
+    refusal = (await world.post(HOUSING, _consents(), _refusal(scope=scope))).json()
+    given = {
+        "state": "given_explicit",
+        "scope": scope,
+        "recorded_by": RECORDER,
+        "evidence": "At today's review she agreed the council may now be told.",
+        "supersedes": [refusal["id"]],
+    }
+
+    response = await world.post(TRUST, _consents(), given)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["supersedes"] == [refusal["id"]]
+    assert await _decision(world, COUNCIL) == "permit"
+    async with world.rt.db.unit_of_work() as session:
+        details = (
+            await session.scalars(
+                select(AuditRecord.detail).where(AuditRecord.event == "consent.recorded")
+            )
+        ).all()
+    assert [d["supersedes"] for d in details] == [[], [refusal["id"]]]
+
+
+async def test_the_refusing_agency_lifts_its_own_refusal_without_naming_it(world: World) -> None:
+    scope = {"recipients": [COUNCIL]}
+    await world.post(HOUSING, _consents(), _refusal(scope=scope))
+    given = {"state": "given_explicit", "scope": scope, "recorded_by": RECORDER}
+
+    response = await world.post(HOUSING, _consents(), given)
+
+    assert response.status_code == 201, response.text
+    assert await _decision(world, COUNCIL) == "permit"
+
+
+async def test_superseding_needs_a_real_refusal_and_evidence(world: World) -> None:
+    scope = {"recipients": [COUNCIL]}
+    given_by_trust = {"state": "given_explicit", "scope": scope, "recorded_by": RECORDER}
+    consent = (await world.post(TRUST, _consents(), given_by_trust)).json()
+    refusal = (await world.post(HOUSING, _consents(), _refusal(scope=scope))).json()
+    before = await row_counts(world.rt, *TABLES)
+
+    names_a_consent = await world.post(
+        TRUST,
+        _consents(),
+        {**given_by_trust, "evidence": "Agreed.", "supersedes": [consent["id"]]},
+    )
+    without_evidence = await world.post(
+        TRUST, _consents(), {**given_by_trust, "supersedes": [refusal["id"]]}
+    )
+    refusal_naming = await world.post(
+        TRUST, _consents(), _refusal(scope=scope, supersedes=[refusal["id"]])
+    )
+
+    assert names_a_consent.status_code == 422
+    assert ["body", "supersedes", 0] in [e["loc"] for e in names_a_consent.json()["errors"]]
+    assert without_evidence.status_code == 422
+    assert ["body", "evidence"] in [e["loc"] for e in without_evidence.json()["errors"]]
+    assert refusal_naming.status_code == 422
+    assert ["body", "state"] in [e["loc"] for e in refusal_naming.json()["errors"]]
+    assert await row_counts(world.rt, *TABLES) == before
