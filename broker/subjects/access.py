@@ -8,6 +8,9 @@ perhaps its coordinator), a partner of their active crisis plan, or nothing. Fro
   the coordinator (403); an agency outside the team gets the 404 of a person it cannot see.
 - **Consent records.** Read and written only by the agencies in the person's current care team
   or partners of their active crisis plan.
+- **Crisis plans.** Proposed by the care team or the active plan's partners; for a person with
+  neither, by any agency that is a partner of the plan it proposes. Each plan is then read and
+  confirmed only by its own partners (broker.crisis_plans).
 - **Everyone else** gets the same 404 whether or not IMB knows the person, and nothing is
   written, not even the person's first sight.
 - `admin` clients stand in every relation (they are the partnership's operators).
@@ -36,6 +39,7 @@ class SubjectRecords(StrEnum):
 
     CONSENTS = "consents"
     CARE_TEAM = "care team"
+    CRISIS_PLAN = "crisis plan"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,11 @@ class Standing:
         if not self.team:
             return self.agency in members
         return self.agency == self.coordinator
+
+    def may_propose_crisis_plan(self) -> bool:
+        # For a person nobody works with yet, the plan itself is the relationship: the proposer
+        # must be one of its partners, which the plan's own checks insist on.
+        return self.related or (not self.team and not self.crisis_partners)
 
 
 async def standing_of(
@@ -89,6 +98,8 @@ def require_standing(
     """Raise unless the agency may read and write these records of the person; `members` is
     the care team proposed, for a care-team change."""
     if records is SubjectRecords.CONSENTS and standing.may_keep_consents():
+        return
+    if records is SubjectRecords.CRISIS_PLAN and standing.may_propose_crisis_plan():
         return
     if records is SubjectRecords.CARE_TEAM:
         if standing.may_set_care_team(members):

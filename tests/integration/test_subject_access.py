@@ -203,6 +203,31 @@ async def test_a_crisis_plan_partner_outside_the_team_keeps_consent_while_the_pl
     assert read.status_code == 200 and read.json()["items"][0]["recording_agency"] == GP
 
 
+async def test_an_outsider_proposes_no_crisis_plan_for_a_person_with_a_care_team(
+    world: World,
+) -> None:
+    plan = {
+        "partners": [
+            {"agency": GP, "role": "practice"},
+            {"agency": TRUST, "role": "home treatment team"},
+        ],
+        "lead_agency": GP,
+        "triggers": ["Talks of the bridge"],
+        "escalation_routes": ["Practice"],
+        "communication_plan": "Phone the practice.",
+        "proposed_by": RECORDER,
+    }
+    before = await row_counts(world.rt, *TABLES)
+
+    known = await world.post(GP, f"/v1/subjects/{NHS_NUMBER}/crisis-plans", plan)
+    fresh = await world.post(GP, f"/v1/subjects/{OTHER_NHS_NUMBER}/crisis-plans", plan)
+
+    assert known.status_code == 404
+    assert await row_counts(world.rt, *TABLES) == before
+    # Nobody works with the other person yet: the plan itself is the first relationship.
+    assert fresh.status_code == 201, fresh.text
+
+
 # One agency's consent never silently lifts another's refusal --------------------------------
 
 

@@ -12,6 +12,7 @@ from broker.crisis_plans.service import (
     crisis_plans_for,
     propose_crisis_plan,
 )
+from broker.subjects.access import SubjectRecords, require_standing, standing_of
 from schemas.common import NhsNumber
 from schemas.crisis_plans import CrisisPlanBody, CrisisPlanConfirmation
 from schemas.vocabulary import Scope
@@ -32,7 +33,12 @@ async def post_crisis_plan(
     rt: RuntimeDep,
     session: SessionDep,
 ) -> dict[str, Any]:
-    """Propose a plan; it is active once every other partner agency has confirmed it."""
+    """Propose a plan; it is active once every other partner agency has confirmed it. The
+    person's care team and crisis-plan partners propose plans (anyone who is a partner of the
+    plan, for a person with neither); other agencies get the 404 of an unknown person."""
+    pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
+    standing = await standing_of(session, caller.agency, pseudonym, admin=False)
+    require_standing(standing, SubjectRecords.CRISIS_PLAN)
     view = await propose_crisis_plan(session, rt, caller.actor, nhs_number, body)
     await session.commit()
     return view
