@@ -220,10 +220,11 @@ async def test_an_outsider_proposes_no_crisis_plan_for_a_person_with_a_care_team
     before = await row_counts(world.rt, *TABLES)
 
     known = await world.post(GP, f"/v1/subjects/{NHS_NUMBER}/crisis-plans", plan)
+    after_known = await row_counts(world.rt, *TABLES)
     fresh = await world.post(GP, f"/v1/subjects/{OTHER_NHS_NUMBER}/crisis-plans", plan)
 
     assert known.status_code == 404
-    assert await row_counts(world.rt, *TABLES) == before
+    assert after_known == before
     # Nobody works with the other person yet: the plan itself is the first relationship.
     assert fresh.status_code == 201, fresh.text
 
