@@ -14,7 +14,13 @@ from uuid import UUID
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from broker.agencies.service import register_agency, register_client
+from broker.agencies.commands import (
+    add_agency,
+    add_agency_commands,
+    add_client_commands,
+    client_registration,
+    run_client,
+)
 from broker.agreements.service import approve_agreement, create_agreement
 from broker.audit.commands import add_audit_commands, run_audit
 from broker.audit.log import Actor
@@ -23,11 +29,9 @@ from broker.db.migrate import upgrade_to_head
 from broker.errors import BrokerError, NotFound
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
-from broker.users.roles import UserRole
-from broker.users.service import create_user
-from schemas.admin import AgencyRegistration, ClientRegistration
+from broker.users.commands import add_user, add_user_commands, run_user
+from schemas.admin import AgencyRegistration
 from schemas.agreements import AgreementApproval, AgreementBody
-from schemas.vocabulary import AgencyKind
 
 OPERATOR = Actor(agency=None, client="imb-cli")
 WORKERS = ["relay", "router", "dispatcher", "deadlines", "notifier", "chainer"]
@@ -68,35 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         "the others only the database)",
     )
     worker.add_argument("name", choices=WORKERS)
-    _agency_commands(commands)
-    _client_commands(commands)
+    add_agency_commands(commands)
+    add_client_commands(commands)
     _agreement_commands(commands)
-    _user_commands(commands)
+    add_user_commands(commands)
     add_audit_commands(commands)
     return parser
-
-
-def _agency_commands(commands: Any) -> None:
-    agency = commands.add_parser("agency", help="manage agencies").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
-    add = agency.add_parser("add", help="register an agency")
-    add.add_argument("code", help="ODS-style code, e.g. RX4")
-    add.add_argument("--name", required=True, help="the agency's name")
-    add.add_argument("--kind", required=True, choices=[k.value for k in AgencyKind])
-
-
-def _client_commands(commands: Any) -> None:
-    client = commands.add_parser("client", help="manage machine clients").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
-    add = client.add_parser(
-        "add", help="create client credentials; prints {client_id, client_secret} once"
-    )
-    add.add_argument("--agency", required=True, help="the agency the client acts for")
-    add.add_argument(
-        "--scopes", required=True, help='space-separated, e.g. "events:publish inbox:read"'
-    )
 
 
 def _agreement_commands(commands: Any) -> None:
@@ -116,39 +97,12 @@ def _agreement_commands(commands: Any) -> None:
     approve.add_argument("--role", required=True, help="their role, e.g. Caldicott Guardian")
 
 
-def _user_commands(commands: Any) -> None:
-    user = commands.add_parser("user", help="manage people who sign in to the web pages")
-    actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser(
-        "add",
-        help="create a person's log-in; the password is read from standard input or prompted",
-    )
-    add.add_argument("username", help="lower-case letters, digits and . _ @ -")
-    add.add_argument("--agency", required=True, help="the agency the person works for")
-    # Not `choices`: a bad role is a one-line error like every other bad input.
-    add.add_argument("--role", required=True, metavar="|".join(UserRole), help="what they do")
-
-
 async def _with_runtime(work: Callable[[Runtime], Awaitable[Any]]) -> Any:
     rt = build_runtime(Settings())
     try:
         return await work(rt)
     finally:
         await rt.close()
-
-
-async def _add_agency(rt: Runtime, body: AgencyRegistration) -> None:
-    async with rt.db.unit_of_work() as session:
-        await register_agency(session, rt, OPERATOR, body)
-        await session.commit()
-    print(json.dumps(body.model_dump(mode="json")))
-
-
-async def _add_client(rt: Runtime, body: ClientRegistration) -> None:
-    async with rt.db.unit_of_work() as session:
-        issued = await register_client(session, rt, OPERATOR, body)
-        await session.commit()
-    print(json.dumps({"client_id": issued.client_id, "client_secret": issued.client_secret}))
 
 
 async def _add_agreement(rt: Runtime, body: AgreementBody) -> None:
@@ -178,22 +132,6 @@ def _agreement_id(text: str) -> UUID:
         return UUID(text)
     except ValueError as exc:
         raise CliError(f"not an agreement id: {text!r}") from exc
-
-
-async def _add_user(rt: Runtime, args: argparse.Namespace, password: str) -> None:
-    async with rt.db.unit_of_work() as session:
-        user = await create_user(
-            session,
-            rt,
-            OPERATOR,
-            username=args.username,
-            agency=args.agency,
-            role=args.role,
-            password=password,
-        )
-        await session.commit()
-    shown = {"id": str(user.id), "username": user.username, "agency": user.agency_code}
-    print(json.dumps({**shown, "role": user.role}))
 
 
 def _read_password() -> str:
@@ -240,17 +178,18 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command == "migrate":
         asyncio.run(upgrade_to_head(settings.resolved_database_url))
         print(f"imb: database at {settings.resolved_database_url.split('@')[-1]} is up to date")
-    elif args.command == "user":
+    elif args.command == "user" and args.action == "add":
         password = _read_password()
-        asyncio.run(_with_runtime(lambda rt: _add_user(rt, args, password)))
+        asyncio.run(_with_runtime(lambda rt: add_user(rt, args, password)))
+    elif args.command == "user":
+        asyncio.run(_with_runtime(lambda rt: run_user(rt, args)))
     elif args.command == "agency":
         body = AgencyRegistration(code=args.code, name=args.name, kind=args.kind)
-        asyncio.run(_with_runtime(lambda rt: _add_agency(rt, body)))
+        asyncio.run(_with_runtime(lambda rt: add_agency(rt, body)))
     elif args.command == "client":
-        client = ClientRegistration.model_validate(
-            {"agency": args.agency, "scopes": args.scopes.split()}
-        )
-        asyncio.run(_with_runtime(lambda rt: _add_client(rt, client)))
+        if args.action == "add":
+            client_registration(args)  # bad input is refused before any connection is made
+        asyncio.run(_with_runtime(lambda rt: run_client(rt, args)))
     elif args.command == "audit":
         failure = asyncio.run(_with_runtime(lambda rt: run_audit(rt, args)))
         if failure:

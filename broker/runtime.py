@@ -5,6 +5,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from broker.auth.remote_keys import RemoteKeySets
+from broker.auth.revocation import ClientStatus
 from broker.auth.tokens import TokenService
 from broker.clock import Clock, utc_now
 from broker.crypto.keys import KeyMaterial, ensure_key_material
@@ -30,6 +32,10 @@ class Runtime:
     # Subjects and agencies are never deleted, so once seen they need no second look-up.
     known_subjects: set[str] = field(default_factory=set)
     known_agencies: set[str] = field(default_factory=set)
+    # Each token's client re-read at most once a second: revocation bites on every process.
+    client_status: ClientStatus = field(default_factory=ClientStatus)
+    # Key sets that private_key_jwt clients publish at their jwks_uri, fetched when needed.
+    remote_keys: RemoteKeySets = field(default_factory=RemoteKeySets)
     # Whether /metrics answers only a `metrics:read` token; `imb serve` decides by its address.
     metrics_need_token: bool = True
 

@@ -1,7 +1,6 @@
 """`imb serve` and `imb worker`: the processes that run the broker."""
 
 import asyncio
-import ipaddress
 import logging
 import signal
 import sys
@@ -10,6 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 
+from broker.addresses import is_loopback
 from broker.api.app import create_app
 from broker.db.migrate import current_revision, head_revision
 from broker.kafka.embedded import EmbeddedKafka
@@ -110,15 +110,6 @@ def metrics_need_token(settings: Settings, host: str) -> bool:
     if settings.metrics.require_token is not None:
         return settings.metrics.require_token
     return not is_loopback(host)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _announce(host: str, port: int, bootstrap: str, settings: Settings) -> None:

@@ -32,6 +32,11 @@ class AuthSettings(BaseModel):
     issuer: str = "urn:imb:broker"
     audience: str = "urn:imb:api"
     token_lifetime_seconds: int = Field(default=900, ge=30, le=86400)
+    # Client secrets are for development; production clients prove themselves with a private
+    # key (private_key_jwt) or a certificate (tls_client_auth), and this turns secrets off.
+    allow_client_secret: bool = True
+    # The longest a private_key_jwt assertion may live (SMART Backend Services: five minutes).
+    assertion_max_lifetime_seconds: int = Field(default=300, ge=10, le=3600)
 
 
 class WorkerSettings(BaseModel):
@@ -82,6 +87,14 @@ class WebSettings(BaseModel):
     session_minutes: int = Field(default=480, ge=5, le=24 * 60)
 
 
+class TlsSettings(BaseModel):
+    # Behind a proxy that terminates TLS: the header in which it forwards the client's verified
+    # certificate (URL-encoded PEM, e.g. nginx's $ssl_client_escaped_cert). Off unless named,
+    # and believed only from the proxies' own addresses.
+    forwarded_cert_header: str | None = None
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+
+
 class MetricsSettings(BaseModel):
     # Whether /metrics needs a bearer token with `metrics:read`. Unset: only when `imb serve`
     # listens beyond loopback, where anyone on the network could otherwise read the counts.
@@ -112,6 +125,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     audit: AuditSettings = AuditSettings()
     metrics: MetricsSettings = MetricsSettings()
+    tls: TlsSettings = TlsSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,8 +10,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from broker.agencies.service import register_agency, register_client
+from broker.agencies.clients import register_client
+from broker.agencies.repository import registered
+from broker.agencies.service import register_agency
 from broker.audit.log import Actor
+from broker.auth.tokens import Grant
 from broker.runtime import Runtime
 from schemas.admin import AgencyRegistration, ClientRegistration
 from schemas.vocabulary import AgencyKind, Scope
@@ -81,8 +84,18 @@ class World:
             view = response.json()
         return view
 
-    def token_for(self, agency: str, scopes: list[Scope]) -> str:
-        token, _ = self.rt.tokens.issue(f"test-{agency}", agency, [s.value for s in scopes])
+    async def token_for(self, agency: str, scopes: list[Scope]) -> str:
+        """A token with these scopes for a new client of the agency (registered first if IMB
+        does not know it): a real client, so that revocation checks find it."""
+        async with self.rt.db.unit_of_work() as session:
+            if not await registered(session, self.rt, [agency]):
+                registration = AgencyRegistration(code=agency, name=agency, kind=AgencyKind.OTHER)
+                await register_agency(session, self.rt, OPERATOR, registration)
+            body = ClientRegistration(agency=agency, scopes=scopes or [Scope.INBOX_READ])
+            issued = await register_client(session, self.rt, OPERATOR, body)
+            await session.commit()
+        grant = Grant(issued.client_id, agency, [s.value for s in scopes])
+        token, _ = self.rt.tokens.issue(grant)
         return token
 
 
@@ -173,9 +186,12 @@ SAFEGUARDING_OVERRIDE = {
 }
 
 
+OPERATOR = Actor(agency=None, client="test")
+
+
 async def build_world(rt: Runtime, api: httpx.AsyncClient) -> World:
     world = World(api=api, rt=rt)
-    operator = Actor(agency=None, client="test")
+    operator = OPERATOR
     agencies = [
         (TRUST, "Riverside Mental Health NHS Trust", AgencyKind.NHS_TRUST),
         (COUNCIL, "Riverside Adult Social Care", AgencyKind.LOCAL_AUTHORITY),
@@ -193,9 +209,9 @@ async def build_world(rt: Runtime, api: httpx.AsyncClient) -> World:
             world.credentials[code] = (issued.client_id, issued.client_secret)
         await session.commit()
     for code, _, _ in agencies:
-        world.tokens[code] = world.token_for(code, PARTNER_SCOPES)
-    world.tokens["admin"] = world.token_for(TRUST, [Scope.ADMIN])
-    world.tokens["metrics"] = world.token_for(TRUST, [Scope.METRICS_READ])
+        world.tokens[code] = await world.token_for(code, PARTNER_SCOPES)
+    world.tokens["admin"] = await world.token_for(TRUST, [Scope.ADMIN])
+    world.tokens["metrics"] = await world.token_for(TRUST, [Scope.METRICS_READ])
     await world.agree([TRUST, COUNCIL, HOUSING])
     response = await world.put(TRUST, f"/v1/subjects/{NHS_NUMBER}/care-team", CARE_TEAM)
     assert response.status_code == 200, response.text

@@ -67,9 +67,11 @@ async def authenticate(request: Request, rt: RuntimeDep) -> Caller:
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("a bearer access token is required")
     try:
-        return Caller(rt.tokens.verify(token.strip()))
+        claims = rt.tokens.verify(token.strip())
+        await rt.client_status.check(rt.db, claims)
     except InvalidToken as exc:
         raise Unauthenticated(f"the access token is not valid: {exc}") from exc
+    return Caller(claims)
 
 
 def require(*scopes: Scope) -> Callable[[Caller], Awaitable[Caller]]:

@@ -21,6 +21,8 @@ class AuditEvent(StrEnum):
     PAYLOAD_VIEWED = "payload.viewed"
     AGENCY_REGISTERED = "agency.registered"
     CLIENT_REGISTERED = "client.registered"
+    CLIENT_REVOKED = "client.revoked"
+    CLIENT_SECRET_ROTATED = "client.secret_rotated"  # noqa: S105 (an event name)
     AGREEMENT_CREATED = "agreement.created"
     AGREEMENT_APPROVED = "agreement.approved"
     AGREEMENT_ACTIVATED = "agreement.activated"
@@ -35,6 +37,8 @@ class AuditEvent(StrEnum):
     USER_SIGNED_IN = "user.signed_in"
     USER_SIGNED_OUT = "user.signed_out"
     USER_SIGN_IN_REFUSED = "user.sign_in_refused"
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
     CONSENT_RECORDED = "consent.recorded"
     CONSENT_VIEWED = "consent.viewed"  # a client read a person's consent records
     SUBJECT_TRACED = "audit.subject_traced"  # someone looked up a person's assurance trace

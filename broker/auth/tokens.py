@@ -21,6 +21,9 @@ ALGORITHM = "Ed25519"
 ACCESS_JWT_TYPE = "at+jwt"  # RFC 9068 §2.1: keeps other JWTs signed by the same key from passing
 LEEWAY_SECONDS = 30  # tolerated clock drift between the broker's own processes
 AGENCY_CLAIM = "imb_agency"
+# Which of the client's credentials the token was issued for: replacing them (a new secret or
+# key) makes every token issued before unusable at once.
+CREDENTIALS_CLAIM = "imb_cv"
 
 
 class InvalidToken(Exception):
@@ -34,6 +37,20 @@ class AccessClaims:
     scopes: frozenset[str]
     expires_at: datetime
     token_id: str
+    credentials_version: int = 1
+    # RFC 8705 §3.1: the SHA-256 thumbprint of the certificate the token is bound to, if any.
+    certificate_thumbprint: str | None = None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a token is issued for."""
+
+    client_id: str
+    agency: str
+    scopes: Iterable[str]
+    credentials_version: int = 1
+    certificate_thumbprint: str | None = None
 
 
 class TokenService:
@@ -51,21 +68,24 @@ class TokenService:
         self._lifetime = lifetime
         self._clock = clock
 
-    def issue(self, client_id: str, agency: str, scopes: Iterable[str]) -> tuple[str, int]:
+    def issue(self, grant: Grant) -> tuple[str, int]:
         now = int(self._clock().timestamp())
         lifetime = int(self._lifetime.total_seconds())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self._issuer,
             "aud": self._audience,
-            "sub": client_id,
-            "client_id": client_id,
-            AGENCY_CLAIM: agency,
-            "scope": " ".join(sorted(scopes)),
+            "sub": grant.client_id,
+            "client_id": grant.client_id,
+            AGENCY_CLAIM: grant.agency,
+            CREDENTIALS_CLAIM: grant.credentials_version,
+            "scope": " ".join(sorted(grant.scopes)),
             "iat": now,
             "nbf": now,
             "exp": now + lifetime,
             "jti": uuid.uuid4().hex,
         }
+        if grant.certificate_thumbprint:
+            claims["cnf"] = {"x5t#S256": grant.certificate_thumbprint}
         header = {"alg": ALGORITHM, "kid": self._key.kid, "typ": ACCESS_JWT_TYPE}
         return jwt.encode(header, claims, self._key, algorithms=[ALGORITHM]), lifetime
 
@@ -109,10 +129,14 @@ def _reason(error: JoseError) -> str:
 
 
 def _access_claims(claims: dict[str, Any]) -> AccessClaims:
+    confirmation = claims.get("cnf")
+    thumbprint = confirmation.get("x5t#S256") if isinstance(confirmation, dict) else None
     return AccessClaims(
         client_id=str(claims["sub"]),
         agency=str(claims[AGENCY_CLAIM]),
         scopes=frozenset(str(claims.get("scope", "")).split()),
         expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         token_id=str(claims["jti"]),
+        credentials_version=int(claims.get(CREDENTIALS_CLAIM, 1)),
+        certificate_thumbprint=str(thumbprint) if thumbprint else None,
     )

@@ -41,10 +41,31 @@ class Client(Base):
     __tablename__ = "clients"
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), index=True)
-    secret_hash: Mapped[str] = mapped_column(String(128))
+    # None for a client that authenticates with a key or a certificate instead of a secret.
+    secret_hash: Mapped[str | None] = mapped_column(String(128))
     scopes: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Raised when the secret or key is replaced; tokens carry it, so older ones stop working.
+    credentials_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # client_secret (RFC 6749 client_secret_basic or _post), private_key_jwt (RFC 7523) or
+    # tls_client_auth (RFC 8705).
+    auth_method: Mapped[str] = mapped_column(
+        String(32), default="client_secret", server_default="client_secret"
+    )
+    jwks: Mapped[dict[str, Any] | None]  # the registered public keys, {"keys": [...]}
+    jwks_url: Mapped[str | None] = mapped_column(String(2000))
+    # RFC 8705 §2.1.2: the subject DN its certificate must carry (RFC 4514 string form).
+    tls_subject_dn: Mapped[str | None] = mapped_column(String(1000))
+
+
+class ClientAssertionId(Base):
+    """A private_key_jwt assertion's jti, kept until it expires so it is never accepted twice."""
+
+    __tablename__ = "client_assertion_ids"
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Subject(Base):

@@ -1,8 +1,9 @@
 """Look-ups of people and their browser sessions."""
 
 from datetime import datetime
+from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.db.models import User, WebSession
@@ -31,3 +32,20 @@ async def live_session(
         )
     ).one_or_none()
     return None if row is None else (row[0], row[1])
+
+
+async def end_sessions(session: AsyncSession, user_id: UUID, at: datetime) -> int:
+    """End every open session of the user; how many there were."""
+    result = await session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+        .values(ended_at=at)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+async def users_of(session: AsyncSession, agency: str | None) -> list[User]:
+    statement = select(User).order_by(User.agency_code, User.username)
+    if agency is not None:
+        statement = statement.where(User.agency_code == agency)
+    return list((await session.scalars(statement)).all())

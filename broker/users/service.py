@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.agencies.repository import registered
 from broker.audit.log import Actor, AuditEvent, append
 from broker.db.models import User, WebSession
-from broker.errors import Conflict, FieldError, InvalidInput
+from broker.errors import Conflict, FieldError, InvalidInput, NotFound
 from broker.runtime import Runtime
 from broker.users.passwords import (
     MAX_PASSWORD_LENGTH,
@@ -28,7 +28,7 @@ from broker.users.passwords import (
     needs_rehash,
     verify_password,
 )
-from broker.users.repository import live_session, user_named
+from broker.users.repository import end_sessions, live_session, user_named
 from broker.users.roles import UserRole
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,99}$")
@@ -158,3 +158,33 @@ def sign_out(session: AsyncSession, signed_in: SignedIn, at: datetime) -> None:
     user = signed_in.user
     detail = {"user_id": str(user.id), "username": user.username}
     append(session, AuditEvent.USER_SIGNED_OUT, user_actor(user), at, detail=detail)
+
+
+async def disable_user(session: AsyncSession, rt: Runtime, actor: Actor, username: str) -> User:
+    """No more sign-ins, and every open session of the person ends now (audited)."""
+    user = await _user(session, username)
+    if user.disabled_at is not None:
+        raise Conflict(f"user {username} is already disabled")
+    now = rt.clock()
+    user.disabled_at = now
+    ended = await end_sessions(session, user.id, now)
+    detail = {"user_id": str(user.id), "username": username, "sessions_ended": ended}
+    append(session, AuditEvent.USER_DISABLED, actor, now, detail=detail)
+    return user
+
+
+async def enable_user(session: AsyncSession, rt: Runtime, actor: Actor, username: str) -> User:
+    user = await _user(session, username)
+    if user.disabled_at is None:
+        raise Conflict(f"user {username} is not disabled")
+    user.disabled_at = None
+    detail = {"user_id": str(user.id), "username": username}
+    append(session, AuditEvent.USER_ENABLED, actor, rt.clock(), detail=detail)
+    return user
+
+
+async def _user(session: AsyncSession, username: str) -> User:
+    user = await user_named(session, username) if len(username) <= 100 else None
+    if user is None:
+        raise NotFound(f"no user {username}")
+    return user

@@ -26,7 +26,7 @@ from tests.world import TRUST, World, eventually
 
 async def test_the_trail_is_chained_and_verifies_through_the_api(world: World) -> None:
     rt = world.rt
-    world.tokens["regulator"] = world.token_for("CQC", [Scope.AUDIT_READ, Scope.AUDIT_ALL])
+    world.tokens["regulator"] = await world.token_for("CQC", [Scope.AUDIT_READ, Scope.AUDIT_ALL])
     await chain_pending(rt)
     await write_records(rt, 2)  # committed, not yet chained: reported, not an error
     response = await world.get("regulator", "/v1/audit/verify")
@@ -171,7 +171,7 @@ async def _chained_ids(rt: Runtime) -> set[int]:
 
 
 async def test_verifying_needs_the_audit_scope(world: World) -> None:
-    token = world.token_for(TRUST, [])
+    token = await world.token_for(TRUST, [])
     response = await world.api.get("/v1/audit/verify", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403
 

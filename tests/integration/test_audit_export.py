@@ -34,7 +34,7 @@ def _period() -> dict[str, Any]:
 async def test_fhir_export_validates_maps_the_codes_and_never_carries_the_nhs_number(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world.tokens[AUDITOR] = world.token_for(AUDITOR, [Scope.AUDIT_READ, Scope.ADMIN])
+    world.tokens[AUDITOR] = await world.token_for(AUDITOR, [Scope.AUDIT_READ, Scope.ADMIN])
     monkeypatch.setattr(records_stream, "EXPORT_BATCH", 3)
     to_council = await routed_here(world, TRUST, risk_event(recipients=[COUNCIL]))
     to_housing = await routed_here(world, TRUST, risk_event(recipients=[HOUSING]))

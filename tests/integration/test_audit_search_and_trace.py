@@ -37,8 +37,8 @@ COMMUNICATION = "Lead calls each partner within the hour; sister is next of kin.
 PLAN_LEAD = {"name": "D. Okafor", "role": "AMHP"}
 
 
-def _as_regulator(world: World) -> None:
-    world.tokens[REGULATOR] = world.token_for(REGULATOR, [Scope.AUDIT_READ, Scope.AUDIT_ALL])
+async def _as_regulator(world: World) -> None:
+    world.tokens[REGULATOR] = await world.token_for(REGULATOR, [Scope.AUDIT_READ, Scope.AUDIT_ALL])
 
 
 async def _records(world: World, who: str, **params: Any) -> list[dict[str, Any]]:
@@ -55,7 +55,7 @@ async def _records(world: World, who: str, **params: Any) -> list[dict[str, Any]
 
 
 async def test_search_filters_and_pages_and_an_agency_sees_only_its_own(world: World) -> None:
-    _as_regulator(world)
+    await _as_regulator(world)
     to_council = await routed_here(world, TRUST, risk_event(recipients=[COUNCIL]))
     to_housing = await routed_here(world, TRUST, risk_event(recipients=[HOUSING]))
     await dispatched_here(world.rt, [to_council, to_housing])
@@ -100,7 +100,7 @@ async def test_bad_search_filters_are_422_with_the_field_path(world: World) -> N
 async def test_trace_shows_a_missed_crisis_deadline_and_its_escalation_in_order(
     world: World,
 ) -> None:
-    _as_regulator(world)
+    await _as_regulator(world)
     message_id = await routed_here(world, TRUST, crisis_event(recipients=[COUNCIL, HOUSING]))
     await dispatched_here(world.rt, [message_id])
     council_delivery = (await deliveries_of(world.rt, message_id))[COUNCIL]
@@ -193,7 +193,7 @@ def _events(trace: dict[str, Any]) -> list[tuple[str, str | None]]:
 async def test_trace_shows_consent_and_crisis_plan_events_to_whom_they_concern(
     world: World,
 ) -> None:
-    _as_regulator(world)
+    await _as_regulator(world)
     message_id = await routed_here(world, TRUST, risk_event(recipients=[COUNCIL]))
     await _consent(world, TRUST, NHS_NUMBER)
     await _consent(world, HOUSING, NHS_NUMBER, state="objection_recorded")
@@ -247,7 +247,7 @@ async def test_trace_shows_consent_and_crisis_plan_events_to_whom_they_concern(
 async def test_trace_shows_no_sealed_content_no_free_text_and_no_nhs_number(
     world: World,
 ) -> None:
-    _as_regulator(world)
+    await _as_regulator(world)
     await routed_here(world, TRUST, risk_event(recipients=[COUNCIL]))
     await _consent(world, TRUST, NHS_NUMBER)
     await _active_crisis_plan(world)
@@ -276,7 +276,7 @@ async def test_trace_shows_no_sealed_content_no_free_text_and_no_nhs_number(
 async def test_a_subject_with_only_consent_records_is_traced_for_whom_may_see_them(
     world: World,
 ) -> None:
-    _as_regulator(world)
+    await _as_regulator(world)
     team = {"members": [{**CARE_TEAM["members"][0], "agency": TRUST}]}
     created = await world.put(TRUST, f"/v1/subjects/{OTHER_NHS_NUMBER}/care-team", team)
     assert created.status_code == 200, created.text

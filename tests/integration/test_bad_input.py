@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from broker.db.models import AuditRecord, Delivery, Message, OutboxEntry
 from broker.runtime import Runtime
-from schemas.vocabulary import Scope
 from tests.world import COUNCIL, NHS_NUMBER, TRUST, World, risk_event
 
 
@@ -128,11 +127,8 @@ async def test_forged_token_is_401(world: World) -> None:
 
 
 async def test_token_without_scope_is_403(world: World) -> None:
-    token = world.token_for(TRUST, [Scope.INBOX_READ])
-    response = await world.api.post(
-        "/v1/events", json=risk_event(), headers={"Authorization": f"Bearer {token}"}
-    )
-    _problem(response, 403)
+    # The monitoring system's token: a real client's, holding metrics:read only.
+    _problem(await world.post("metrics", "/v1/events", risk_event()), 403)
 
 
 async def test_declined_ack_requires_reason_code(world: World) -> None:
@@ -159,7 +155,7 @@ async def test_agreement_with_unknown_party_is_refused(world: World) -> None:
 async def test_expired_token_is_401(world: World, runtime: Runtime) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from broker.auth.tokens import TokenService
+    from broker.auth.tokens import Grant, TokenService
 
     settings = runtime.settings.auth
     yesterday = TokenService(
@@ -169,7 +165,7 @@ async def test_expired_token_is_401(world: World, runtime: Runtime) -> None:
         lifetime=timedelta(minutes=15),
         clock=lambda: datetime.now(UTC) - timedelta(days=1),
     )
-    token, _ = yesterday.issue("imb_old", TRUST, ["events:publish"])
+    token, _ = yesterday.issue(Grant("imb_old", TRUST, ["events:publish"]))
     response = await world.api.post(
         "/v1/events", json=risk_event(), headers={"Authorization": f"Bearer {token}"}
     )

@@ -44,8 +44,8 @@ async def test_administrator_sets_a_duty_team_that_the_agency_can_read(world: Wo
 async def test_setting_a_duty_team_needs_admin_and_valid_input_and_writes_nothing_else(
     world: World,
 ) -> None:
+    reader = await world.token_for(COUNCIL, [Scope.EVENTS_PUBLISH])
     before = await row_counts(world.rt, DutyTeam, AuditRecord)
-    reader = world.token_for(COUNCIL, [Scope.EVENTS_PUBLISH])
 
     not_admin = await world.put(COUNCIL, PATH, TEAM)
     bad_email = await world.put("admin", PATH, {**TEAM, "email": "duty team@council"})

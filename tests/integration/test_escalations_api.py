@@ -89,8 +89,8 @@ async def test_acknowledging_an_escalation_closes_it_once_for_its_own_agency_onl
     item = await escalate(world, message_id, COUNCIL, late=timedelta(minutes=3))
     other = await escalate(world, message_id, COUNCIL, step=2, late=timedelta(minutes=1))
     ack_path = f"/v1/escalations/{item.id}/ack"
+    admin_only = await world.token_for(COUNCIL, [Scope.ADMIN])
     before = await row_counts(world.rt, AuditRecord)
-    admin_only = world.token_for(COUNCIL, [Scope.ADMIN])
 
     not_theirs = await world.post(HOUSING, ack_path, ACK)
     bad = await world.post(COUNCIL, ack_path, {**ACK, "outcome": "sorted"})

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from broker.auth.tokens import TokenService
+from broker.auth.tokens import Grant, TokenService
 from broker.runtime import Runtime
 from tests.world import COUNCIL, TRUST, World, risk_event
 
@@ -111,7 +111,7 @@ async def test_expired_token_is_401(world: World, runtime: Runtime) -> None:
         lifetime=timedelta(minutes=5),
         clock=lambda: datetime.now(UTC) - timedelta(hours=1),
     )
-    token, _ = past.issue("old", TRUST, ["events:publish"])
+    token, _ = past.issue(Grant("old", TRUST, ["events:publish"]))
 
     response = await world.api.post(
         "/v1/events", json=risk_event(), headers={"Authorization": f"Bearer {token}"}
@@ -127,7 +127,7 @@ async def test_token_for_another_audience_is_401(world: World, runtime: Runtime)
         audience="urn:another:api",
         lifetime=timedelta(minutes=5),
     )
-    token, _ = elsewhere.issue("x", TRUST, ["events:publish"])
+    token, _ = elsewhere.issue(Grant("x", TRUST, ["events:publish"]))
 
     response = await world.api.post(
         "/v1/events", json=risk_event(), headers={"Authorization": f"Bearer {token}"}

@@ -169,6 +169,6 @@ async def test_another_agency_cannot_review_and_bad_reviews_write_nothing(
 
 
 async def test_overrides_queue_needs_the_governance_scope(world: World) -> None:
-    token = world.token_for(GP, [Scope.INBOX_READ])
+    token = await world.token_for(GP, [Scope.INBOX_READ])
     response = await world.api.get("/v1/overrides", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403

@@ -46,7 +46,7 @@ async def test_report_shows_percentile_times_and_breaches_per_agency(world: Worl
     await _council_reads_and_acks(world, first[COUNCIL], start + 2 * MINUTE, start + 3 * MINUTE)
     await _council_reads_and_acks(world, second[COUNCIL], start + 5 * MINUTE, start + 10 * MINUTE)
     await pass_at(world.rt, start + timedelta(days=30))  # Housing never acknowledged either
-    world.tokens["auditor"] = world.token_for(TRUST, [Scope.AUDIT_READ, Scope.ADMIN])
+    world.tokens["auditor"] = await world.token_for(TRUST, [Scope.AUDIT_READ, Scope.ADMIN])
 
     sender = (await world.get(TRUST, REPORT, **_range(start))).json()["rows"]
     recipient = (await world.get(COUNCIL, REPORT, **_range(start))).json()["rows"]

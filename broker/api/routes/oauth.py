@@ -1,40 +1,34 @@
 """POST /oauth/token: OAuth 2.0 client credentials (RFC 6749 §4.4).
 
+The client proves itself by one of the methods of broker.auth.client_auth. A token asked for
+over mutual TLS is bound to the certificate (RFC 8705 §3: `cnf.x5t#S256`), and is then refused
+on any request that does not present that certificate.
+
 Errors here follow RFC 6749 §5.2 (`{"error": ...}`), not problem details, because OAuth
 client libraries expect that shape from a token endpoint.
 """
 
 import base64
 import binascii
-from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from broker.agencies.service import authenticate_client
 from broker.api.deps import RuntimeDep, SessionDep
+from broker.auth.certificates import peer_certificate, thumbprint
+from broker.auth.client_auth import ClientAuthFailed, Presented, authenticate_client
+from broker.auth.tokens import Grant
 
 router = APIRouter(tags=["auth"])
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-@dataclass(frozen=True)
-class _Credentials:
-    client_id: str
-    secret: str
-    basic: bool
-
-
-class _OAuthError(Exception):
-    def __init__(self, error: str, status: int = 400, description: str = "") -> None:
-        self.error, self.status, self.description = error, status, description
+TOKEN_PATH = "/oauth/token"  # noqa: S105 (a path, not a secret)
 
 
 def _form(body: bytes) -> dict[str, str]:
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     if any(len(values) > 1 for values in fields.values()):
-        raise _OAuthError("invalid_request", description="parameters must not repeat")
+        raise ClientAuthFailed("parameters must not repeat", "invalid_request", 400)
     return {name: values[0] for name, values in fields.items()}
 
 
@@ -45,24 +39,12 @@ def _basic(header: str) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise _OAuthError("invalid_client", 401, "malformed basic credentials") from exc
+        raise ClientAuthFailed("malformed basic credentials") from exc
     client_id, sep, secret = decoded.partition(":")
     if not sep:
-        raise _OAuthError("invalid_client", 401, "malformed basic credentials")
+        raise ClientAuthFailed("malformed basic credentials")
     # RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     return unquote(client_id), unquote(secret)
-
-
-def _credentials(request: Request, form: dict[str, str]) -> _Credentials:
-    basic = _basic(request.headers.get("authorization", ""))
-    posted = "client_secret" in form
-    if basic and posted:
-        raise _OAuthError("invalid_request", description="use one client authentication method")
-    if basic:
-        return _Credentials(basic[0], basic[1], basic=True)
-    if posted and form.get("client_id"):
-        return _Credentials(form["client_id"], form["client_secret"], basic=False)
-    raise _OAuthError("invalid_client", 401, "client authentication is required")
 
 
 def _granted_scopes(requested: str | None, allowed: set[str]) -> list[str]:
@@ -70,24 +52,62 @@ def _granted_scopes(requested: str | None, allowed: set[str]) -> list[str]:
         return sorted(allowed)
     wanted = set(requested.split())
     if not wanted <= allowed:
-        raise _OAuthError("invalid_scope", description="a requested scope is not granted")
+        raise ClientAuthFailed("a requested scope is not granted", "invalid_scope", 400)
     return sorted(wanted)
 
 
-@router.post("/oauth/token", summary="Obtain an access token (client credentials)")
+# The form, for the contract and /docs; the body is read as it came, so that a repeated
+# parameter is refused rather than silently resolved.
+_FIELDS = {
+    "grant_type": {"type": "string", "enum": ["client_credentials"]},
+    "scope": {"type": "string", "description": "space-separated; default: all granted"},
+    "client_id": {"type": "string"},
+    "client_secret": {"type": "string", "description": "development only"},
+    "client_assertion_type": {
+        "type": "string",
+        "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+    },
+    "client_assertion": {"type": "string", "description": "private_key_jwt (RFC 7523)"},
+}
+TOKEN_REQUEST = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "required": ["grant_type"], "properties": _FIELDS}
+        }
+    },
+}
+
+
+def token_url(rt: RuntimeDep) -> str:
+    """The audience a private_key_jwt assertion names: this endpoint at the public address."""
+    return rt.settings.public_base_url.rstrip("/") + TOKEN_PATH
+
+
+@router.post(
+    TOKEN_PATH,
+    summary="Obtain an access token (client credentials)",
+    openapi_extra={"security": [], "requestBody": TOKEN_REQUEST},
+)
 async def issue_token(request: Request, rt: RuntimeDep, session: SessionDep) -> JSONResponse:
+    """Client credentials. Authenticate with `private_key_jwt` (a signed assertion), with a
+    client certificate over mutual TLS (`tls_client_auth`), or, in development, with the client
+    secret (HTTP Basic or the form)."""
+    authorization = request.headers.get("authorization", "")
     try:
         form = _form(await request.body())
-        credentials = _credentials(request, form)
+        certificate = peer_certificate(request.scope, rt.settings.tls)
+        presented = Presented(form, _basic(authorization), certificate)
         if form.get("grant_type") != "client_credentials":
-            raise _OAuthError("unsupported_grant_type", description="only client_credentials")
-        client = await authenticate_client(session, credentials.client_id, credentials.secret)
-        if client is None:
-            raise _OAuthError("invalid_client", 401, "unknown client or wrong secret")
+            raise ClientAuthFailed("only client_credentials", "unsupported_grant_type", 400)
+        client = await authenticate_client(session, rt, presented, token_url(rt))
         scopes = _granted_scopes(form.get("scope"), set(client.scopes.split()))
-    except _OAuthError as exc:
-        return _error(exc, basic="basic" in request.headers.get("authorization", "").lower())
-    token, expires_in = rt.tokens.issue(client.client_id, client.agency_code, scopes)
+    except ClientAuthFailed as exc:
+        return _error(exc, basic="basic" in authorization.lower())
+    await session.commit()  # the assertion's jti, so that it is never accepted again
+    bound = thumbprint(certificate) if certificate is not None else None
+    grant = Grant(client.client_id, client.agency_code, scopes, client.credentials_version, bound)
+    token, expires_in = rt.tokens.issue(grant)
     body = {
         "access_token": token,
         "token_type": "Bearer",
@@ -97,7 +117,7 @@ async def issue_token(request: Request, rt: RuntimeDep, session: SessionDep) -> 
     return JSONResponse(body, headers=_NO_STORE)
 
 
-def _error(exc: _OAuthError, basic: bool) -> JSONResponse:
+def _error(exc: ClientAuthFailed, basic: bool) -> JSONResponse:
     headers = dict(_NO_STORE)
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="imb"' if basic else "Bearer"

@@ -8,7 +8,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey, OKPKey
 
-from broker.auth.tokens import InvalidToken, TokenService
+from broker.auth.tokens import Grant, InvalidToken, TokenService
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 LIFETIME = timedelta(minutes=15)
@@ -37,7 +37,9 @@ def _parts(token: str) -> tuple[dict[str, object], dict[str, object], str]:
 
 
 def test_issued_token_verifies_with_client_agency_and_scopes(key: OKPKey) -> None:
-    token, expires_in = service(key).issue("imb_abc", "RX4", ["inbox:read", "events:publish"])
+    token, expires_in = service(key).issue(
+        Grant("imb_abc", "RX4", ["inbox:read", "events:publish"])
+    )
 
     claims = service(key).verify(token)
 
@@ -48,7 +50,7 @@ def test_issued_token_verifies_with_client_agency_and_scopes(key: OKPKey) -> Non
 
 
 def test_token_carries_the_registered_claims_and_key_id(key: OKPKey) -> None:
-    token, _ = service(key).issue("imb_abc", "RX4", ["events:publish", "inbox:read"])
+    token, _ = service(key).issue(Grant("imb_abc", "RX4", ["events:publish", "inbox:read"]))
 
     header, claims, _ = _parts(token)
 
@@ -61,42 +63,42 @@ def test_token_carries_the_registered_claims_and_key_id(key: OKPKey) -> None:
 
 
 def test_each_token_has_its_own_id(key: OKPKey) -> None:
-    first, _ = service(key).issue("c", "RX4", [])
-    second, _ = service(key).issue("c", "RX4", [])
+    first, _ = service(key).issue(Grant("c", "RX4", []))
+    second, _ = service(key).issue(Grant("c", "RX4", []))
 
     assert service(key).verify(first).token_id != service(key).verify(second).token_id
 
 
 def test_expired_token_is_refused(key: OKPKey) -> None:
-    token, _ = service(key).issue("c", "RX4", [])
+    token, _ = service(key).issue(Grant("c", "RX4", []))
 
     with pytest.raises(InvalidToken, match="expired"):
         service(key, at=NOW + LIFETIME + timedelta(minutes=1)).verify(token)
 
 
 def test_small_clock_drift_is_tolerated(key: OKPKey) -> None:
-    token, _ = service(key).issue("c", "RX4", [])
+    token, _ = service(key).issue(Grant("c", "RX4", []))
 
     assert service(key, at=NOW - timedelta(seconds=10)).verify(token).client_id == "c"
     assert service(key, at=NOW + LIFETIME + timedelta(seconds=10)).verify(token).client_id == "c"
 
 
 def test_token_used_before_it_is_valid_is_refused(key: OKPKey) -> None:
-    token, _ = service(key).issue("c", "RX4", [])
+    token, _ = service(key).issue(Grant("c", "RX4", []))
 
     with pytest.raises(InvalidToken):
         service(key, at=NOW - timedelta(minutes=5)).verify(token)
 
 
 def test_token_for_another_audience_is_refused(key: OKPKey) -> None:
-    token, _ = service(key).issue("c", "RX4", [])
+    token, _ = service(key).issue(Grant("c", "RX4", []))
 
     with pytest.raises(InvalidToken, match="aud"):
         service(key, audience="urn:other").verify(token)
 
 
 def test_token_from_another_issuer_is_refused(key: OKPKey) -> None:
-    token, _ = service(key).issue("c", "RX4", [])
+    token, _ = service(key).issue(Grant("c", "RX4", []))
 
     with pytest.raises(InvalidToken, match="iss"):
         service(key, issuer="urn:other").verify(token)
@@ -104,14 +106,14 @@ def test_token_from_another_issuer_is_refused(key: OKPKey) -> None:
 
 def test_token_signed_by_another_key_is_refused(key: OKPKey) -> None:
     stranger = OKPKey.generate_key("Ed25519", auto_kid=True)
-    token, _ = service(stranger).issue("c", "RX4", ["admin"])
+    token, _ = service(stranger).issue(Grant("c", "RX4", ["admin"]))
 
     with pytest.raises(InvalidToken, match="signature"):
         service(key).verify(token)
 
 
 def test_unsigned_forgery_is_refused(key: OKPKey) -> None:
-    _, claims, _ = _parts(service(key).issue("c", "RX4", ["inbox:read"])[0])
+    _, claims, _ = _parts(service(key).issue(Grant("c", "RX4", ["inbox:read"]))[0])
     unsigned = f"{_b64({'alg': 'none', 'typ': 'at+jwt'})}.{_b64({**claims, 'scope': 'admin'})}."
 
     with pytest.raises(InvalidToken):
@@ -119,7 +121,7 @@ def test_unsigned_forgery_is_refused(key: OKPKey) -> None:
 
 
 def test_hmac_forgery_keyed_with_the_public_key_is_refused(key: OKPKey) -> None:
-    _, claims, _ = _parts(service(key).issue("c", "RX4", ["inbox:read"])[0])
+    _, claims, _ = _parts(service(key).issue(Grant("c", "RX4", ["inbox:read"]))[0])
     public_jwk = json.dumps(key.as_dict(private=False)).encode()
     forged = jwt.encode(
         {"alg": "HS256", "typ": "at+jwt"},
@@ -132,7 +134,7 @@ def test_hmac_forgery_keyed_with_the_public_key_is_refused(key: OKPKey) -> None:
 
 
 def test_tampered_claims_are_refused(key: OKPKey) -> None:
-    token, _ = service(key).issue("c", "RX4", ["inbox:read"])
+    token, _ = service(key).issue(Grant("c", "RX4", ["inbox:read"]))
     header, _, signature = token.split(".")
     _, claims, _ = _parts(token)
 
@@ -141,7 +143,7 @@ def test_tampered_claims_are_refused(key: OKPKey) -> None:
 
 
 def test_other_jwt_signed_by_the_same_key_is_not_an_access_token(key: OKPKey) -> None:
-    _, claims, _ = _parts(service(key).issue("c", "RX4", [])[0])
+    _, claims, _ = _parts(service(key).issue(Grant("c", "RX4", []))[0])
     id_token = jwt.encode({"alg": "Ed25519", "typ": "JWT"}, claims, key, algorithms=["Ed25519"])
 
     with pytest.raises(InvalidToken, match="not an access token"):
@@ -149,7 +151,7 @@ def test_other_jwt_signed_by_the_same_key_is_not_an_access_token(key: OKPKey) ->
 
 
 def test_signed_token_without_the_agency_is_refused(key: OKPKey) -> None:
-    _, claims, _ = _parts(service(key).issue("c", "RX4", [])[0])
+    _, claims, _ = _parts(service(key).issue(Grant("c", "RX4", []))[0])
     del claims["imb_agency"]
     token = jwt.encode({"alg": "Ed25519", "typ": "at+jwt"}, claims, key, algorithms=["Ed25519"])
 
@@ -167,7 +169,7 @@ def test_garbage_is_refused_without_being_echoed(key: OKPKey, garbage: str) -> N
 
 def test_public_key_set_verifies_tokens_and_holds_no_private_part(key: OKPKey) -> None:
     jwks = service(key).public_jwks()
-    token, _ = service(key).issue("c", "RX4", [])
+    token, _ = service(key).issue(Grant("c", "RX4", []))
 
     (public,) = jwks["keys"]
     assert "d" not in public

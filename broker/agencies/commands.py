@@ -1,0 +1,118 @@
+"""`imb agency add` and `imb client add | list | revoke | rotate-secret`."""
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from broker.agencies.clients import (
+    clients_of,
+    register_client,
+    revoke_client,
+    rotate_client_secret,
+)
+from broker.agencies.service import register_agency
+from broker.audit.log import Actor
+from broker.errors import FieldError, InvalidInput
+from broker.runtime import Runtime
+from schemas.admin import AgencyRegistration, ClientAuthMethod, ClientRegistration
+from schemas.vocabulary import AgencyKind, Scope
+
+OPERATOR = Actor(agency=None, client="imb-cli")
+
+
+def add_agency_commands(commands: Any) -> None:
+    agency = commands.add_parser("agency", help="manage agencies").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add = agency.add_parser("add", help="register an agency")
+    add.add_argument("code", help="ODS-style code, e.g. RX4")
+    add.add_argument("--name", required=True, help="the agency's name")
+    add.add_argument("--kind", required=True, choices=[k.value for k in AgencyKind])
+
+
+def add_client_commands(commands: Any) -> None:
+    client = commands.add_parser("client", help="manage machine clients").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add = client.add_parser(
+        "add",
+        help="create a client; prints {client_id, client_secret} once (no secret for a "
+        "client with a key or a certificate)",
+    )
+    add.add_argument("--agency", required=True, help="the agency the client acts for")
+    add.add_argument(
+        "--scopes",
+        required=True,
+        help="space-separated, from: " + " ".join(scope.value for scope in Scope),
+    )
+    proof = add.add_mutually_exclusive_group()
+    proof.add_argument(
+        "--jwk", type=Path, metavar="FILE", help="private_key_jwt: its public JWK or JWKS"
+    )
+    proof.add_argument("--jwks-url", metavar="URL", help="private_key_jwt: where it publishes keys")
+    proof.add_argument(
+        "--tls-subject", metavar="DN", help="tls_client_auth: its certificate's subject (RFC 4514)"
+    )
+    listing = client.add_parser("list", help="every client, one JSON object a line")
+    listing.add_argument("--agency", help="only this agency's")
+    revoke = client.add_parser("revoke", help="revoke a client; its tokens stop working in 1 s")
+    revoke.add_argument("client_id")
+    rotate = client.add_parser(
+        "rotate-secret", help="a new secret, printed once; the old one and its tokens stop"
+    )
+    rotate.add_argument("client_id")
+
+
+async def add_agency(rt: Runtime, body: AgencyRegistration) -> None:
+    async with rt.db.unit_of_work() as session:
+        await register_agency(session, rt, OPERATOR, body)
+        await session.commit()
+    print(json.dumps(body.model_dump(mode="json")))
+
+
+async def run_client(rt: Runtime, args: argparse.Namespace) -> None:
+    async with rt.db.unit_of_work() as session:
+        if args.action == "add":
+            issued = await register_client(session, rt, OPERATOR, client_registration(args))
+            shown: dict[str, Any] = {"client_id": issued.client_id}
+            if issued.client_secret:
+                shown["client_secret"] = issued.client_secret
+        elif args.action == "list":
+            for view in await clients_of(session, args.agency):
+                print(view.model_dump_json())
+            return
+        elif args.action == "revoke":
+            shown = (await revoke_client(session, rt, OPERATOR, args.client_id)).model_dump(
+                mode="json"
+            )
+        else:
+            issued = await rotate_client_secret(session, rt, OPERATOR, args.client_id)
+            shown = {"client_id": issued.client_id, "client_secret": issued.client_secret}
+        await session.commit()
+    print(json.dumps(shown))
+
+
+def client_registration(args: argparse.Namespace) -> ClientRegistration:
+    body: dict[str, Any] = {"agency": args.agency, "scopes": args.scopes.split()}
+    if args.jwk is not None:
+        body |= {"auth_method": ClientAuthMethod.PRIVATE_KEY_JWT, "jwks": _key_set(args.jwk)}
+    elif args.jwks_url is not None:
+        body |= {"auth_method": ClientAuthMethod.PRIVATE_KEY_JWT, "jwks_uri": args.jwks_url}
+    elif args.tls_subject is not None:
+        body |= {
+            "auth_method": ClientAuthMethod.TLS_CLIENT_AUTH,
+            "tls_client_auth_subject_dn": args.tls_subject,
+        }
+    return ClientRegistration.model_validate(body)
+
+
+def _key_set(path: Path) -> dict[str, Any]:
+    """A JWK file holds one key or a set; either way the client registers a set."""
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path} is not JSON", [FieldError(("jwk",), str(exc))]) from None
+    if isinstance(document, dict) and "keys" in document:
+        return document
+    return {"keys": [document]}

@@ -1,0 +1,78 @@
+"""Key sets that clients publish at an address of their own (RFC 7591 `jwks_uri`).
+
+A client that publishes its keys can roll them without asking the partnership's operators:
+IMB fetches the set when it first needs it and keeps it for `ttl` seconds, and fetches it again
+sooner when an assertion names a key it has not seen (at most once every `refetch_seconds`, so
+a stream of bogus key ids cannot make IMB hammer the client's server).
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from joserfc.jwk import KeySet
+
+from broker.auth.keys import public_key_set_problems, public_keys
+
+MAX_BYTES = 64 * 1024
+
+
+class KeySetUnavailable(Exception):
+    """The set could not be fetched or is not a usable set of public keys."""
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    at: float
+    keys: KeySet
+    kids: frozenset[str]
+
+
+class RemoteKeySets:
+    def __init__(
+        self,
+        ttl: float = 300.0,
+        refetch_seconds: float = 30.0,
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl, self._refetch, self._timeout, self._clock = ttl, refetch_seconds, timeout, clock
+        self._fetched: dict[str, _Fetched] = {}
+
+    async def key_set(self, url: str, kid: str | None) -> KeySet:
+        now = self._clock()
+        cached = self._fetched.get(url)
+        if cached is not None and now - cached.at < self._ttl:
+            unknown_kid = kid is not None and kid not in cached.kids
+            if not unknown_kid or now - cached.at < self._refetch:
+                return cached.keys
+        fetched = await self._fetch(url, now)
+        self._fetched[url] = fetched
+        return fetched.keys
+
+    async def _fetch(self, url: str, now: float) -> _Fetched:
+        document = await _download(url, self._timeout)
+        problems = public_key_set_problems(document)
+        if problems or not document.get("keys"):
+            raise KeySetUnavailable("the published key set holds no usable public key")
+        kids = frozenset(str(k["kid"]) for k in document["keys"] if k.get("kid"))
+        return _Fetched(at=now, keys=public_keys(document), kids=kids)
+
+
+async def _download(url: str, seconds: float) -> dict[str, Any]:
+    try:
+        async with httpx.AsyncClient(timeout=seconds, follow_redirects=False) as http:
+            response = await http.get(url, headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise KeySetUnavailable(f"the key set could not be fetched: {type(exc).__name__}") from exc
+    if response.status_code != 200 or len(response.content) > MAX_BYTES:
+        raise KeySetUnavailable(f"the key set address answered {response.status_code}")
+    try:
+        document = response.json()
+    except ValueError as exc:
+        raise KeySetUnavailable("the key set is not JSON") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise KeySetUnavailable("the key set is not a JSON Web Key Set")
+    return document
