@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -32,6 +32,9 @@ from broker.settings import Settings
 from broker.users.commands import add_user, add_user_commands, run_user
 from schemas.admin import AgencyRegistration
 from schemas.agreements import AgreementApproval, AgreementBody
+
+if TYPE_CHECKING:
+    from broker.serve import TlsFiles
 
 OPERATOR = Actor(agency=None, client="imb-cli")
 WORKERS = ["relay", "router", "dispatcher", "deadlines", "notifier", "chainer"]
@@ -60,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the API and all workers in one process")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument(
+        "--tls-cert", type=Path, metavar="FILE", help="serve HTTPS: certificate chain"
+    )
+    serve.add_argument("--tls-key", type=Path, metavar="FILE", help="serve HTTPS: its private key")
+    serve.add_argument(
+        "--client-ca",
+        type=Path,
+        metavar="FILE",
+        help="mutual TLS: accept client certificates from this CA (tls_client_auth, "
+        "certificate-bound tokens)",
+    )
     serve.add_argument(
         "--no-workers",
         action="store_true",
@@ -164,9 +178,27 @@ def _run_process(settings: Settings, args: argparse.Namespace) -> None:
     from broker.workers.supervisor import Worker
 
     if args.command == "serve":
-        asyncio.run(serve(settings, args.host, args.port, with_workers=not args.no_workers))
+        tls = _tls_files(args)
+        asyncio.run(
+            serve(settings, args.host, args.port, with_workers=not args.no_workers, tls=tls)
+        )
     else:
         asyncio.run(run_worker(settings, Worker(args.name)))
+
+
+def _tls_files(args: argparse.Namespace) -> "TlsFiles | None":
+    from broker.serve import TlsFiles
+
+    if args.tls_cert is None and args.tls_key is None:
+        if args.client_ca is not None:
+            raise CliError("--client-ca needs --tls-cert and --tls-key")
+        return None
+    if args.tls_cert is None or args.tls_key is None:
+        raise CliError("--tls-cert and --tls-key go together")
+    for path in (args.tls_cert, args.tls_key, args.client_ca):
+        if path is not None and not path.is_file():
+            raise CliError(f"cannot read {path}")
+    return TlsFiles(args.tls_cert, args.tls_key, args.client_ca)
 
 
 def _run(args: argparse.Namespace) -> None:

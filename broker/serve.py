@@ -3,14 +3,19 @@
 import asyncio
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from broker.addresses import is_loopback
 from broker.api.app import create_app
+from broker.api.tls import protocol_with_tls
 from broker.db.migrate import current_revision, head_revision
 from broker.kafka.embedded import EmbeddedKafka
 from broker.kafka.topics import ensure_topics
@@ -84,7 +89,34 @@ async def prepare(rt: Runtime, bootstrap: str) -> None:
             log.info("re-announced %d unfinished messages and deliveries", requeued)
 
 
-async def serve(settings: Settings, host: str, port: int, with_workers: bool = True) -> None:
+@dataclass(frozen=True)
+class TlsFiles:
+    """HTTPS: the server's certificate chain and key, and the CA whose client certificates are
+    accepted (mutual TLS; optional per connection, so that browsers and secret-based clients
+    still connect, and demanded where a client or a token needs one)."""
+
+    certificate: Path
+    key: Path
+    client_ca: Path | None = None
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "ssl_certfile": str(self.certificate),
+            "ssl_keyfile": str(self.key),
+            "http": protocol_with_tls(),
+        }
+        if self.client_ca is not None:
+            options |= {"ssl_ca_certs": str(self.client_ca), "ssl_cert_reqs": ssl.CERT_OPTIONAL}
+        return options
+
+
+async def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    with_workers: bool = True,
+    tls: TlsFiles | None = None,
+) -> None:
     rt = build_runtime(settings)
     rt.metrics_need_token = metrics_need_token(settings, host)
     async with kafka_for(settings) as bootstrap:
@@ -93,10 +125,15 @@ async def serve(settings: Settings, host: str, port: int, with_workers: bool = T
         stop = asyncio.Event()
         tasks = start_workers(rt, bootstrap, list(Worker) if with_workers else [], stop)
         config = uvicorn.Config(
-            create_app(rt), host=host, port=port, log_level="warning", server_header=False
+            create_app(rt),
+            host=host,
+            port=port,
+            log_level="warning",
+            server_header=False,
+            **(tls.uvicorn_options() if tls else {}),
         )
         server = _Server(config)
-        _announce(host, port, bootstrap, settings)
+        _announce(f"{'https' if tls else 'http'}://{host}:{port}", bootstrap, settings)
         try:
             await server.serve()
         finally:
@@ -112,8 +149,7 @@ def metrics_need_token(settings: Settings, host: str) -> bool:
     return not is_loopback(host)
 
 
-def _announce(host: str, port: int, bootstrap: str, settings: Settings) -> None:
-    base = f"http://{host}:{port}"
+def _announce(base: str, bootstrap: str, settings: Settings) -> None:
     kafka = f"embedded broker at {bootstrap}" if settings.uses_embedded_kafka else bootstrap
     print(
         f"imb: serving on {base}\n"

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.audit.log import Actor
+from broker.auth.certificates import check_binding
 from broker.auth.tokens import AccessClaims, InvalidToken
 from broker.errors import Forbidden, Unauthenticated
 from broker.runtime import Runtime
@@ -68,6 +69,7 @@ async def authenticate(request: Request, rt: RuntimeDep) -> Caller:
         raise Unauthenticated("a bearer access token is required")
     try:
         claims = rt.tokens.verify(token.strip())
+        check_binding(request.scope, rt.settings.tls, claims)
         await rt.client_status.check(rt.db, claims)
     except InvalidToken as exc:
         raise Unauthenticated(f"the access token is not valid: {exc}") from exc

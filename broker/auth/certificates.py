@@ -10,12 +10,14 @@ proxy's own addresses (IMB_TLS__TRUSTED_PROXIES): from anyone else, such a heade
 
 import base64
 import hashlib
+import hmac
 from urllib.parse import unquote
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.types import Scope
 
+from broker.auth.tokens import AccessClaims, InvalidToken
 from broker.settings import TlsSettings
 
 
@@ -26,6 +28,17 @@ def peer_certificate(scope: Scope, tls: TlsSettings) -> x509.Certificate | None:
     if tls.forwarded_cert_header and _from_trusted_proxy(scope, tls):
         return _forwarded(scope, tls.forwarded_cert_header.lower().encode())
     return None
+
+
+def check_binding(scope: Scope, tls: TlsSettings, claims: AccessClaims) -> None:
+    """RFC 8705 §3: a certificate-bound token is good only with the certificate it is bound
+    to; raise InvalidToken otherwise. An unbound token needs none."""
+    bound = claims.certificate_thumbprint
+    if bound is None:
+        return
+    presented = peer_certificate(scope, tls)
+    if presented is None or not hmac.compare_digest(thumbprint(presented), bound):
+        raise InvalidToken("it is bound to a client certificate this request did not present")
 
 
 def thumbprint(certificate: x509.Certificate) -> str:

@@ -40,17 +40,25 @@ class RemoteKeySets:
     ) -> None:
         self._ttl, self._refetch, self._timeout, self._clock = ttl, refetch_seconds, timeout, clock
         self._fetched: dict[str, _Fetched] = {}
+        self._looked_again: dict[str, float] = {}
 
     async def key_set(self, url: str, kid: str | None) -> KeySet:
         now = self._clock()
         cached = self._fetched.get(url)
         if cached is not None and now - cached.at < self._ttl:
-            unknown_kid = kid is not None and kid not in cached.kids
-            if not unknown_kid or now - cached.at < self._refetch:
+            if kid is None or kid in cached.kids or not self._may_look_again(url, now):
                 return cached.keys
         fetched = await self._fetch(url, now)
         self._fetched[url] = fetched
         return fetched.keys
+
+    def _may_look_again(self, url: str, now: float) -> bool:
+        """For a key id not seen: at most once every `refetch_seconds` per address."""
+        last = self._looked_again.get(url)
+        if last is not None and now - last < self._refetch:
+            return False
+        self._looked_again[url] = now
+        return True
 
     async def _fetch(self, url: str, now: float) -> _Fetched:
         document = await _download(url, self._timeout)

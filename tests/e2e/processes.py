@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -100,7 +101,8 @@ class ImbInstallation:
             )
         return approved
 
-    def serve(self, *options: str) -> "ServingImb":
+    def serve(self, *options: str, trusting: Path | None = None) -> "ServingImb":
+        """`imb serve`; with `trusting` (a CA file) it is HTTPS, its certificate from that CA."""
         port = free_port()
         log = (self.data_dir / f"serve-{port}.log").open("w")
         process = subprocess.Popen(
@@ -109,7 +111,9 @@ class ImbInstallation:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        serving = ServingImb(process, f"http://127.0.0.1:{port}", log.name)
+        scheme = "https" if trusting else "http"
+        verify = ssl.create_default_context(cafile=str(trusting)) if trusting else True
+        serving = ServingImb(process, f"{scheme}://127.0.0.1:{port}", log.name, verify)
         serving.wait_ready()
         return serving
 
@@ -125,6 +129,7 @@ class ServingImb:
     process: subprocess.Popen[bytes]
     base_url: str
     log_path: str
+    verify: ssl.SSLContext | bool = True
 
     def bearer_headers(self, client_id: str, secret: str) -> dict[str, str]:
         """An access token for the client (client credentials), as request headers."""
@@ -142,7 +147,8 @@ class ServingImb:
             if self.process.poll() is not None:
                 raise AssertionError(f"imb serve exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                ready = httpx.get(f"{self.base_url}/readyz", timeout=2, verify=self.verify)
+                if ready.status_code == 200:
                     return
             except httpx.TransportError:
                 pass
