@@ -35,6 +35,9 @@ def _setup(imb: ImbInstallation, folder: Path) -> dict[str, tuple[str, str]]:
     imb.run("migrate")
     for code, kind in ((TRUST, "nhs_trust"), (COUNCIL, "local_authority"), (HOUSING, "housing")):
         imb.run("agency", "add", code, "--name", code, "--kind", kind)
+        # One client publishes the whole load as fast as it can: far above a partner's default
+        # limit, so its agency's limits are raised as an operator would for such a system.
+        imb.run("agency", "limits", code, "--publish", "1000/second", "--read", "1000/second")
     partners = [TRUST, COUNCIL, HOUSING]
     (folder / "agreement.json").write_text(json.dumps(agreement_body(partners)))
     imb.agree(folder / "agreement.json", partners)

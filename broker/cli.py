@@ -20,6 +20,7 @@ from broker.agencies.commands import (
     add_client_commands,
     client_registration,
     run_client,
+    set_limits,
 )
 from broker.agreements.service import approve_agreement, create_agreement
 from broker.audit.commands import add_audit_commands, run_audit
@@ -30,7 +31,7 @@ from broker.errors import BrokerError, NotFound
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
 from broker.users.commands import add_user, add_user_commands, run_user
-from schemas.admin import AgencyRegistration
+from schemas.admin import AgencyRegistration, RateLimitsBody
 from schemas.agreements import AgreementApproval, AgreementBody
 
 if TYPE_CHECKING:
@@ -215,6 +216,9 @@ def _run(args: argparse.Namespace) -> None:
         asyncio.run(_with_runtime(lambda rt: add_user(rt, args, password)))
     elif args.command == "user":
         asyncio.run(_with_runtime(lambda rt: run_user(rt, args)))
+    elif args.command == "agency" and args.action == "limits":
+        limits = RateLimitsBody(publish=args.publish, read=args.read)
+        asyncio.run(_with_runtime(lambda rt: set_limits(rt, args.code, limits)))
     elif args.command == "agency":
         body = AgencyRegistration(code=args.code, name=args.name, kind=args.kind)
         asyncio.run(_with_runtime(lambda rt: add_agency(rt, body)))

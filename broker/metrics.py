@@ -87,5 +87,17 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.rate_limited = Counter(
+            "imb_rate_limited",
+            "Calls refused for going over a rate limit, by limit",
+            ["limit"],
+            registry=self.registry,
+        )
+        self.rate_limit_store_errors = Counter(
+            "imb_rate_limit_store_errors",
+            "Calls let through because the rate-limit store could not be reached",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

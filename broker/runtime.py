@@ -13,6 +13,8 @@ from broker.crypto.keys import KeyMaterial, ensure_key_material
 from broker.crypto.pseudonym import Pseudonymiser
 from broker.db.engine import Database
 from broker.metrics import Metrics
+from broker.ratelimits.agencies import AgencyLimits
+from broker.ratelimits.limiter import Limiter, storage_for
 from broker.settings import Settings
 
 
@@ -24,6 +26,10 @@ class Runtime:
     tokens: TokenService
     pseudonymiser: Pseudonymiser
     metrics: Metrics
+    # Calls counted against rate limits (in memory, or in Redis for every process together),
+    # and each agency's own limits, re-read at most every ten seconds.
+    limiter: Limiter
+    agency_limits: AgencyLimits
     clock: Clock = utc_now
     # Set after a commit that wrote to the outbox, so an in-process relay publishes at once.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -52,12 +58,15 @@ def build_runtime(settings: Settings, clock: Clock = utc_now) -> Runtime:
         lifetime=timedelta(seconds=settings.auth.token_lifetime_seconds),
         clock=clock,
     )
+    metrics = Metrics()
     return Runtime(
         settings=settings,
         db=Database(settings.resolved_database_url),
         keys=keys,
         tokens=tokens,
         pseudonymiser=Pseudonymiser(keys.pseudonym_key),
-        metrics=Metrics(),
+        metrics=metrics,
         clock=clock,
+        limiter=Limiter(storage_for(settings.rate_limit.storage_url), metrics),
+        agency_limits=AgencyLimits(settings.rate_limit),
     )

@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.admin import Rate
+
 
 class KafkaSettings(BaseModel):
     topic_prefix: str = ""
@@ -87,6 +89,25 @@ class WebSettings(BaseModel):
     session_minutes: int = Field(default=480, ge=5, le=24 * 60)
 
 
+class RateLimitSettings(BaseModel):
+    # Where the counts are kept: unset, each process counts alone in memory; a Redis URL
+    # (redis://host:6379/0) shares them between every process of the broker.
+    storage_url: str | None = None
+    # The token endpoint, per client id and per source address; sign-in, per address.
+    token_per_client: Rate = "30/minute"  # noqa: S105 (a rate, not a secret)
+    token_per_address: Rate = "300/minute"  # noqa: S105
+    sign_in_per_address: Rate = "60/minute"
+    # Each client's calls, unless its agency has limits of its own (PUT .../rate-limits):
+    # publishing events, and every other call.
+    publish: Rate = "1200/minute"
+    read: Rate = "6000/minute"
+    # After this many failed sign-ins in a row, a username is locked out; each further lockout
+    # doubles, up to the maximum, until a sign-in succeeds or a day passes without failure.
+    sign_in_failures: int = Field(default=5, ge=1, le=100)
+    lockout_seconds: int = Field(default=60, ge=1, le=86400)
+    lockout_max_seconds: int = Field(default=3600, ge=1, le=7 * 86400)
+
+
 class TlsSettings(BaseModel):
     # Behind a proxy that terminates TLS: the header in which it forwards the client's verified
     # certificate (URL-encoded PEM, e.g. nginx's $ssl_client_escaped_cert). Off unless named,
@@ -126,6 +147,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     metrics: MetricsSettings = MetricsSettings()
     tls: TlsSettings = TlsSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -4,7 +4,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, HttpUrl, StringConstraints, model_validator
+from limits import parse
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    model_validator,
+)
 
 from schemas.common import AgencyCode, ShortText, WireModel
 from schemas.vocabulary import AgencyKind, Scope
@@ -75,3 +83,34 @@ class ClientView(BaseModel):
 
 class ClientPage(BaseModel):
     items: list[ClientView]
+
+
+def _rate(text: str) -> str:
+    try:
+        parse(text)
+    except ValueError as exc:
+        raise ValueError("a rate such as 1200/minute or 20/second") from exc
+    return text
+
+
+Rate = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=40),
+    AfterValidator(_rate),
+    Field(examples=["1200/minute"]),
+]
+
+
+class RateLimitsBody(WireModel):
+    """An agency's own limits per client; null: the broker's default."""
+
+    publish: Rate | None = Field(default=None, description="publishing events, per client")
+    read: Rate | None = Field(default=None, description="every other call, per client")
+
+
+class RateLimitsView(BaseModel):
+    agency: str
+    publish: str | None
+    read: str | None
+    effective_publish: str
+    effective_read: str

@@ -1,4 +1,4 @@
-"""`imb agency add` and `imb client add | list | revoke | rotate-secret`."""
+"""`imb agency add | limits` and `imb client add | list | revoke | rotate-secret`."""
 
 import argparse
 import json
@@ -14,8 +14,14 @@ from broker.agencies.clients import (
 from broker.agencies.service import register_agency
 from broker.audit.log import Actor
 from broker.errors import FieldError, InvalidInput
+from broker.ratelimits.agencies import set_agency_limits
 from broker.runtime import Runtime
-from schemas.admin import AgencyRegistration, ClientAuthMethod, ClientRegistration
+from schemas.admin import (
+    AgencyRegistration,
+    ClientAuthMethod,
+    ClientRegistration,
+    RateLimitsBody,
+)
 from schemas.vocabulary import AgencyKind, Scope
 
 OPERATOR = Actor(agency=None, client="imb-cli")
@@ -29,6 +35,13 @@ def add_agency_commands(commands: Any) -> None:
     add.add_argument("code", help="ODS-style code, e.g. RX4")
     add.add_argument("--name", required=True, help="the agency's name")
     add.add_argument("--kind", required=True, choices=[k.value for k in AgencyKind])
+    limits = agency.add_parser(
+        "limits",
+        help="set the rate limits on each of the agency's clients (omitted: the defaults)",
+    )
+    limits.add_argument("code", help="the agency's code")
+    limits.add_argument("--publish", metavar="RATE", help="publishing events, e.g. 1200/minute")
+    limits.add_argument("--read", metavar="RATE", help="every other call, e.g. 6000/minute")
 
 
 def add_client_commands(commands: Any) -> None:
@@ -116,3 +129,10 @@ def _key_set(path: Path) -> dict[str, Any]:
     if isinstance(document, dict) and "keys" in document:
         return document
     return {"keys": [document]}
+
+
+async def set_limits(rt: Runtime, code: str, body: RateLimitsBody) -> None:
+    async with rt.db.unit_of_work() as session:
+        view = await set_agency_limits(session, rt.agency_limits, OPERATOR, rt.clock(), code, body)
+        await session.commit()
+    print(view.model_dump_json())

@@ -7,6 +7,7 @@ from broker.api.observe import ObserveResponses
 from broker.api.problems import install_problem_handlers
 from broker.api.routes import (
     admin,
+    agency_limits,
     agreements,
     audit,
     audit_export,
@@ -57,6 +58,7 @@ def create_app(rt: Runtime) -> FastAPI:
         audit_export,
         reports,
         admin,
+        agency_limits,
         duty_teams,
         health,
         web,

@@ -11,6 +11,7 @@ from broker.audit.log import Actor
 from broker.auth.certificates import check_binding
 from broker.auth.tokens import AccessClaims, InvalidToken
 from broker.errors import Forbidden, Unauthenticated
+from broker.ratelimits.policies import call_limit
 from broker.runtime import Runtime
 from schemas.vocabulary import Scope
 
@@ -73,6 +74,8 @@ async def authenticate(request: Request, rt: RuntimeDep) -> Caller:
         await rt.client_status.check(rt.db, claims)
     except InvalidToken as exc:
         raise Unauthenticated(f"the access token is not valid: {exc}") from exc
+    limits = await rt.agency_limits.of(rt.db, claims.agency)
+    await rt.limiter.charge(call_limit(request, limits), claims.client_id)
     return Caller(claims)
 
 

@@ -20,6 +20,7 @@ class AuditEvent(StrEnum):
     DELIVERY_ACKNOWLEDGED = "delivery.acknowledged"
     PAYLOAD_VIEWED = "payload.viewed"
     AGENCY_REGISTERED = "agency.registered"
+    AGENCY_RATE_LIMITS_SET = "agency.rate_limits_set"
     CLIENT_REGISTERED = "client.registered"
     CLIENT_REVOKED = "client.revoked"
     CLIENT_SECRET_ROTATED = "client.secret_rotated"  # noqa: S105 (an event name)
@@ -38,6 +39,7 @@ class AuditEvent(StrEnum):
     USER_SIGNED_OUT = "user.signed_out"
     USER_SIGN_IN_REFUSED = "user.sign_in_refused"
     USER_DISABLED = "user.disabled"
+    USER_LOCKED_OUT = "user.locked_out"
     USER_ENABLED = "user.enabled"
     CONSENT_RECORDED = "consent.recorded"
     CONSENT_VIEWED = "consent.viewed"  # a client read a person's consent records

@@ -200,6 +200,16 @@ async def _candidate(
     return _Candidate(client, keys)
 
 
+def assertion_subject(assertion: str) -> str:
+    """The `sub` an assertion claims, unverified (what its token requests count against)."""
+    try:
+        _, claims = _Assertion([], 0).extract_assertion(assertion)
+    except InvalidClientError:
+        return ""
+    subject = claims.get("sub")
+    return subject if isinstance(subject, str) else ""
+
+
 async def _first_use(session: AsyncSession, client_id: str, jti: str, expires: int) -> None:
     """Record the jti; refuse it if any process recorded it before (a replay)."""
     expires_at = datetime.fromtimestamp(expires + LEEWAY_SECONDS, UTC)

@@ -45,12 +45,16 @@ class RemoteKeySets:
     async def key_set(self, url: str, kid: str | None) -> KeySet:
         now = self._clock()
         cached = self._fetched.get(url)
-        if cached is not None and now - cached.at < self._ttl:
-            if kid is None or kid in cached.kids or not self._may_look_again(url, now):
-                return cached.keys
+        if cached is not None and self._will_do(cached, kid, url, now):
+            return cached.keys
         fetched = await self._fetch(url, now)
         self._fetched[url] = fetched
         return fetched.keys
+
+    def _will_do(self, cached: _Fetched, kid: str | None, url: str, now: float) -> bool:
+        if now - cached.at >= self._ttl:
+            return False
+        return kid is None or kid in cached.kids or not self._may_look_again(url, now)
 
     def _may_look_again(self, url: str, now: float) -> bool:
         """For a key id not seen: at most once every `refetch_seconds` per address."""

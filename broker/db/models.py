@@ -68,6 +68,27 @@ class ClientAssertionId(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class AgencyRateLimits(Base):
+    """An agency's own limits on its clients' calls; None: the broker's defaults."""
+
+    __tablename__ = "agency_rate_limits"
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), primary_key=True)
+    publish: Mapped[str | None] = mapped_column(String(40))  # e.g. "1200/minute"
+    read: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime]
+
+
+class SignInAttempts(Base):
+    """Failed sign-ins per username (known or not), and the lockouts they earned."""
+
+    __tablename__ = "sign_in_attempts"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lockouts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+
+
 class Subject(Base):
     __tablename__ = "subjects"
     # Keyed HMAC of the NHS number: the lookup key and the pseudonym used on Kafka and in logs.

@@ -20,6 +20,7 @@ from broker.audit.log import Actor, AuditEvent, append
 from broker.db.models import User, WebSession
 from broker.errors import Conflict, FieldError, InvalidInput, NotFound
 from broker.runtime import Runtime
+from broker.users.lockout import locked_until, note_failure, note_success
 from broker.users.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -118,21 +119,52 @@ def _check_new_user(username: str, role: str, password: str) -> None:
         raise InvalidInput("the user cannot be created", errors)
 
 
+@dataclass(frozen=True)
+class SignInRefused:
+    """Why a sign-in was refused: a wrong username or password (or a disabled account), or a
+    lockout until `locked_until`."""
+
+    locked_until: datetime | None = None
+
+
 async def sign_in(
     session: AsyncSession, rt: Runtime, username: str, password: str
-) -> IssuedSession | None:
-    """A new session, or None (audited) when the username or password is wrong or the user
-    is disabled. An unknown username costs the same scrypt work as a known one."""
+) -> IssuedSession | SignInRefused:
+    """A new session, or the refusal (audited). An unknown username costs the same scrypt
+    work as a known one, and is counted towards a lockout the same way."""
+    now = rt.clock()
+    key = username[:100]
+    until = await locked_until(session, key, now)
+    if until is not None:
+        detail = {"username": key, "locked_until": until.isoformat()}
+        append(session, AuditEvent.USER_SIGN_IN_REFUSED, SIGN_IN_DESK, now, detail=detail)
+        return SignInRefused(locked_until=until)
     user = await user_named(session, username) if len(username) <= 100 else None
     stored = user.password_hash if user is not None else dummy_hash()
     matches = await asyncio.to_thread(verify_password, password, stored)
-    now = rt.clock()
     if user is None or user.disabled_at is not None or not matches:
-        detail = {"username": username[:100]}
-        append(session, AuditEvent.USER_SIGN_IN_REFUSED, SIGN_IN_DESK, now, detail=detail)
-        return None
+        return await _refused(session, rt, key, now)
+    await note_success(session, key)
     if needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
+    return _new_session(session, rt, user, now)
+
+
+async def _refused(
+    session: AsyncSession, rt: Runtime, username: str, now: datetime
+) -> SignInRefused:
+    refused = {"username": username}
+    append(session, AuditEvent.USER_SIGN_IN_REFUSED, SIGN_IN_DESK, now, detail=refused)
+    locked = await note_failure(session, rt.settings.rate_limit, username, now)
+    if locked is None:
+        return SignInRefused()
+    until, lockouts = locked
+    detail = {"username": username, "locked_until": until.isoformat(), "lockouts": lockouts}
+    append(session, AuditEvent.USER_LOCKED_OUT, SIGN_IN_DESK, now, detail=detail)
+    return SignInRefused(locked_until=until)
+
+
+def _new_session(session: AsyncSession, rt: Runtime, user: User, now: datetime) -> IssuedSession:
     token = secrets.token_urlsafe(32)
     web_session = WebSession(
         token_hash=token_digest(token),

@@ -17,7 +17,13 @@ from broker.web.templates import render
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 NOT_FOUND_MESSAGE = "There is no such page, or it belongs to another agency."
-TITLES = {403: "Not allowed", 404: "Not found", 409: "Already done", 422: "Not accepted"}
+TITLES = {
+    403: "Not allowed",
+    404: "Not found",
+    409: "Already done",
+    422: "Not accepted",
+    429: "Too many attempts",
+}
 
 
 class SignInRequired(Exception):
@@ -53,7 +59,7 @@ def error_page(request: Request, exc: BrokerError) -> Response:
     if isinstance(exc, InvalidInput) and exc.errors:
         message += ": " + "; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in exc.errors)
     person = getattr(request.state, "person", None)
-    return render(
+    page = render(
         "error.html",
         status=exc.status,
         title=TITLES.get(exc.status, exc.title),
@@ -61,3 +67,5 @@ def error_page(request: Request, exc: BrokerError) -> Response:
         person=person,
         home=home_page(person.user.role) if person is not None else "/login",
     )
+    page.headers.update(getattr(exc, "headers", None) or {})
+    return page

@@ -1,13 +1,16 @@
 """/login and /logout."""
 
+import math
+
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from broker.api.deps import RuntimeDep, SessionDep
 from broker.errors import Forbidden
+from broker.ratelimits.policies import client_address, sign_in_limit
 from broker.runtime import Runtime
 from broker.users.roles import home_page
-from broker.users.service import sign_in, sign_out, signed_in
+from broker.users.service import SignInRefused, sign_in, sign_out, signed_in
 from broker.web.deps import FORM_EXPIRED, FormDep, PersonDep
 from broker.web.pages import WebRoute
 from broker.web.security import (
@@ -41,6 +44,8 @@ async def login_page(
 
 @router.post("/login")
 async def login(request: Request, rt: RuntimeDep, session: SessionDep) -> Response:
+    # Counted before anything else, so that a flood from one address costs no scrypt work.
+    await rt.limiter.charge(sign_in_limit(rt), client_address(request))
     fields = await read_form(request)
     expected = request.cookies.get(login_cookie(rt.settings.web))
     if not tokens_match(expected, fields.get("csrf_token")):
@@ -48,8 +53,8 @@ async def login(request: Request, rt: RuntimeDep, session: SessionDep) -> Respon
     username = fields.get("username", "").strip().lower()
     issued = await sign_in(session, rt, username, fields.get("password", ""))
     await session.commit()  # the sign-in or its refusal, with its audit record
-    if issued is None:
-        return _login_form(rt, error=REFUSED, username=username, status=401)
+    if isinstance(issued, SignInRefused):
+        return _refused(rt, issued, username)
     response = RedirectResponse(home_page(issued.signed_in.user.role), status_code=303)
     web = rt.settings.web
     set_cookie(response, web, session_cookie(web), issued.token)
@@ -66,6 +71,26 @@ async def logout(
     response = RedirectResponse("/login?done=signed-out", status_code=303)
     clear_cookie(response, rt.settings.web, session_cookie(rt.settings.web))
     return response
+
+
+def _refused(rt: Runtime, refused: SignInRefused, username: str) -> Response:
+    if refused.locked_until is None:
+        return _login_form(rt, error=REFUSED, username=username, status=401)
+    wait = max(1, math.ceil((refused.locked_until - rt.clock()).total_seconds()))
+    response = _login_form(rt, error=locked_out(wait), username=username, status=429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def locked_out(seconds: int) -> str:
+    minutes = math.ceil(seconds / 60)
+    when = (
+        f"{minutes} minute{'s' if minutes != 1 else ''}" if seconds > 60 else f"{seconds} seconds"
+    )
+    return (
+        "Too many failed sign-ins for this username: it is locked for now, and even the right "
+        f"password is refused. Try again in {when}, or ask your administrator."
+    )
 
 
 def _login_form(

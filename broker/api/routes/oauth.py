@@ -17,8 +17,14 @@ from fastapi.responses import JSONResponse
 
 from broker.api.deps import RuntimeDep, SessionDep
 from broker.auth.certificates import peer_certificate, thumbprint
-from broker.auth.client_auth import ClientAuthFailed, Presented, authenticate_client
+from broker.auth.client_auth import (
+    ClientAuthFailed,
+    Presented,
+    assertion_subject,
+    authenticate_client,
+)
 from broker.auth.tokens import Grant
+from broker.ratelimits.policies import client_address, token_limits
 
 router = APIRouter(tags=["auth"])
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -45,6 +51,19 @@ def _basic(header: str) -> tuple[str, str] | None:
         raise ClientAuthFailed("malformed basic credentials")
     # RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     return unquote(client_id), unquote(secret)
+
+
+def claimed_client_id(form: dict[str, str], authorization: str) -> str:
+    """Whom the request says it is, before anything is verified: what its calls count as."""
+    try:
+        basic = _basic(authorization)
+    except ClientAuthFailed:
+        basic = None
+    if basic is not None:
+        return basic[0][:64]
+    if form.get("client_id"):
+        return form["client_id"][:64]
+    return assertion_subject(form.get("client_assertion", ""))[:64] or "anonymous"
 
 
 def _granted_scopes(requested: str | None, allowed: set[str]) -> list[str]:
@@ -93,9 +112,12 @@ async def issue_token(request: Request, rt: RuntimeDep, session: SessionDep) -> 
     """Client credentials. Authenticate with `private_key_jwt` (a signed assertion), with a
     client certificate over mutual TLS (`tls_client_auth`), or, in development, with the client
     secret (HTTP Basic or the form)."""
+    per_client, per_address = token_limits(rt)
+    await rt.limiter.charge(per_address, client_address(request))
     authorization = request.headers.get("authorization", "")
     try:
         form = _form(await request.body())
+        await rt.limiter.charge(per_client, claimed_client_id(form, authorization))
         certificate = peer_certificate(request.scope, rt.settings.tls)
         presented = Presented(form, _basic(authorization), certificate)
         if form.get("grant_type") != "client_credentials":

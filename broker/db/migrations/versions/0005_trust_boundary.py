@@ -1,7 +1,8 @@
 """trust boundary: consent records that name the refusals they set aside; clients whose
 credentials can be replaced (a version every token carries), and that authenticate with a
 private key (a JWK or a JWKS address) or a certificate subject instead of a secret; the
-assertion ids already used, so that none is accepted twice
+assertion ids already used, so that none is accepted twice; each agency's rate limits; failed
+sign-ins and lockouts per username
 
 Revision ID: 0005
 Revises: 0004
@@ -44,8 +45,26 @@ def upgrade() -> None:
         sa.Column("expires_at", UTC_TIME, nullable=False, index=True),
     )
 
+    op.create_table(
+        "agency_rate_limits",
+        sa.Column("agency_code", sa.String(16), sa.ForeignKey("agencies.code"), primary_key=True),
+        sa.Column("publish", sa.String(40), nullable=True),
+        sa.Column("read", sa.String(40), nullable=True),
+        sa.Column("updated_at", UTC_TIME, nullable=False),
+    )
+    op.create_table(
+        "sign_in_attempts",
+        sa.Column("username", sa.String(100), primary_key=True),
+        sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("lockouts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("locked_until", UTC_TIME, nullable=True),
+        sa.Column("last_failure_at", UTC_TIME, nullable=True),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("sign_in_attempts")
+    op.drop_table("agency_rate_limits")
     op.drop_table("client_assertion_ids")
     with op.batch_alter_table("clients") as table:
         table.alter_column("secret_hash", existing_type=sa.String(128), nullable=False)

@@ -1,0 +1,34 @@
+"""Which limit a call counts against, and under whose name."""
+
+from starlette.requests import Request
+
+from broker.ratelimits.agencies import ClientLimits
+from broker.ratelimits.limiter import Limit
+from broker.runtime import Runtime
+
+# The calls that publish events; every other call by a client counts as a read.
+PUBLISHING = {("POST", "/v1/events")}
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (behind a proxy, the one the proxy forwards, when uvicorn trusts
+    it: FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
+def sign_in_limit(rt: Runtime) -> Limit:
+    return Limit.of("sign-in", rt.settings.rate_limit.sign_in_per_address)
+
+
+def token_limits(rt: Runtime) -> tuple[Limit, Limit]:
+    """Per client id, and per address."""
+    limits = rt.settings.rate_limit
+    return (
+        Limit.of("token-client", limits.token_per_client),
+        Limit.of("token-address", limits.token_per_address),
+    )
+
+
+def call_limit(request: Request, limits: ClientLimits) -> Limit:
+    publishing = (request.method, request.url.path) in PUBLISHING
+    return limits.publish if publishing else limits.read
