@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from broker.api.bodies import BodyLimit
+from broker.api.contract import contract
 from broker.api.observe import ObserveResponses
 from broker.api.problems import install_problem_handlers
 from broker.api.routes import (
@@ -31,7 +32,9 @@ DESCRIPTION = """
 IMB carries risk changes, disengagement alerts and crisis events between the record systems
 of the agencies around a person in community mental health care. Every delivery is checked
 against sharing agreements and the person's consent, and every receipt and acknowledgement
-is audited. Authenticate with OAuth 2.0 client credentials at `/oauth/token`.
+is audited. Authenticate with OAuth 2.0 client credentials at `/oauth/token`
+(`private_key_jwt` or mutual TLS in production; a client secret in development), then send
+`Authorization: Bearer <token>`. Errors are RFC 9457 problem details.
 """
 
 
@@ -42,6 +45,7 @@ def create_app(rt: Runtime) -> FastAPI:
         description=DESCRIPTION,
     )
     app.state.runtime = rt
+    app.openapi = contract(app)  # type: ignore[method-assign]
     install_problem_handlers(app)
     for module in (
         oauth,

@@ -79,6 +79,10 @@ async def authenticate(request: Request, rt: RuntimeDep) -> Caller:
     return Caller(claims)
 
 
+# For the OpenAPI document (broker.api.contract): which operations need a token.
+authenticate.imb_authenticates = True  # type: ignore[attr-defined]
+
+
 def require(*scopes: Scope) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency admitting callers that hold at least one of the scopes."""
 
@@ -88,4 +92,5 @@ def require(*scopes: Scope) -> Callable[[Caller], Awaitable[Caller]]:
             raise Forbidden(f"this needs the scope {wanted}")
         return caller
 
+    check.imb_scopes = [scope.value for scope in scopes]  # type: ignore[attr-defined]
     return check

@@ -83,3 +83,34 @@ async def test_openapi_documents_the_v1_contract(api: httpx.AsyncClient) -> None
     ):
         assert path in spec["paths"], path
     assert (await api.get("/docs")).status_code == 200
+
+
+async def test_every_operation_declares_its_problems_and_the_security_it_needs(
+    api: httpx.AsyncClient,
+) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["bearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["oauth2"]["flows"]["clientCredentials"]["tokenUrl"] == "/oauth/token"
+    public = {"/healthz", "/readyz", "/oauth/token"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            responses = operation["responses"]
+            if path == "/oauth/token":
+                continue  # RFC 6749 §5.2 errors, checked below
+            problem = responses["422"]["content"]["application/problem+json"]["schema"]
+            assert problem == {"$ref": "#/components/schemas/Problem"}, where
+            assert "application/json" not in responses["422"]["content"], where
+            if path in public:
+                continue
+            assert operation["security"][1] == {"bearer": []}, where
+            for status in ("401", "404", "429", "500"):
+                assert "application/problem+json" in responses[status]["content"], where
+            if method in {"post", "put"}:
+                assert {"400", "408", "409", "413"} <= set(responses), where
+    token = spec["paths"]["/oauth/token"]["post"]
+    assert token["security"] == []
+    form = token["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert {"grant_type", "client_assertion", "client_assertion_type"} <= set(form["properties"])
+    assert spec["paths"]["/v1/inbox"]["get"]["security"][0] == {"oauth2": ["inbox:read"]}

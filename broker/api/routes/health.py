@@ -52,7 +52,15 @@ async def metrics_reader(request: Request, rt: RuntimeDep) -> None:
         await require(Scope.METRICS_READ, Scope.ADMIN)(await authenticate(request, rt))
 
 
-@router.get("/metrics", dependencies=[Depends(metrics_reader)])
+metrics_reader.imb_scopes = [Scope.METRICS_READ.value, Scope.ADMIN.value]  # type: ignore[attr-defined]
+
+
+@router.get(
+    "/metrics",
+    dependencies=[Depends(metrics_reader)],
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}},
+)
 async def metrics(rt: RuntimeDep) -> Response:
     """Prometheus text format. Needs a `metrics:read` bearer token unless the broker listens
     only on loopback (IMB_METRICS__REQUIRE_TOKEN decides otherwise)."""
