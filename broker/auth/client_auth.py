@@ -63,6 +63,18 @@ class Presented:
     basic: tuple[str, str] | None
     certificate: x509.Certificate | None
 
+    @property
+    def names_a_client(self) -> bool:
+        """Whether it carries anything of a client authentication method at all."""
+        form = self.form
+        return bool(
+            self.basic
+            or "client_assertion" in form
+            or "client_assertion_type" in form
+            or "client_secret" in form
+            or (self.certificate is not None and form.get("client_id"))
+        )
+
 
 async def authenticate_client(
     session: AsyncSession, rt: Runtime, presented: Presented, token_url: str

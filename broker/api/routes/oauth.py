@@ -120,6 +120,8 @@ async def issue_token(request: Request, rt: RuntimeDep, session: SessionDep) -> 
         await rt.limiter.charge(per_client, claimed_client_id(form, authorization))
         certificate = peer_certificate(request.scope, rt.settings.tls)
         presented = Presented(form, _basic(authorization), certificate)
+        if not presented.names_a_client:
+            raise ClientAuthFailed("client authentication is required")
         if form.get("grant_type") != "client_credentials":
             raise ClientAuthFailed("only client_credentials", "unsupported_grant_type", 400)
         client = await authenticate_client(session, rt, presented, token_url(rt))
