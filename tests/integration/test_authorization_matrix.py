@@ -8,6 +8,8 @@ only the outsider's own records). An operation that is not in MATRIX fails the t
 route cannot ship without being tried this way.
 """
 
+import json
+import uuid
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -29,6 +31,7 @@ from tests.estate import (
 from tests.world import (
     COUNCIL,
     NHS_NUMBER,
+    OTHER_NHS_NUMBER,
     PARTNER_SCOPES,
     TRUST,
     World,
@@ -51,6 +54,9 @@ class Probe:
     body: Any = None
     query: dict[str, str] | None = None
     writes: Writes = Writes.NOTHING
+    # For a person nobody works with yet, any agency may start the record (docs/security.md):
+    # such an operation answers a never-seen person otherwise than a known one, by design.
+    starts_a_record: bool = False
 
 
 ACK = {"outcome": "actioned", "acknowledged_by": {"name": "G. Practitioner", "role": "GP"}}
@@ -82,7 +88,9 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/inbox"): Probe(200),
     ("GET", "/v1/inbox/{delivery_id}"): Probe(404, "/v1/inbox/{delivery}"),
     ("POST", "/v1/inbox/{delivery_id}/ack"): Probe(404, "/v1/inbox/{delivery}/ack", ACK),
-    ("PUT", "/v1/subjects/{nhs_number}/care-team"): Probe(404, SUBJECT + "/care-team", TEAM),
+    ("PUT", "/v1/subjects/{nhs_number}/care-team"): Probe(
+        404, SUBJECT + "/care-team", TEAM, starts_a_record=True
+    ),
     ("POST", "/v1/subjects/{nhs_number}/consents"): Probe(
         404, SUBJECT + "/consents", {"state": "given_explicit", "recorded_by": PERSON}
     ),
@@ -121,7 +129,9 @@ MATRIX: dict[tuple[str, str], Probe] = {
             "purpose": "direct_care",
         },
     ),
-    ("POST", "/v1/subjects/{nhs_number}/crisis-plans"): Probe(404, SUBJECT + "/crisis-plans", PLAN),
+    ("POST", "/v1/subjects/{nhs_number}/crisis-plans"): Probe(
+        404, SUBJECT + "/crisis-plans", PLAN, starts_a_record=True
+    ),
     ("GET", "/v1/subjects/{nhs_number}/crisis-plans"): Probe(200, SUBJECT + "/crisis-plans"),
     ("POST", "/v1/subjects/{nhs_number}/crisis-plans/{plan_id}/confirmations"): Probe(
         404, SUBJECT + "/crisis-plans/{plan}/confirmations", {"confirmed_by": PERSON}
@@ -307,3 +317,45 @@ async def _check_writes(
     else:
         assert changed <= {"audit_records", "messages", "outbox", "subjects"}, (where, changed)
         assert set(new_actors) <= {OUTSIDER}, (where, new_actors)
+
+
+async def test_a_404_reads_the_same_for_others_records_as_for_none_at_all(
+    world: World, estate: Estate
+) -> None:
+    """Of every operation that answers an outsider 404 about a record named in its path, the
+    answer for someone else's record and for an id that was never issued differ only in the id."""
+    compared, never_issued = 0, _never_issued(estate.ids)
+    for (method, template), probe in sorted(MATRIX.items()):
+        if probe.status != 404 or probe.path is None or probe.starts_a_record:
+            continue
+        real = fill(probe.path, estate.ids)
+        made_up = fill(probe.path, {**estate.ids, **never_issued})
+        theirs = await _call(world, world.auth(OUTSIDER), method, real, probe)
+        nobodys = await _call(world, world.auth(OUTSIDER), method, made_up, probe)
+        assert nobodys.status_code == 404, (method, template, nobodys.text)
+        assert _without_ids(theirs.json(), estate.ids) == _without_ids(
+            nobodys.json(), never_issued
+        ), (method, template)
+        compared += 1
+    assert compared >= 15
+
+
+def _never_issued(ids: dict[str, str]) -> dict[str, str]:
+    made_up = {key: str(uuid.uuid4()) for key, value in ids.items() if _is_uuid(value)}
+    return {**made_up, "nhs": OTHER_NHS_NUMBER}
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _without_ids(problem: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    text = json.dumps(problem)
+    for value in ids.values():
+        text = text.replace(value, "<id>")
+    shown: dict[str, Any] = json.loads(text)
+    return shown
