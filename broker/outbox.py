@@ -1,4 +1,5 @@
-"""The transactional outbox: Kafka records written with the state they announce (DESIGN §3).
+"""The transactional outbox: Kafka records written with the state they announce (README, How
+it works).
 
 Record values are versioned JSON envelopes; the clinical content is sealed, with associated
 data binding it to its message (events) or to its message and recipient (deliveries).

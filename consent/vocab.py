@@ -1,4 +1,5 @@
-"""Legal vocabularies (DESIGN §4) and the engine's own: agreement statuses and deny reasons."""
+"""Legal vocabularies (docs/governance.md) and the engine's own: agreement statuses and deny
+reasons."""
 
 from collections.abc import Mapping
 from enum import StrEnum

@@ -1,4 +1,4 @@
-"""Business acknowledgement of a delivery (DESIGN §6, POST /v1/inbox/{id}/ack)."""
+"""Business acknowledgement of a delivery (POST /v1/inbox/{id}/ack)."""
 
 from pydantic import model_validator
 

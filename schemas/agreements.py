@@ -1,4 +1,4 @@
-"""Sharing agreements as partners submit them (DESIGN §6, /v1/agreements): the terms of a
+"""Sharing agreements as partners submit them (/v1/agreements): the terms of a
 version, a party's approval of it, and the reason for ending it."""
 
 from datetime import UTC, datetime

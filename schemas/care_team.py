@@ -1,4 +1,4 @@
-"""A subject's care team (DESIGN §6, PUT /v1/subjects/{nhs_number}/care-team)."""
+"""A subject's care team (PUT /v1/subjects/{nhs_number}/care-team)."""
 
 from typing import Annotated
 

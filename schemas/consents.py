@@ -1,4 +1,4 @@
-"""A subject's recorded consent position (DESIGN §6, POST /v1/subjects/{nhs_number}/consents)."""
+"""A subject's recorded consent position (POST /v1/subjects/{nhs_number}/consents)."""
 
 from typing import Annotated
 from uuid import UUID

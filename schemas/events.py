@@ -1,4 +1,4 @@
-"""The event envelope and the typed payload of each event type (DESIGN §6, POST /v1/events)."""
+"""The event envelope and the typed payload of each event type (POST /v1/events)."""
 
 from typing import Annotated, Literal
 from uuid import UUID
@@ -64,7 +64,7 @@ class Subject(WireModel):
 
 
 class Override(WireModel):
-    """A significant-risk override of a refusal; reviewed by IG leads (DESIGN §2, Decision)."""
+    """A significant-risk override of a refusal; reviewed by IG leads (docs/governance.md)."""
 
     reason: OverrideReason
     authorised_by: ShortText

@@ -1,4 +1,4 @@
-"""The controlled vocabularies of the wire contract (DESIGN §2, §4, §6).
+"""The controlled vocabularies of the wire contract (docs/governance.md explains them).
 
 They live here, in the package that imports nothing else of ours, so that both the wire models
 and the consent engine (`consent.vocab`) speak the same words.
@@ -173,7 +173,7 @@ class Scope(StrEnum):
 
 
 class EscalationStep(StrEnum):
-    """What happens, in order, when a delivery misses a deadline (DESIGN §5, "on breach")."""
+    """What happens, in order, when a delivery misses a deadline (docs/timeframes.md)."""
 
     DUTY_TEAM = "duty_team"  # an escalation item for the recipient agency's duty team
     COORDINATOR = "coordinator"  # an escalation item for the subject's care-team coordinator

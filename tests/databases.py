@@ -19,7 +19,7 @@ from broker.db.migrate import upgrade_to_head
 from broker.db.models import Base
 
 POSTGRES_ENV = "IMB_TEST_DATABASE_URL"
-# Tables the migrations fill with defaults (DESIGN §5's timeframes), as a new database has them.
+# Tables the migrations fill with defaults (the default timeframes), as a new database has them.
 SEEDED_TABLES = ("timeframe_policies", "audit_chain_head")
 
 

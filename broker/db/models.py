@@ -1,4 +1,4 @@
-"""The relational schema. The database is the system of record (DESIGN §3).
+"""The relational schema. The database is the system of record (README, How it works).
 
 Clinical payloads, free text about the person and NHS numbers are stored only as sealed
 (encrypted) bytes; routing and audit metadata stay in clear.
@@ -263,7 +263,8 @@ class AuditRecord(Base):
 
 
 class Override(Base):
-    """A permit_override decision awaiting, or having had, review by IG leads (DESIGN §2)."""
+    """A permit_override decision awaiting, or having had, review by IG leads
+    (docs/governance.md)."""
 
     __tablename__ = "overrides"
     id: Mapped[UUID] = mapped_column(primary_key=True)
@@ -312,7 +313,8 @@ class WebSession(Base):
 
 
 class TimeframePolicy(Base):
-    """One row of the timeframe policy table (DESIGN §5); the whole table is replaced at once."""
+    """One row of the timeframe policy table (docs/timeframes.md); the whole table is replaced
+    at once."""
 
     __tablename__ = "timeframe_policies"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

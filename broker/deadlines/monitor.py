@@ -24,7 +24,7 @@ from broker.deadlines.route import Breach, latest_breach
 from broker.runtime import Runtime
 from schemas.vocabulary import BreachKind, DeliveryStatus
 
-# Made available but not acknowledged in time: "expired" (DESIGN §2). A pending delivery
+# Made available but not acknowledged in time: "expired" (docs/timeframes.md). A pending delivery
 # stays pending, so that the dispatcher still delivers it.
 _EXPIRES = {DeliveryStatus.DELIVERED.value, DeliveryStatus.RECEIVED.value}
 

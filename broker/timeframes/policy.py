@@ -97,7 +97,8 @@ def _row(
 _MINUTE, _HOUR = timedelta(minutes=1), timedelta(hours=1)
 _DUTY_THEN_COORDINATOR = (Step.DUTY_TEAM, Step.COORDINATOR)
 
-# DESIGN §5, with urgency-led rows for event types the table does not name.
+# The default policy (docs/timeframes.md), with urgency-led rows for event types the table
+# does not name.
 DEFAULT_POLICIES: tuple[Policy, ...] = (
     _row("crisis.occurred", ANY, _MINUTE, 15 * _MINUTE, _DUTY_THEN_COORDINATOR),
     _row("risk.changed", ANY, 5 * _MINUTE, _HOUR, (Step.DUTY_TEAM,), risk_level="high"),

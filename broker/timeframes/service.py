@@ -1,4 +1,4 @@
-"""ReadTimeframes and ReplaceTimeframes: the partnership's deadline policy (DESIGN §5)."""
+"""ReadTimeframes and ReplaceTimeframes: the partnership's deadline policy (docs/timeframes.md)."""
 
 from typing import Any
 

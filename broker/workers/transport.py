@@ -1,7 +1,7 @@
 """Kafka producer and consumer construction for the workers.
 
-No idempotent producer and no transactions: the stages are idempotent instead (DESIGN §3), so
-the same code runs on Apache Kafka and on the Kafka-protocol broker used in development.
+No idempotent producer and no transactions: the stages are idempotent instead (README, How it
+works), so the same code runs on Apache Kafka and on the Kafka-protocol broker used in development.
 """
 
 import asyncio

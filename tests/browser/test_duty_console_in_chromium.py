@@ -23,7 +23,7 @@ pytestmark = [
 ]
 
 DUTY_USER, DUTY_PASSWORD = "duty.housing", "a long and private night-shift phrase"
-# Seconds, not the DESIGN's quarter of an hour, so the test can watch the deadline pass.
+# Seconds, not the default policy's quarter of an hour, so the test can watch the deadline pass.
 SHORT_TIMEFRAMES = {
     "policies": [
         {

@@ -33,7 +33,8 @@ from tests.integration.deadlines import (
 )
 from tests.world import COUNCIL, HOUSING, TRUST, World, crisis_event, eventually, risk_event
 
-CRISIS_INTERVAL = timedelta(minutes=15)  # DESIGN §5: acknowledge a crisis within 15 minutes
+# The default policy: acknowledge a crisis within 15 minutes.
+CRISIS_INTERVAL = timedelta(minutes=15)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ async def delivering(runtime: Runtime) -> AsyncIterator[None]:
 
 
 def _routine_event() -> dict[str, Any]:
-    """DESIGN §5: risk.changed to a level below high is routine, reported to its sender."""
+    """The default policy: risk.changed to a level below high is routine, reported to its sender."""
     event = risk_event(recipients=[COUNCIL], urgency="routine")
     event["payload"] |= {"previous_level": "low", "current_level": "medium"}
     return event

@@ -1,4 +1,4 @@
-"""timeframes: policies (seeded with DESIGN §5), deadlines and breaches on deliveries, duty
+"""timeframes: policies (seeded with the default policy), deadlines and breaches on deliveries, duty
 teams, escalations, crisis plans
 
 Revision ID: 0003
@@ -23,7 +23,7 @@ UTC_TIME = sa.DateTime(timezone=True)
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 _MINUTE, _HOUR = 60.0, 3600.0
-# DESIGN §5 as rows: (event_type, urgency, risk_level, deliver within, ack within, route).
+# The default policy as rows: (event_type, urgency, risk_level, deliver within, ack within, route).
 # Written out here rather than imported, so this migration means the same thing forever.
 DEFAULT_POLICIES = [
     ("crisis.occurred", "*", None, _MINUTE, 15 * _MINUTE, ["duty_team", "coordinator"]),
