@@ -46,6 +46,12 @@ EPILOG = """environment:
   IMB_PUBLIC_BASE_URL           where people reach the pages, for links in e-mails
   IMB_SMTP__HOST, __PORT, __SECURITY, __USERNAME, __PASSWORD, __FROM_ADDRESS
                                 escalation e-mail to duty teams (none without a host)
+  IMB_AUTH__ALLOW_CLIENT_SECRET false in production: private_key_jwt or mutual TLS only
+  IMB_RATE_LIMIT__STORAGE_URL   redis://… to share rate-limit counts between processes
+  IMB_TLS__FORWARDED_CERT_HEADER
+                                behind a TLS-terminating proxy: its client-certificate header
+  IMB_METRICS__REQUIRE_TOKEN    /metrics needs metrics:read (default: unless on loopback)
+docs/security.md explains the security settings; README.md lists the rest.
 """
 
 
