@@ -7,6 +7,7 @@ async with ImbClient("https://imb.example", client_id, client_secret) as imb:
         await imb.acknowledge(item["delivery_id"], {"outcome": "accepted", ...})
 """
 
+import asyncio
 import time
 from types import TracebackType
 from typing import Any
@@ -39,6 +40,7 @@ class ImbClient:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
         self._token: str | None = None
         self._token_expires = 0.0
+        self._renewing = asyncio.Lock()
 
     async def __aenter__(self) -> "ImbClient":
         return self
@@ -52,17 +54,26 @@ class ImbClient:
         await self._http.aclose()
 
     async def _bearer(self) -> dict[str, str]:
-        # Renew a minute early so a token never expires in flight.
-        if self._token is None or time.monotonic() > self._token_expires - 60:
-            data = {"grant_type": "client_credentials"}
-            if self._scope:
-                data["scope"] = self._scope
-            response = await self._http.post("/oauth/token", data=data, auth=self._credentials)
-            response.raise_for_status()
-            body = response.json()
-            self._token = body["access_token"]
-            self._token_expires = time.monotonic() + body["expires_in"]
+        # One renewal at a time: calls made together share the token one of them fetched,
+        # rather than each asking the token endpoint (which limits how often a client may).
+        async with self._renewing:
+            if self._stale():
+                await self._renew()
         return {"Authorization": f"Bearer {self._token}"}
+
+    def _stale(self) -> bool:
+        # Renew a minute early so a token never expires in flight.
+        return self._token is None or time.monotonic() > self._token_expires - 60
+
+    async def _renew(self) -> None:
+        data = {"grant_type": "client_credentials"}
+        if self._scope:
+            data["scope"] = self._scope
+        response = await self._http.post("/oauth/token", data=data, auth=self._credentials)
+        response.raise_for_status()
+        body = response.json()
+        self._token = body["access_token"]
+        self._token_expires = time.monotonic() + body["expires_in"]
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self._http.request(method, path, headers=await self._bearer(), **kwargs)

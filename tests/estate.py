@@ -26,6 +26,7 @@ from tests.world import (
     SAFEGUARDING_OVERRIDE,
     TRUST,
     World,
+    crisis_plan,
     risk_event,
 )
 
@@ -107,17 +108,7 @@ async def _override(world: World) -> str:
 
 async def _active_plan(world: World) -> str:
     plans = f"/v1/subjects/{NHS_NUMBER}/crisis-plans"
-    plan = {
-        "partners": [
-            {"agency": COUNCIL, "role": "AMHP service"},
-            {"agency": TRUST, "role": "home treatment team"},
-        ],
-        "lead_agency": COUNCIL,
-        "triggers": [TRIGGER],
-        "escalation_routes": ["Home treatment team"],
-        "communication_plan": "Phone the home treatment team first.",
-        "proposed_by": RECORDER,
-    }
+    plan = crisis_plan(COUNCIL, TRUST, trigger=TRIGGER)
     proposed = await world.post(COUNCIL, plans, plan)
     assert proposed.status_code == 201, proposed.text
     plan_id: str = proposed.json()["id"]

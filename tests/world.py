@@ -164,6 +164,18 @@ def agreement_body(parties: list[str], **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def crisis_plan(lead: str, *others: str, trigger: str = "Talks of the bridge") -> dict[str, Any]:
+    """A crisis plan led by `lead`, with the other partners, as one partner proposes it."""
+    return {
+        "partners": [{"agency": agency, "role": "responds"} for agency in (lead, *others)],
+        "lead_agency": lead,
+        "triggers": [trigger],
+        "escalation_routes": ["The lead's crisis team"],
+        "communication_plan": "Phone the lead's crisis team first.",
+        "proposed_by": {"name": "A. Patel", "role": "care coordinator"},
+    }
+
+
 def approval_by(agency: str, **overrides: Any) -> dict[str, Any]:
     approval: dict[str, Any] = {
         "approved_by": {"name": f"Caldicott Guardian of {agency}", "role": "Caldicott Guardian"}

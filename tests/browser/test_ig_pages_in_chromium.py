@@ -61,7 +61,15 @@ def _send_alert_against_a_refusal(server: ServingImb, auth: dict[str, str]) -> s
         "scope": {"recipients": [HOUSING]},
         "recorded_by": {"name": "A. Patel", "role": "care coordinator"},
     }
+    team = {
+        "members": [
+            {"agency": TRUST, "role": "care coordinator", "named_lead": "A", "coordinator": True},
+            {"agency": HOUSING, "role": "tenancy support", "named_lead": "H"},
+        ]
+    }
     with httpx.Client(base_url=server.base_url, headers=auth) as api:
+        # Only the person's care team keeps their consent records: the trust starts the team.
+        json_of(api.put(f"/v1/subjects/{NHS_NUMBER}/care-team", json=team))
         json_of(api.post(f"/v1/subjects/{NHS_NUMBER}/consents", json=refusal))
         event = risk_event(recipients=[HOUSING], purpose="safeguarding", override=OVERRIDE)
         message_id: str = json_of(api.post("/v1/events", json=event))["message_id"]

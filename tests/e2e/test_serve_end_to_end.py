@@ -68,10 +68,13 @@ async def test_every_accepted_event_arrives_exactly_once_after_a_crash(
 ) -> None:
     """SIGKILL right after a batch of 202s; after a restart, each arrives once everywhere."""
     server = installation.serve()
-    imb = _clients(server, partnership)
-    batch = [risk_event(recipients=[COUNCIL, HOUSING]) for _ in range(60)]
-    accepted = await asyncio.gather(*(imb[TRUST].publish(event) for event in batch))
-    server.kill()
+    try:
+        imb = _clients(server, partnership)
+        batch = [risk_event(recipients=[COUNCIL, HOUSING]) for _ in range(60)]
+        accepted = await asyncio.gather(*(imb[TRUST].publish(event) for event in batch))
+        server.kill()
+    finally:
+        server.stop()  # a failure above must not leave a broker running on the test database
 
     restarted = installation.serve()
     try:

@@ -37,6 +37,7 @@ from tests.world import (
     World,
     agreement_body,
     approval_by,
+    crisis_plan,
     risk_event,
 )
 
@@ -61,17 +62,7 @@ class Probe:
 
 ACK = {"outcome": "actioned", "acknowledged_by": {"name": "G. Practitioner", "role": "GP"}}
 PERSON = {"name": "G. Practitioner", "role": "GP partner"}
-PLAN = {
-    "partners": [
-        {"agency": OUTSIDER, "role": "practice"},
-        {"agency": TRUST, "role": "home treatment team"},
-    ],
-    "lead_agency": OUTSIDER,
-    "triggers": ["Missed depot"],
-    "escalation_routes": ["Practice"],
-    "communication_plan": "Phone the practice.",
-    "proposed_by": PERSON,
-}
+PLAN = crisis_plan(OUTSIDER, TRUST, trigger="Missed depot")
 TEAM = {
     "members": [
         {"agency": OUTSIDER, "role": "practice", "named_lead": "G", "coordinator": True},

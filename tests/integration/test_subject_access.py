@@ -20,6 +20,7 @@ from tests.world import (
     OTHER_NHS_NUMBER,
     TRUST,
     World,
+    crisis_plan,
 )
 
 EVIDENCE = "Said at the home visit that she does not want the council told anything."
@@ -177,17 +178,7 @@ async def test_a_crisis_plan_partner_outside_the_team_keeps_consent_while_the_pl
     world: World,
 ) -> None:
     plans = f"/v1/subjects/{NHS_NUMBER}/crisis-plans"
-    plan = {
-        "partners": [
-            {"agency": TRUST, "role": "home treatment team"},
-            {"agency": GP, "role": "practice"},
-        ],
-        "lead_agency": TRUST,
-        "triggers": ["Talks of the bridge"],
-        "escalation_routes": ["Home treatment team"],
-        "communication_plan": "Phone the home treatment team first.",
-        "proposed_by": RECORDER,
-    }
+    plan = crisis_plan(TRUST, GP)
     proposed = await world.post(TRUST, plans, plan)
     assert proposed.status_code == 201, proposed.text
     before_active = await world.get(GP, _consents())
@@ -206,17 +197,7 @@ async def test_a_crisis_plan_partner_outside_the_team_keeps_consent_while_the_pl
 async def test_an_outsider_proposes_no_crisis_plan_for_a_person_with_a_care_team(
     world: World,
 ) -> None:
-    plan = {
-        "partners": [
-            {"agency": GP, "role": "practice"},
-            {"agency": TRUST, "role": "home treatment team"},
-        ],
-        "lead_agency": GP,
-        "triggers": ["Talks of the bridge"],
-        "escalation_routes": ["Practice"],
-        "communication_plan": "Phone the practice.",
-        "proposed_by": RECORDER,
-    }
+    plan = crisis_plan(GP, TRUST)
     before = await row_counts(world.rt, *TABLES)
 
     known = await world.post(GP, f"/v1/subjects/{NHS_NUMBER}/crisis-plans", plan)
