@@ -48,6 +48,7 @@ EPILOG = """environment:
                                 escalation e-mail to duty teams (none without a host)
   IMB_AUTH__ALLOW_CLIENT_SECRET false in production: private_key_jwt or mutual TLS only
   IMB_RATE_LIMIT__STORAGE_URL   redis://… to share rate-limit counts between processes
+  IMB_TRUSTED_PROXIES           reverse proxies whose X-Forwarded-* headers count
   IMB_TLS__FORWARDED_CERT_HEADER
                                 behind a TLS-terminating proxy: its client-certificate header
   IMB_METRICS__REQUIRE_TOKEN    /metrics needs metrics:read (default: unless on loopback)

@@ -130,6 +130,9 @@ async def serve(
             port=port,
             log_level="warning",
             server_header=False,
+            # IMB reads forwarded headers itself, from its own trusted proxies only, and keeps
+            # the connection's peer (broker.api.proxies).
+            proxy_headers=False,
             **(tls.uvicorn_options() if tls else {}),
         )
         server = _Server(config)

@@ -111,9 +111,8 @@ class RateLimitSettings(BaseModel):
 class TlsSettings(BaseModel):
     # Behind a proxy that terminates TLS: the header in which it forwards the client's verified
     # certificate (URL-encoded PEM, e.g. nginx's $ssl_client_escaped_cert). Off unless named,
-    # and believed only from the proxies' own addresses.
+    # and believed only from a trusted proxy's own address (Settings.trusted_proxies).
     forwarded_cert_header: str | None = None
-    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
 
 
 class MetricsSettings(BaseModel):
@@ -147,6 +146,9 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     metrics: MetricsSettings = MetricsSettings()
     tls: TlsSettings = TlsSettings()
+    # Reverse proxies and load balancers (addresses or networks) whose X-Forwarded-For,
+    # X-Forwarded-Proto and forwarded client certificate IMB believes.
+    trusted_proxies: list[str] = ["127.0.0.1/32", "::1/128"]
     rate_limit: RateLimitSettings = RateLimitSettings()
 
     @property

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from limits import parse
+from limits import parse_many
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -86,10 +86,15 @@ class ClientPage(BaseModel):
 
 
 def _rate(text: str) -> str:
+    """One rate (not a list of several), of at least one call, over at most a day."""
     try:
-        parse(text)
+        rates = parse_many(text)
     except ValueError as exc:
         raise ValueError("a rate such as 1200/minute or 20/second") from exc
+    if len(rates) != 1 or any(c in text for c in ";,|"):
+        raise ValueError("one rate, such as 1200/minute")
+    if rates[0].amount < 1 or rates[0].get_expiry() > 86400:
+        raise ValueError("at least one call, over at most a day")
     return text
 
 

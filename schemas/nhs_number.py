@@ -3,11 +3,12 @@ numbers that no person in England, Wales or the Isle of Man can hold.
 
 By their first three digits, the shared numbering scheme issues 300 to 319, 400 to 499 and 600
 to 799; numbers beginning 9 are never issued to patients and are what NHS England's test and
-training environments use. Everything else is refused even when its check digit is right: 010
-to 311 are Scotland's CHI numbers, 320 to 399 Northern Ireland's H&C numbers (neither is an NHS
-number), and 000, 5xx and 8xx have never been issued. A number of one repeated digit
-(4444444444 has a valid check digit) is a placeholder a system fills in when it does not know
-the number.
+training environments use. Everything else is refused even when its check digit is right:
+Scotland's CHI numbers (010 to 311: a date of birth then digits; those of the 30th and 31st
+share 300 to 311 with England's and cannot be told apart, so those are let through), Northern
+Ireland's H&C numbers (320 to 399), and 000, 5xx and 8xx, never issued. A number of one
+repeated digit (4444444444 has a valid check digit) is a placeholder a system fills in when it
+does not know the number.
 """
 
 _WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)

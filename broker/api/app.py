@@ -6,6 +6,7 @@ from broker.api.bodies import BodyLimit
 from broker.api.contract import contract
 from broker.api.observe import ObserveResponses
 from broker.api.problems import install_problem_handlers
+from broker.api.proxies import TrustedProxies
 from broker.api.routes import (
     admin,
     agency_limits,
@@ -75,4 +76,5 @@ def create_app(rt: Runtime) -> FastAPI:
         timeout=rt.settings.body_timeout_seconds,
     )
     app.add_middleware(ObserveResponses, metrics=rt.metrics)
+    app.add_middleware(TrustedProxies, trusted=rt.settings.trusted_proxies)
     return app

@@ -5,8 +5,12 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from broker.api.problems import problem
+from broker.api.problems import instance_of, problem
 from broker.errors import BrokerError, PayloadTooLarge, RequestTimeout
+
+
+class ClientGone(Exception):
+    """The client disconnected before its body was whole."""
 
 
 class BodyLimit:
@@ -27,6 +31,8 @@ class BodyLimit:
         except BrokerError as refusal:
             await _refuse(scope, receive, send, refusal)
             return
+        except ClientGone:
+            return  # a body cut short by a disconnect must never reach a handler as whole
         await self.app(scope, _replay(body, receive), send)
 
     async def _read(self, receive: Receive) -> bytes:
@@ -35,7 +41,9 @@ class BodyLimit:
             async with asyncio.timeout(self.timeout):
                 while True:
                     message = await receive()
-                    if message["type"] != "http.request" or self._add(chunks, message):
+                    if message["type"] != "http.request":
+                        raise ClientGone
+                    if self._add(chunks, message):
                         break
         except TimeoutError:
             raise RequestTimeout(
@@ -77,7 +85,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, error: BrokerError
         error.title,
         error.detail,
         error.slug,
-        scope.get("path", ""),
+        instance_of(scope),
         headers={"connection": "close"},
     )
     await response(scope, receive, send)

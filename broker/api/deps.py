@@ -70,7 +70,7 @@ async def authenticate(request: Request, rt: RuntimeDep) -> Caller:
         raise Unauthenticated("a bearer access token is required")
     try:
         claims = rt.tokens.verify(token.strip())
-        check_binding(request.scope, rt.settings.tls, claims)
+        check_binding(request.scope, rt.settings, claims)
         await rt.client_status.check(rt.db, claims)
     except InvalidToken as exc:
         raise Unauthenticated(f"the access token is not valid: {exc}") from exc

@@ -6,7 +6,7 @@ import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from broker.api.problems import problem
+from broker.api.problems import instance_of, problem
 from broker.metrics import Metrics
 
 log = logging.getLogger("imb.api")
@@ -69,6 +69,6 @@ async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:
         "Internal error",
         "the broker could not complete the request; the error is logged for its operators",
         "internal",
-        scope.get("path", ""),
+        instance_of(scope),
     )
     await response(scope, receive, send)

@@ -13,9 +13,7 @@ from broker.errors import BrokerError, Unauthenticated
 from schemas.vocabulary import EventType
 
 PROBLEM_JSON = "application/problem+json"
-# Problems are often logged by the systems that receive them: the instance names the path
-# without the NHS number in it.
-_NHS_NUMBER_SEGMENT = re.compile(r"/[0-9 ]{10,13}(?=/|$)")
+_DIGIT = re.compile(r"[0-9]")
 _TAGS = {t.value for t in EventType}
 
 
@@ -33,11 +31,25 @@ def problem(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": _NHS_NUMBER_SEGMENT.sub("/{nhs_number}", instance),
+        "instance": instance,
         **extra,
     }
     return JSONResponse(
         body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+    )
+
+
+def instance_of(scope: Mapping[str, Any]) -> str:
+    """The path a problem is about, as its route's template where one matched
+    (`/v1/subjects/{nhs_number}/consents`): problems are often logged by the systems that receive
+    them, and must not carry the NHS number. An unmatched path keeps only its segments that
+    cannot be one (fewer than ten digits)."""
+    template = getattr(scope.get("route"), "path", None)
+    if isinstance(template, str):
+        return template
+    path = str(scope.get("path", ""))
+    return "/".join(
+        "{…}" if len(_DIGIT.findall(segment)) >= 10 else segment for segment in path.split("/")
     )
 
 
@@ -58,7 +70,9 @@ async def _broker_error(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(getattr(exc, "headers", None) or {})
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    return problem(exc.status, exc.title, exc.detail, exc.slug, request.url.path, headers, **extra)
+    return problem(
+        exc.status, exc.title, exc.detail, exc.slug, instance_of(request.scope), headers, **extra
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -71,7 +85,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         "Unprocessable request",
         "the request does not match the contract; see errors",
         "invalid-input",
-        request.url.path,
+        instance_of(request.scope),
         errors=errors,
     )
 
@@ -80,7 +94,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     return problem(
-        exc.status_code, str(exc.detail), str(exc.detail), slug, request.url.path, exc.headers
+        exc.status_code,
+        str(exc.detail),
+        str(exc.detail),
+        slug,
+        instance_of(request.scope),
+        exc.headers,
     )
 
 

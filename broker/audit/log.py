@@ -40,6 +40,7 @@ class AuditEvent(StrEnum):
     USER_SIGN_IN_REFUSED = "user.sign_in_refused"
     USER_DISABLED = "user.disabled"
     USER_LOCKED_OUT = "user.locked_out"
+    USER_UNLOCKED = "user.unlocked"
     USER_ENABLED = "user.enabled"
     CONSENT_RECORDED = "consent.recorded"
     CONSENT_VIEWED = "consent.viewed"  # a client read a person's consent records

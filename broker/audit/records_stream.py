@@ -11,6 +11,8 @@ from broker.audit.log import Actor, AuditEvent, append
 from broker.audit.search import visible_to
 from broker.db.engine import Database
 from broker.db.models import AuditRecord, Message
+from broker.decisions.disclosure import disclosed
+from broker.subjects.access import persons_known_to
 from consent.vocab import purpose_of_use
 from schemas.vocabulary import Purpose, Urgency
 
@@ -73,6 +75,7 @@ async def records_between(
                 for record, purpose, urgency in (await session.execute(query)).all()
             ]
             session.expunge_all()
+            await _disclose(session, agency, [record for record, _ in rows])
         for row in rows:
             yield row
         if len(rows) < size:
@@ -84,3 +87,14 @@ def _purpose_of_use(purpose: str | None, urgency: str | None) -> str | None:
     if purpose is None:
         return None
     return purpose_of_use(Purpose(purpose), urgency == Urgency.EMERGENCY).value
+
+
+async def _disclose(session: AsyncSession, agency: str | None, records: list[AuditRecord]) -> None:
+    """Decisions about people whose consent records the agency does not keep lose their
+    consent detail (broker.decisions.disclosure). The records are detached copies: nothing of
+    this reaches the database."""
+    people = {r.subject_pseudonym for r in records if r.subject_pseudonym}
+    known = await persons_known_to(session, agency, people)
+    for record in records:
+        if record.event == AuditEvent.DELIVERY_DECIDED.value:
+            record.detail = disclosed(record.detail, record.subject_pseudonym in known)

@@ -32,6 +32,7 @@ from broker.db.models import (
     Message,
 )
 from broker.messages.views import recipient_view
+from broker.subjects.access import persons_known_to
 from schemas.vocabulary import DeliveryStatus
 
 __all__ = ["governance_trace", "subject_trace"]
@@ -84,11 +85,12 @@ async def subject_trace(
             .order_by(AuditRecord.id)
         )
     ).all()
+    known = bool(await persons_known_to(session, viewer, {pseudonym}))
     trace = []
     for message in messages:
         own_only = viewer is not None and viewer != message.sender_agency
         recipients = [
-            _recipient(d, now, escalations, breaches)
+            _recipient(d, now, escalations, breaches, known)
             for d in deliveries
             if d.message_id == message.id and (not own_only or d.recipient_agency == viewer)
         ]
@@ -112,9 +114,10 @@ def _recipient(
     now: datetime,
     escalations: Any,
     breaches: Any,
+    known: bool,
 ) -> dict[str, Any]:
     return {
-        **recipient_view(delivery, now),
+        **recipient_view(delivery, now, known=known),
         "breaches": [
             {
                 "recorded_at": _iso(r.recorded_at),

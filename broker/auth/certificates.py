@@ -4,8 +4,9 @@ Served over TLS by `imb serve --client-ca`, the certificate is the one the TLS h
 verified against the client CA, handed to the application in the ASGI TLS extension
 (`scope["extensions"]["tls"]["client_cert_chain"]`, see broker.api.tls). Behind a proxy that
 terminates TLS, it is the one the proxy verified and forwarded in a header, but only when the
-operator names that header (IMB_TLS__FORWARDED_CERT_HEADER, off by default) and only from the
-proxy's own addresses (IMB_TLS__TRUSTED_PROXIES): from anyone else, such a header is ignored.
+operator names that header (IMB_TLS__FORWARDED_CERT_HEADER, off by default) and only when the
+connection itself comes from a trusted proxy (IMB_TRUSTED_PROXIES): from anyone else, such a
+header is ignored.
 """
 
 import base64
@@ -17,26 +18,28 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.types import Scope
 
+from broker.api.proxies import networks, within
 from broker.auth.tokens import AccessClaims, InvalidToken
-from broker.settings import TlsSettings
+from broker.settings import Settings
 
 
-def peer_certificate(scope: Scope, tls: TlsSettings) -> x509.Certificate | None:
+def peer_certificate(scope: Scope, settings: Settings) -> x509.Certificate | None:
     chain = (scope.get("extensions") or {}).get("tls", {}).get("client_cert_chain") or []
     if chain:
         return _load(chain[0])
-    if tls.forwarded_cert_header and _from_trusted_proxy(scope, tls):
-        return _forwarded(scope, tls.forwarded_cert_header.lower().encode())
+    header = settings.tls.forwarded_cert_header
+    if header and _from_trusted_proxy(scope, settings.trusted_proxies):
+        return _forwarded(scope, header.lower().encode())
     return None
 
 
-def check_binding(scope: Scope, tls: TlsSettings, claims: AccessClaims) -> None:
+def check_binding(scope: Scope, settings: Settings, claims: AccessClaims) -> None:
     """RFC 8705 §3: a certificate-bound token is good only with the certificate it is bound
     to; raise InvalidToken otherwise. An unbound token needs none."""
     bound = claims.certificate_thumbprint
     if bound is None:
         return
-    presented = peer_certificate(scope, tls)
+    presented = peer_certificate(scope, settings)
     if presented is None or not hmac.compare_digest(thumbprint(presented), bound):
         raise InvalidToken("it is bound to a client certificate this request did not present")
 
@@ -57,9 +60,10 @@ def _load(leaf: str | bytes) -> x509.Certificate | None:
         return None
 
 
-def _from_trusted_proxy(scope: Scope, tls: TlsSettings) -> bool:
-    client = scope.get("client")
-    return client is not None and client[0] in tls.trusted_proxies
+def _from_trusted_proxy(scope: Scope, trusted: list[str]) -> bool:
+    # The connection's own peer, never an address a header claims (broker.api.proxies).
+    peer = scope.get("imb.peer", scope.get("client"))
+    return peer is not None and within(peer[0], networks(tuple(trusted)))
 
 
 def _forwarded(scope: Scope, header: bytes) -> x509.Certificate | None:

@@ -157,7 +157,9 @@ class _Assertion(JWTBearerClientAssertion):  # type: ignore[misc]
 
 @dataclass(frozen=True)
 class _Candidate:
-    client: Client
+    """The client an assertion names, as read before its keys were fetched."""
+
+    client_id: str
     keys: KeySet
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
@@ -165,7 +167,7 @@ class _Candidate:
 
     def named(self, client_id: str) -> "_Candidate | None":
         """authlib's query_client: the client was loaded already, by the assertion's sub."""
-        return self if client_id == self.client.client_id else None
+        return self if client_id == self.client_id else None
 
 
 async def _by_assertion(
@@ -174,42 +176,47 @@ async def _by_assertion(
     if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
         raise ClientAuthFailed(f"client_assertion_type must be {ASSERTION_TYPE}")
     verifier = _Assertion([token_url], rt.settings.auth.assertion_max_lifetime_seconds)
-    candidate = await _candidate(session, rt, verifier, form["client_assertion"])
+    candidate = await _candidate(rt, verifier, form["client_assertion"])
     request = SimpleNamespace(form=dict(form), client=None)
     try:
         verifier(candidate.named, request)
     except InvalidClientError as exc:
         raise ClientAuthFailed(f"the client assertion is not valid: {exc.description}") from exc
-    if form.get("client_id") not in (None, candidate.client.client_id):
+    if form.get("client_id") not in (None, candidate.client_id):
         raise ClientAuthFailed("client_id differs from the assertion's subject")
     assert verifier.used is not None
-    await _first_use(session, candidate.client.client_id, *verifier.used)
-    return candidate.client
+    await _first_use(session, candidate.client_id, *verifier.used)
+    client = await _client(session, candidate.client_id)
+    if client is None or client.revoked_at is not None:
+        raise ClientAuthFailed("unknown client")
+    return client
 
 
-async def _candidate(
-    session: AsyncSession, rt: Runtime, verifier: _Assertion, assertion: str
-) -> _Candidate:
+async def _candidate(rt: Runtime, verifier: _Assertion, assertion: str) -> _Candidate:
+    """The named client and its keys. Read in a unit of work of its own, closed before any
+    key set is fetched, so that no database connection waits on a client's web server."""
     try:
         headers, claims = verifier.extract_assertion(assertion)
     except InvalidClientError as exc:
         raise ClientAuthFailed("the client assertion is not a JWT") from exc
     client_id = claims.get("sub")
-    client = await _client(session, client_id) if isinstance(client_id, str) else None
-    if client is None or client.revoked_at is not None:
-        raise ClientAuthFailed("unknown client")
-    if client.auth_method != ClientAuthMethod.PRIVATE_KEY_JWT.value:
-        raise ClientAuthFailed(f"the client authenticates by {client.auth_method}")
+    async with rt.db.unit_of_work() as session:
+        client = await _client(session, client_id) if isinstance(client_id, str) else None
+        if client is None or client.revoked_at is not None:
+            raise ClientAuthFailed("unknown client")
+        if client.auth_method != ClientAuthMethod.PRIVATE_KEY_JWT.value:
+            raise ClientAuthFailed("unknown client")
+        registered, published = client.jwks, client.jwks_url
     kid = headers.get("kid")
     try:
         keys = (
-            public_keys(client.jwks)
-            if client.jwks
-            else await rt.remote_keys.key_set(str(client.jwks_url), str(kid) if kid else None)
+            public_keys(registered)
+            if registered
+            else await rt.remote_keys.key_set(str(published), str(kid) if kid else None)
         )
     except KeySetUnavailable as exc:
         raise ClientAuthFailed(f"the client's published keys: {exc}") from exc
-    return _Candidate(client, keys)
+    return _Candidate(str(client_id), keys)
 
 
 def assertion_subject(assertion: str) -> str:

@@ -6,6 +6,8 @@ sooner when an assertion names a key it has not seen (at most once every `refetc
 a stream of bogus key ids cannot make IMB hammer the client's server).
 """
 
+import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,13 +43,22 @@ class RemoteKeySets:
         self._ttl, self._refetch, self._timeout, self._clock = ttl, refetch_seconds, timeout, clock
         self._fetched: dict[str, _Fetched] = {}
         self._looked_again: dict[str, float] = {}
+        self._failed: dict[str, tuple[float, KeySetUnavailable]] = {}
 
     async def key_set(self, url: str, kid: str | None) -> KeySet:
         now = self._clock()
         cached = self._fetched.get(url)
         if cached is not None and self._will_do(cached, kid, url, now):
             return cached.keys
-        fetched = await self._fetch(url, now)
+        failed = self._failed.get(url)
+        if failed is not None and now - failed[0] < self._refetch:
+            raise failed[1]  # a server that just failed is not asked again at once
+        try:
+            fetched = await self._fetch(url, now)
+        except KeySetUnavailable as exc:
+            self._failed[url] = (now, exc)
+            raise
+        self._failed.pop(url, None)
         self._fetched[url] = fetched
         return fetched.keys
 
@@ -74,17 +85,28 @@ class RemoteKeySets:
 
 
 async def _download(url: str, seconds: float) -> dict[str, Any]:
+    """The document at `url`: within `seconds` in all, and read no further than MAX_BYTES."""
     try:
-        async with httpx.AsyncClient(timeout=seconds, follow_redirects=False) as http:
-            response = await http.get(url, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
+        async with asyncio.timeout(seconds), httpx.AsyncClient(follow_redirects=False) as http:
+            body = await _capped_body(http, url)
+    except (httpx.HTTPError, TimeoutError) as exc:
         raise KeySetUnavailable(f"the key set could not be fetched: {type(exc).__name__}") from exc
-    if response.status_code != 200 or len(response.content) > MAX_BYTES:
-        raise KeySetUnavailable(f"the key set address answered {response.status_code}")
     try:
-        document = response.json()
+        document = json.loads(body)
     except ValueError as exc:
         raise KeySetUnavailable("the key set is not JSON") from exc
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise KeySetUnavailable("the key set is not a JSON Web Key Set")
     return document
+
+
+async def _capped_body(http: httpx.AsyncClient, url: str) -> bytes:
+    async with http.stream("GET", url, headers={"Accept": "application/json"}) as response:
+        if response.status_code != 200:
+            raise KeySetUnavailable(f"the key set address answered {response.status_code}")
+        body = b""
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_BYTES:
+                raise KeySetUnavailable(f"the key set is larger than {MAX_BYTES} bytes")
+        return body

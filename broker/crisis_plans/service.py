@@ -26,6 +26,7 @@ from broker.crypto.pseudonym import canonical_json, payload_digest
 from broker.db.models import CrisisPlan, CrisisPlanPartner
 from broker.errors import Conflict, FieldError, InvalidInput, NotFound
 from broker.runtime import Runtime
+from broker.subjects.access import standing_of
 from broker.subjects.repository import register_subject
 from consent.redact import field_paths
 from schemas.common import Person
@@ -101,11 +102,23 @@ async def confirm_crisis_plan(
         raise Conflict(f"crisis plan {plan_id} is {loaded.plan.status}; it takes no confirmations")
     if partner.confirmed_at is not None:
         raise Conflict(f"{actor.agency} has already confirmed crisis plan {plan_id}")
+    await _still_proposable(session, loaded.plan, pseudonym)
     now = rt.clock()
     _confirm(session, actor, loaded, partner, confirmation.confirmed_by, now, implied=False)
     if all(p.confirmed_at is not None for p in loaded.partners):
         await _activate(session, actor, loaded.plan, now)
     return plan_view(rt.keys.key_provider, loaded)
+
+
+async def _still_proposable(session: AsyncSession, plan: CrisisPlan, pseudonym: str) -> None:
+    """A plan may come into force only while its proposer could still propose it: one proposed
+    for a person nobody worked with must not, once others care for them, supersede their plan."""
+    proposer = await standing_of(session, plan.created_by_agency, pseudonym, admin=False)
+    if not proposer.may_propose_crisis_plan():
+        raise Conflict(
+            f"the person's care has changed since {plan.created_by_agency} proposed this plan: "
+            "their care team or crisis plan partners must propose it again"
+        )
 
 
 async def crisis_plans_for(

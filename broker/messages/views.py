@@ -7,9 +7,12 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.audit.log import AuditEvent
 from broker.db.models import AuditRecord, Delivery, Message, Override
+from broker.decisions.disclosure import disclosed
 from broker.errors import NotFound
 from broker.overrides.repository import overrides_of_message
+from broker.subjects.access import persons_known_to
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -30,6 +33,7 @@ async def message_status(
         )
     ).all()
     overrides = await overrides_of_message(session, message_id)
+    known = bool(await persons_known_to(session, sender, {message.subject_pseudonym}))
     return {
         "message_id": str(message.id),
         "event_id": str(message.sender_event_id),
@@ -40,7 +44,7 @@ async def message_status(
         "occurred_at": _iso(message.occurred_at),
         "received_at": _iso(message.received_at),
         "routed_at": _iso(message.routed_at),
-        "recipients": [recipient_view(d, now, overrides.get(d.id)) for d in deliveries],
+        "recipients": [recipient_view(d, now, overrides.get(d.id), known) for d in deliveries],
     }
 
 
@@ -62,9 +66,11 @@ def _late(deadline: datetime | None, done_at: datetime | None, now: datetime) ->
 
 
 def recipient_view(
-    delivery: Delivery, now: datetime, override: Override | None = None
+    delivery: Delivery, now: datetime, override: Override | None = None, known: bool = True
 ) -> dict[str, Any]:
-    detail = delivery.decision_detail
+    """One recipient's delivery; `known`: whether the viewer keeps the person's consent
+    records, and so may see what of the decision rests on them (broker.decisions.disclosure)."""
+    detail = disclosed(delivery.decision_detail, known)
     obligations = detail.get("obligations") or {}
     return {
         "agency": delivery.recipient_agency,
@@ -122,8 +128,9 @@ async def message_trail(
     records = await session.scalars(
         select(AuditRecord).where(AuditRecord.message_id == message_id).order_by(AuditRecord.id)
     )
+    known = bool(await persons_known_to(session, viewer, {message.subject_pseudonym}))
     return [
-        audit_view(r)
+        audit_view(r, known)
         for r in records
         if own is None or r.delivery_id is None or r.delivery_id in own
     ]
@@ -147,7 +154,10 @@ async def trail_deliveries(
             Delivery.recipient_agency == viewer, Delivery.status != "withheld"
         )
     overrides = await overrides_of_message(session, message_id)
-    return [recipient_view(d, now, overrides.get(d.id)) for d in await session.scalars(statement)]
+    known = bool(await persons_known_to(session, viewer, {message.subject_pseudonym}))
+    return [
+        recipient_view(d, now, overrides.get(d.id), known) for d in await session.scalars(statement)
+    ]
 
 
 async def _own_delivery_ids(
@@ -163,7 +173,10 @@ async def _own_delivery_ids(
     return set((await session.scalars(statement)).all())
 
 
-def audit_view(record: AuditRecord) -> dict[str, Any]:
+def audit_view(record: AuditRecord, known: bool = True) -> dict[str, Any]:
+    """A record as shown; a decision's consent detail only to those who keep the person's
+    consent records (`known`)."""
+    decided = record.event == AuditEvent.DELIVERY_DECIDED.value
     return {
         "id": record.id,
         "recorded_at": record.recorded_at.isoformat(),
@@ -173,5 +186,5 @@ def audit_view(record: AuditRecord) -> dict[str, Any]:
         "actor": {"agency": record.actor_agency, "client": record.actor_client},
         "subject": record.subject_pseudonym,
         "payload_digest": record.payload_digest,
-        "detail": record.detail,
+        "detail": disclosed(record.detail, known) if decided else record.detail,
     }

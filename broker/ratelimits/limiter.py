@@ -21,6 +21,7 @@ from broker.errors import TooManyRequests
 from broker.metrics import Metrics
 
 log = logging.getLogger("imb.ratelimits")
+STORE_TIMEOUT = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,13 @@ def storage_for(url: str | None) -> Storage:
     if not url:
         return MemoryStorage()
     scheme, _, rest = url.partition("://")
-    storage = storage_from_string(f"async+{scheme}://{rest}", implementation="redispy")
+    # Short timeouts: a store that has gone quiet must cost a call half a second, not hang it.
+    storage = storage_from_string(
+        f"async+{scheme}://{rest}",
+        implementation="redispy",
+        socket_timeout=STORE_TIMEOUT,
+        socket_connect_timeout=STORE_TIMEOUT,
+    )
     assert isinstance(storage, Storage)
     return storage
 
@@ -56,16 +63,18 @@ class Limiter:
     async def charge(self, limit: Limit, *key: str) -> None:
         """Count one call by `key` against the limit; raise TooManyRequests over it."""
         try:
-            allowed = await self._strategy.hit(limit.rate, limit.name, *key)
+            refusal = await self._over(limit, key)
         except Exception as exc:  # the store's client raises its own kinds; all mean "down"
             log.warning("rate limit store unreachable (%s); call let through", type(exc).__name__)
             self._metrics.rate_limit_store_errors.inc()
             return
-        if not allowed:
+        if refusal is not None:
             self._metrics.rate_limited.labels(limit.name).inc()
-            raise await self._refusal(limit, key)
+            raise refusal
 
-    async def _refusal(self, limit: Limit, key: tuple[str, ...]) -> TooManyRequests:
+    async def _over(self, limit: Limit, key: tuple[str, ...]) -> TooManyRequests | None:
+        if await self._strategy.hit(limit.rate, limit.name, *key):
+            return None
         stats = await self._strategy.get_window_stats(limit.rate, limit.name, *key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         return TooManyRequests(

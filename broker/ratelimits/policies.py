@@ -1,5 +1,7 @@
 """Which limit a call counts against, and under whose name."""
 
+import ipaddress
+
 from starlette.requests import Request
 
 from broker.ratelimits.agencies import ClientLimits
@@ -11,9 +13,18 @@ PUBLISHING = {("POST", "/v1/events")}
 
 
 def client_address(request: Request) -> str:
-    """The caller's address (behind a proxy, the one the proxy forwards, when uvicorn trusts
-    it: FORWARDED_ALLOW_IPS)."""
-    return request.client.host if request.client else "unknown"
+    """What a caller's calls count as: its address (behind a trusted proxy, the one the proxy
+    forwards: broker.api.proxies), and for IPv6 its /64, which one host holds whole."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def sign_in_limit(rt: Runtime) -> Limit:

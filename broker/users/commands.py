@@ -1,4 +1,4 @@
-"""`imb user add | list | disable | enable`: people who sign in to the web pages."""
+"""`imb user add | list | disable | enable | unlock`: people who sign in to the web pages."""
 
 import argparse
 import json
@@ -8,7 +8,7 @@ from broker.audit.log import Actor
 from broker.runtime import Runtime
 from broker.users.repository import users_of
 from broker.users.roles import UserRole
-from broker.users.service import create_user, disable_user, enable_user
+from broker.users.service import create_user, disable_user, enable_user, unlock_user
 
 OPERATOR = Actor(agency=None, client="imb-cli")
 
@@ -32,6 +32,10 @@ def add_user_commands(commands: Any) -> None:
     disable.add_argument("username")
     enable = actions.add_parser("enable", help="allow a disabled person to sign in again")
     enable.add_argument("username")
+    unlock = actions.add_parser(
+        "unlock", help="lift a lockout after failed sign-ins, and forget the failures"
+    )
+    unlock.add_argument("username")
 
 
 async def add_user(rt: Runtime, args: argparse.Namespace, password: str) -> None:
@@ -57,7 +61,9 @@ async def run_user(rt: Runtime, args: argparse.Namespace) -> None:
             for user in await users_of(session, args.agency):
                 print(json.dumps(_shown(user)))
             return
-        change = disable_user if args.action == "disable" else enable_user
+        change = {"disable": disable_user, "enable": enable_user, "unlock": unlock_user}[
+            args.action
+        ]
         user = await change(session, rt, OPERATOR, args.username)
         await session.commit()
     print(json.dumps(_shown(user)))

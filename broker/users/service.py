@@ -20,7 +20,7 @@ from broker.audit.log import Actor, AuditEvent, append
 from broker.db.models import User, WebSession
 from broker.errors import Conflict, FieldError, InvalidInput, NotFound
 from broker.runtime import Runtime
-from broker.users.lockout import locked_until, note_failure, note_success
+from broker.users.lockout import begin_attempt, note_failure, note_success, unlock
 from broker.users.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -134,11 +134,9 @@ async def sign_in(
     work as a known one, and is counted towards a lockout the same way."""
     now = rt.clock()
     key = username[:100]
-    until = await locked_until(session, key, now)
-    if until is not None:
-        detail = {"username": key, "locked_until": until.isoformat()}
-        append(session, AuditEvent.USER_SIGN_IN_REFUSED, SIGN_IN_DESK, now, detail=detail)
-        return SignInRefused(locked_until=until)
+    locked = await begin_attempt(session, rt.settings.rate_limit, key, now)
+    if locked is not None:
+        return _locked_out(session, key, now, *locked)
     user = await user_named(session, username) if len(username) <= 100 else None
     stored = user.password_hash if user is not None else dummy_hash()
     matches = await asyncio.to_thread(verify_password, password, stored)
@@ -159,9 +157,26 @@ async def _refused(
     if locked is None:
         return SignInRefused()
     until, lockouts = locked
+    _note_lockout(session, username, now, until, lockouts)
+    return SignInRefused(locked_until=until)
+
+
+def _locked_out(
+    session: AsyncSession, username: str, now: datetime, until: datetime, lockouts: int | None
+) -> SignInRefused:
+    """Refused unchecked: the username is locked (and, with `lockouts`, this attempt locked it)."""
+    detail = {"username": username, "locked_until": until.isoformat()}
+    append(session, AuditEvent.USER_SIGN_IN_REFUSED, SIGN_IN_DESK, now, detail=detail)
+    if lockouts is not None:
+        _note_lockout(session, username, now, until, lockouts)
+    return SignInRefused(locked_until=until)
+
+
+def _note_lockout(
+    session: AsyncSession, username: str, now: datetime, until: datetime, lockouts: int
+) -> None:
     detail = {"username": username, "locked_until": until.isoformat(), "lockouts": lockouts}
     append(session, AuditEvent.USER_LOCKED_OUT, SIGN_IN_DESK, now, detail=detail)
-    return SignInRefused(locked_until=until)
 
 
 def _new_session(session: AsyncSession, rt: Runtime, user: User, now: datetime) -> IssuedSession:
@@ -219,4 +234,14 @@ async def _user(session: AsyncSession, username: str) -> User:
     user = await user_named(session, username) if len(username) <= 100 else None
     if user is None:
         raise NotFound(f"no user {username}")
+    return user
+
+
+async def unlock_user(session: AsyncSession, rt: Runtime, actor: Actor, username: str) -> User:
+    """Lift a sign-in lockout (audited): the administrator's answer to "ask your administrator"."""
+    user = await _user(session, username)
+    if not await unlock(session, username):
+        raise Conflict(f"user {username} is not locked out and has no failed sign-ins")
+    detail = {"user_id": str(user.id), "username": username}
+    append(session, AuditEvent.USER_UNLOCKED, actor, rt.clock(), detail=detail)
     return user

@@ -59,7 +59,7 @@ async def test_the_header_is_ignored_unless_named_and_from_a_trusted_proxy(
 
     not_named = await _ask(world.api, client_id, _forwarded(pem))
     world.rt.settings.tls.forwarded_cert_header = HEADER
-    world.rt.settings.tls.trusted_proxies = ["10.20.30.40"]
+    world.rt.settings.trusted_proxies = ["10.20.30.40"]
     not_the_proxy = await _ask(world.api, client_id, _forwarded(pem))
 
     assert (not_named.status_code, not_the_proxy.status_code) == (401, 401)

@@ -163,3 +163,12 @@ async def test_a_burst_of_events_round_trips_after_the_checks(world: World) -> N
     assert response.status_code == 202, response.text
     other = await world.post(TRUST, "/v1/events", risk_event(occurred_at="1900-01-01T00:00:00Z"))
     assert other.status_code == 202, other.text
+
+
+async def test_a_problem_names_the_route_never_the_nhs_number_in_the_path(world: World) -> None:
+    padded = await world.get("metrics", f"/v1/subjects/%09{NHS_NUMBER}%20/consents")
+    unrouted = await world.get(TRUST, f"/v1/people/{NHS_NUMBER}")
+
+    assert padded.json()["instance"] == "/v1/subjects/{nhs_number}/consents"
+    assert NHS_NUMBER not in padded.text + unrouted.text
+    assert unrouted.status_code == 404 and unrouted.json()["instance"] == "/v1/people/{…}"

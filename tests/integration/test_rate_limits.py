@@ -2,6 +2,7 @@
 RateLimit fields, and writes nothing; repeated failed sign-ins lock a username out, for longer
 each time, even against the right password."""
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,8 +16,9 @@ from broker.api.app import create_app
 from broker.db.models import AuditRecord, Message
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
+from broker.users.service import unlock_user
 from tests.rows import row_counts
-from tests.web import add_person, sign_in, visible_text, web_client
+from tests.web import OPERATOR, add_person, form_token, sign_in, visible_text, web_client
 from tests.world import COUNCIL, HOUSING, TRUST, World, build_world
 
 PASSWORD = "correct horse battery staple"
@@ -46,6 +48,20 @@ async def test_a_burst_of_wrong_secrets_for_one_client_meets_429(world: World) -
     _limited(right_secret_now, "token-client")
     other_client = await world.api.post("/oauth/token", data=form, auth=world.credentials[TRUST])
     assert other_client.status_code == 200
+
+
+async def test_guessing_a_clients_secret_from_one_address_does_not_lock_it_out_elsewhere(
+    world: World, settings: Settings
+) -> None:
+    client_id, secret = world.credentials[COUNCIL]
+    form = {"grant_type": "client_credentials"}
+    for n in range(31):
+        await world.api.post("/oauth/token", data=form, auth=(client_id, f"guess-{n}"))
+    elsewhere = httpx.ASGITransport(app=create_app(world.rt), client=("192.0.2.7", 443))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://imb.test") as council:
+        own = await council.post("/oauth/token", data=form, auth=(client_id, secret))
+
+    assert own.status_code == 200, own.text
 
 
 async def test_many_client_ids_from_one_address_meet_429(world: World) -> None:
@@ -138,6 +154,45 @@ async def test_repeated_failed_sign_ins_lock_the_username_even_against_the_right
             )
         ).all()
     assert [(d["username"], d["lockouts"]) for d in locks] == [("ig.council", 1)]
+
+
+async def test_a_burst_of_guesses_at_once_gets_no_more_than_five_checked(world: World) -> None:
+    await add_person(world.rt, "ig.council", COUNCIL)
+    async with web_client(world.rt) as browser:
+        page = await browser.get("/login")
+        token = form_token(page)
+
+        async def attempt(password: str) -> httpx.Response:
+            fields = {"username": "ig.council", "password": password, "csrf_token": token}
+            return await browser.post("/login", data=fields)
+
+        burst = await asyncio.gather(*(attempt(f"wrong guess {n}") for n in range(8)))
+        right_after = await sign_in(browser, "ig.council")  # with a fresh form
+
+    statuses = [a.status_code for a in burst]
+    assert statuses.count(401) == 4, statuses  # four checked and refused, the fifth locked
+    assert statuses.count(429) == 4, statuses  # the rest refused unchecked
+    assert right_after.status_code == 429
+
+
+async def test_an_administrator_unlocks_a_locked_out_person_at_once(world: World) -> None:
+    await add_person(world.rt, "ig.council", COUNCIL)
+    async with web_client(world.rt) as browser:
+        for _ in range(5):
+            await sign_in(browser, "ig.council", "wrong password!")
+        async with world.rt.db.unit_of_work() as session:
+            await unlock_user(session, world.rt, OPERATOR, "ig.council")
+            await session.commit()
+        unlocked = await sign_in(browser, "ig.council")
+
+    assert unlocked.status_code == 303
+    async with world.rt.db.unit_of_work() as session:
+        events = (
+            await session.scalars(
+                select(AuditRecord.event).where(AuditRecord.event.like("user.%lock%"))
+            )
+        ).all()
+    assert events == ["user.locked_out", "user.unlocked"]
 
 
 async def test_each_further_lockout_lasts_twice_as_long_and_unknown_names_lock_alike(

@@ -4,12 +4,14 @@ The world's person has a care team of TRUST (coordinator), COUNCIL and HOUSING; 
 registered partner with every scope and no relationship to the person.
 """
 
+import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from broker.db.models import AuditRecord, CareTeamMember, ConsentRecord, Subject
+from broker.db.models import AuditRecord, CareTeamMember, ConsentRecord, Message, Subject
+from tests.integration.deadlines import routed_here
 from tests.rows import row_counts
 from tests.world import (
     CARE_TEAM,
@@ -21,6 +23,7 @@ from tests.world import (
     TRUST,
     World,
     crisis_plan,
+    risk_event,
 )
 
 EVIDENCE = "Said at the home visit that she does not want the council told anything."
@@ -161,17 +164,56 @@ async def test_any_agency_creates_a_first_care_team_that_includes_itself(world: 
     assert await _members(world, pseudonym) == {(GP, True), (TRUST, False)}
 
 
-async def test_a_first_care_team_without_the_caller_is_refused_and_registers_nobody(
+async def test_a_team_without_the_caller_is_refused_alike_for_any_person(world: World) -> None:
+    """Leaving oneself out is refused before anything about the person is looked at, so the
+    answer cannot tell a person with a team from one without."""
+    before = await row_counts(world.rt, *TABLES)
+    team = _team_of(TRUST, COUNCIL, coordinator=TRUST)
+
+    unknown = await world.put(GP, _team(OTHER_NHS_NUMBER), team)
+    known = await world.put(GP, _team(), team)
+
+    assert unknown.status_code == known.status_code == 422
+    assert _without_instance(unknown) == _without_instance(known)
+    assert ["body", "members"] in [e["loc"] for e in known.json()["errors"]]
+    assert await row_counts(world.rt, *TABLES) == before
+
+
+async def test_only_the_crisis_plan_partners_start_the_team_of_a_person_with_only_a_plan(
     world: World,
 ) -> None:
+    plans = f"/v1/subjects/{OTHER_NHS_NUMBER}/crisis-plans"
+    proposed = await world.post(COUNCIL, plans, crisis_plan(COUNCIL, TRUST))
+    assert proposed.status_code == 201, proposed.text
+    confirmation = {"confirmed_by": {"name": "E. Nwosu", "role": "team manager"}}
+    await world.post(TRUST, f"{plans}/{proposed.json()['id']}/confirmations", confirmation)
     before = await row_counts(world.rt, *TABLES)
 
-    response = await world.put(
-        GP, _team(OTHER_NHS_NUMBER), _team_of(TRUST, COUNCIL, coordinator=TRUST)
-    )
+    outsider = await world.put(GP, _team(OTHER_NHS_NUMBER), _team_of(GP, coordinator=GP))
+    after_outsider = await row_counts(world.rt, *TABLES)
+    partner = await world.put(TRUST, _team(OTHER_NHS_NUMBER), _team_of(TRUST, coordinator=TRUST))
 
-    assert response.status_code == 403
-    assert await row_counts(world.rt, *TABLES) == before
+    assert outsider.status_code == 404
+    assert after_outsider == before
+    assert partner.status_code == 200, partner.text
+
+
+async def test_a_plan_proposed_for_a_person_nobody_cared_for_lapses_once_others_do(
+    world: World,
+) -> None:
+    plans = f"/v1/subjects/{OTHER_NHS_NUMBER}/crisis-plans"
+    early = await world.post(GP, plans, crisis_plan(GP, COUNCIL))
+    assert early.status_code == 201, early.text
+    team = await world.put(
+        TRUST, _team(OTHER_NHS_NUMBER), _team_of(TRUST, COUNCIL, coordinator=TRUST)
+    )
+    assert team.status_code == 200, team.text
+
+    confirmation = {"confirmed_by": {"name": "E. Nwosu", "role": "team manager"}}
+    late = await world.post(COUNCIL, f"{plans}/{early.json()['id']}/confirmations", confirmation)
+
+    assert late.status_code == 409
+    assert "propose it again" in late.json()["detail"]
 
 
 async def test_a_crisis_plan_partner_outside_the_team_keeps_consent_while_the_plan_is_active(
@@ -306,3 +348,45 @@ async def test_superseding_needs_a_real_refusal_and_evidence(world: World) -> No
     assert refusal_naming.status_code == 422
     assert ["body", "state"] in [e["loc"] for e in refusal_naming.json()["errors"]]
     assert await row_counts(world.rt, *TABLES) == before
+
+
+# What a sender outside the person's care learns of its own message --------------------------
+
+
+async def test_an_agency_outside_the_persons_care_must_name_its_recipients(world: World) -> None:
+    before = await row_counts(world.rt, *TABLES, Message)
+    event = risk_event()  # no recipients: to the person's care team
+
+    outsider = await world.post(GP, "/v1/events", event)
+    after_outsider = await row_counts(world.rt, *TABLES, Message)
+    carer = await world.post(TRUST, "/v1/events", {**event, "id": str(uuid.uuid4())})
+
+    assert outsider.status_code == 422
+    assert ["body", "recipients"] in [e["loc"] for e in outsider.json()["errors"]]
+    assert after_outsider == before
+    assert carer.status_code == 202, carer.text
+
+
+async def test_a_sender_outside_the_persons_care_learns_no_detail_of_their_refusal(
+    world: World,
+) -> None:
+    await world.agree([GP, COUNCIL])
+    refusal = _refusal(scope={"recipients": [COUNCIL]})
+    consent_id = (await world.post(TRUST, _consents(), refusal)).json()["id"]
+    outsiders = await routed_here(world, GP, risk_event(recipients=[COUNCIL]))
+    carers = await routed_here(world, TRUST, risk_event(recipients=[COUNCIL]))
+
+    seen_by_outsider = (await world.get(GP, f"/v1/events/{outsiders}")).json()["recipients"]
+    trail = (await world.get(GP, f"/v1/audit/messages/{outsiders}")).json()
+    searched = (await world.get(GP, "/v1/audit/records", event="delivery.decided")).json()
+    seen_by_carer = (await world.get(TRUST, f"/v1/events/{carers}")).json()["recipients"]
+
+    [withheld] = seen_by_outsider
+    assert withheld["status"] == "withheld"  # it always learns its alert did not arrive
+    assert withheld["reason"] == "persons_position"
+    assert withheld["consent_record_ids"] == []
+    texts = [withheld["explanation"], str(trail), str(searched)]
+    assert not any(consent_id in text or "refused" in text for text in texts)
+    assert [r["detail"]["reason"] for r in searched["items"]] == ["persons_position"]
+    [carer] = seen_by_carer
+    assert (carer["reason"], carer["consent_record_ids"]) == ("consent_refused", [consent_id])

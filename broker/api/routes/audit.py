@@ -12,6 +12,7 @@ from broker.audit.trace import governance_trace, note_trace_lookup, subject_trac
 from broker.audit.verification import run_verification
 from broker.errors import NotFound
 from broker.messages.views import audit_view, message_trail, trail_deliveries
+from broker.subjects.access import persons_known_to
 from schemas.common import AgencyCode, NhsNumber
 from schemas.instants import Instant
 from schemas.vocabulary import Scope
@@ -87,7 +88,10 @@ async def get_audit_records(
         limit=limit,
     )
     records, next_cursor = await search_records(session, query, caller.audit_viewer)
-    return {"items": [audit_view(r) for r in records], "next_cursor": next_cursor}
+    people = {r.subject_pseudonym for r in records if r.subject_pseudonym}
+    known = await persons_known_to(session, caller.audit_viewer, people)
+    items = [audit_view(r, r.subject_pseudonym in known) for r in records]
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/v1/audit/verify")

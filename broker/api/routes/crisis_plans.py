@@ -34,11 +34,12 @@ async def post_crisis_plan(
     session: SessionDep,
 ) -> dict[str, Any]:
     """Propose a plan; it is active once every other partner agency has confirmed it. The
-    person's care team and crisis-plan partners propose plans (anyone who is a partner of the
-    plan, for a person with neither); other agencies get the 404 of an unknown person."""
+    proposer is one of its partners; the person's care team and crisis-plan partners propose
+    plans (any agency, for a person nobody works with yet); other agencies get the 404 of an
+    unknown person."""
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
     standing = await standing_of(session, caller.agency, pseudonym, admin=False)
-    require_standing(standing, SubjectRecords.CRISIS_PLAN)
+    require_standing(standing, SubjectRecords.CRISIS_PLAN, [p.agency for p in body.partners])
     view = await propose_crisis_plan(session, rt, caller.actor, nhs_number, body)
     await session.commit()
     return view

@@ -113,12 +113,15 @@ async def issue_token(request: Request, rt: RuntimeDep, session: SessionDep) -> 
     client certificate over mutual TLS (`tls_client_auth`), or, in development, with the client
     secret (HTTP Basic or the form)."""
     per_client, per_address = token_limits(rt)
-    await rt.limiter.charge(per_address, client_address(request))
+    address = client_address(request)
+    await rt.limiter.charge(per_address, address)
     authorization = request.headers.get("authorization", "")
     try:
         form = _form(await request.body())
-        await rt.limiter.charge(per_client, claimed_client_id(form, authorization))
-        certificate = peer_certificate(request.scope, rt.settings.tls)
+        # Counted per claimed client *and* address: a partner that knows another agency's
+        # client id cannot use it up from its own address and lock that client out.
+        await rt.limiter.charge(per_client, claimed_client_id(form, authorization), address)
+        certificate = peer_certificate(request.scope, rt.settings)
         presented = Presented(form, _basic(authorization), certificate)
         if not presented.names_a_client:
             raise ClientAuthFailed("client authentication is required")
