@@ -17,17 +17,27 @@ import pytest
 from tests.certificates import Issued, Pki
 from tests.e2e.processes import ImbInstallation, ServingImb
 
-ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-pytestmark = [pytest.mark.slow, ONE_DATABASE]
+pytestmark = pytest.mark.slow
 EPR_SUBJECT = "CN=epr.riverside.example,O=Riverside Mental Health NHS Trust,C=GB"
 
 
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return Pki(tmp_path / "pki")
+# One broker for the module: starting one costs seconds, and each test adds clients of its own.
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return Pki(tmp_path_factory.mktemp("pki"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def installation(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> ImbInstallation:
+    folder = tmp_path_factory.mktemp("mtls")
+    imb = ImbInstallation(
+        folder / "imb-data", f"sqlite+aiosqlite:///{folder}/imb.db", kafka_bootstrap
+    )
+    imb.run("migrate")
+    return imb
+
+
+@pytest.fixture(scope="module")
 def served(installation: ImbInstallation, pki: Pki) -> Iterator[ServingImb]:
     installation.run("agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust")
     server_certificate = pki.server()
@@ -118,7 +128,7 @@ def test_a_secret_clients_token_asked_for_over_mutual_tls_is_bound_too(
 def test_a_certificate_from_another_ca_never_gets_in(
     installation: ImbInstallation, served: ServingImb, pki: Pki, tmp_path: Path
 ) -> None:
-    rogue = Pki(tmp_path / "rogue", name="Rogue CA").client("rogue", EPR_SUBJECT)
+    rogue = Pki(tmp_path / "rogue", name="Rogue CA").client("rogue", "CN=rogue.example")
     client_id = _tls_client(installation, EPR_SUBJECT)
     context = ssl.create_default_context(cafile=str(pki.ca))
     context.load_cert_chain(str(rogue.certificate), str(rogue.key))

@@ -9,13 +9,19 @@ import pytest
 
 from tests.e2e.processes import ImbInstallation, ServingImb
 
-ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-pytestmark = [pytest.mark.slow, ONE_DATABASE]
+pytestmark = pytest.mark.slow
 BODY_TIMEOUT = 1.0
 
 
-@pytest.fixture
-def impatient(installation: ImbInstallation) -> Iterator[ServingImb]:
+@pytest.fixture(scope="module")
+def impatient(
+    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
+) -> Iterator[ServingImb]:
+    """One broker for the module (starting one costs seconds) that waits a second for a body."""
+    folder = tmp_path_factory.mktemp("slow-bodies")
+    database = f"sqlite+aiosqlite:///{folder}/imb.db"
+    installation = ImbInstallation(folder / "imb-data", database, kafka_bootstrap)
+    installation.run("migrate")
     installation.env["IMB_BODY_TIMEOUT_SECONDS"] = str(BODY_TIMEOUT)
     server = installation.serve()
     yield server

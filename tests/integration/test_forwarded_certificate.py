@@ -5,9 +5,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import pytest
 
 from tests.certificates import Pki
 from tests.world import COUNCIL, World
+
+# Decided in Python over queries the API matrix already runs on both databases: SQLite only.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 HEADER = "X-Client-Cert"
 SUBJECT = "CN=case-system.council.example,O=Riverside Adult Social Care"
