@@ -48,7 +48,9 @@ class TimeframePolicyBody(WireModel):
     event_type: EventType | Literal["*"] = Field(description="an event type, or * for any")
     urgency: Urgency | Literal["*"] = Field(description="the sender's urgency, or * for any")
     risk_level: RiskLevel | None = Field(
-        default=None, description="risk.changed only: the current level it applies to"
+        default=None,
+        description="the person's risk level it applies to: a risk change's current level, a "
+        "disengagement's current risk level, a crisis's very_high (immediate risk) or high",
     )
     deliver_within: Duration
     ack_within: Duration
@@ -65,8 +67,6 @@ class TimeframePolicyBody(WireModel):
             raise ValueError("ack_within must not be shorter than deliver_within")
         if len(set(self.escalation)) != len(self.escalation):
             raise ValueError("escalation must not repeat a step")
-        if self.risk_level is not None and self.event_type != EventType.RISK_CHANGED:
-            raise ValueError("risk_level applies to risk.changed only")
         return self
 
 

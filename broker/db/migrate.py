@@ -25,8 +25,12 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(_config(connection), "head")
+def _upgrade(connection: Connection, revision: str = "head") -> None:
+    command.upgrade(_config(connection), revision)
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(_config(connection), revision)
 
 
 def _current(connection: Connection) -> str | None:
@@ -34,10 +38,15 @@ def _current(connection: Connection) -> str | None:
 
 
 async def upgrade_to_head(url: str) -> None:
+    await migrate_to(url, "head")
+
+
+async def migrate_to(url: str, revision: str, *, down: bool = False) -> None:
+    """Upgrade (or, `down`, downgrade) the schema to `revision`."""
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+            await connection.run_sync(_downgrade if down else _upgrade, revision)
     finally:
         await engine.dispose()
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from broker.timeframes.policy import Deadlines, Policy, Timeframe, deadlines, select_policy
+from broker.timeframes.policy import Deadlines, Policy, Timeframe, deadlines, select_timeframe
 from schemas.timeframes import AgreedTimeframe
 
 
@@ -26,10 +26,14 @@ class Assigned:
 
 
 def risk_level_of(event_type: str, payload: Mapping[str, Any]) -> str | None:
-    """The level a risk.changed moves to: the policy can treat high risk differently."""
-    if event_type != "risk.changed":
-        return None
-    level = payload.get("current_level")
+    """The person's risk level as the event tells it, for the policy to time it by: the level a
+    risk change moves to, the current level of a disengagement, and for a crisis very high when
+    the risk is immediate, high otherwise."""
+    if event_type == "crisis.occurred":
+        immediate = payload.get("immediate_risk")
+        return None if immediate is None else ("very_high" if immediate else "high")
+    field = {"risk.changed": "current_level", "engagement.disengaged": "current_risk_level"}
+    level = payload.get(field[event_type]) if event_type in field else None
     return str(level) if level is not None else None
 
 
@@ -41,8 +45,8 @@ def assign(
     decided_at: datetime,
     tightenings: Iterable[Tightening] = (),
 ) -> Assigned:
-    policy = select_policy(policies, event_type, urgency, risk_level)
-    timeframe, applied = policy.timeframe, []
+    policy, timeframe, capped_by = select_timeframe(policies, event_type, urgency, risk_level)
+    applied: list[str] = []
     for tightening in tightenings:
         tighter = timeframe.tightened(tightening.deliver_within, tightening.ack_within)
         if tighter != timeframe:
@@ -55,6 +59,10 @@ def assign(
             "urgency": policy.urgency,
             "risk_level": policy.risk_level,
         },
+        "risk_level": risk_level,
+        # The less urgent rows of the same event type and risk level that were shorter: an
+        # emergency is never given longer than they give.
+        "held_to": capped_by,
         "tightened_by": applied,
     }
     return Assigned(timeframe, deadlines(timeframe, decided_at), record)

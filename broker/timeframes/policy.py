@@ -1,9 +1,15 @@
 """Which timeframe applies to a delivery, and the deadlines it sets. Pure: no I/O.
 
-A policy row names an event type (or `*`), an urgency (or `*`) and, for `risk.changed`, the
-current risk level it applies to. The most specific matching row wins: the event type counts
-most, then the risk level, then the urgency. Rows keyed by an event type match every urgency
-by default, so a crisis marked "urgent" by mistake still gets crisis deadlines.
+A policy row names an event type (or `*`), an urgency (or `*`) and optionally the risk level
+it applies to: the level a `risk.changed` moves to, the current level of an
+`engagement.disengaged`, and for a `crisis.occurred` very high with immediate risk, high
+without. The most specific matching row wins: the event type counts most, then the risk level,
+then the urgency.
+
+Then one guarantee over any table an administrator writes: an emergency is never given longer
+than an urgent or a routine event of the same type and risk level, nor an urgent longer than a
+routine one (`select_timeframe`). Escalation pathways override routine processes; a table that
+said otherwise by mistake must not slow the alert that matters most.
 """
 
 from collections.abc import Iterable, Sequence
@@ -95,19 +101,71 @@ def _row(
 
 
 _MINUTE, _HOUR = timedelta(minutes=1), timedelta(hours=1)
+_DUTY = (Step.DUTY_TEAM,)
 _DUTY_THEN_COORDINATOR = (Step.DUTY_TEAM, Step.COORDINATOR)
+_REPORT = (Step.SENDER_REPORT,)
+URGENCIES = ("routine", "urgent", "emergency")  # least urgent first
 
-# The default policy (docs/timeframes.md), with urgency-led rows for event types the table
-# does not name.
+# How soon a duty team manager expects a risk change or a disengagement to be in the inbox and
+# acknowledged, by the person's risk level and the sender's urgency (docs/timeframes.md gives
+# the reasoning): minutes at very high risk or in an emergency, days at low risk and routine.
+Grade = dict[str, dict[str, tuple[timedelta, timedelta, tuple[Step, ...]]]]
+_BY_RISK: Grade = {
+    "very_high": {
+        "emergency": (_MINUTE, 10 * _MINUTE, _DUTY_THEN_COORDINATOR),
+        "urgent": (_MINUTE, 15 * _MINUTE, _DUTY_THEN_COORDINATOR),
+        "routine": (5 * _MINUTE, 30 * _MINUTE, _DUTY),
+    },
+    "high": {
+        "emergency": (_MINUTE, 15 * _MINUTE, _DUTY_THEN_COORDINATOR),
+        "urgent": (5 * _MINUTE, _HOUR, _DUTY),
+        "routine": (15 * _MINUTE, 4 * _HOUR, _DUTY),
+    },
+    "medium": {
+        "emergency": (_MINUTE, 15 * _MINUTE, _DUTY_THEN_COORDINATOR),
+        "urgent": (15 * _MINUTE, 4 * _HOUR, _DUTY),
+        "routine": (_HOUR, 24 * _HOUR, _REPORT),
+    },
+    "low": {
+        "emergency": (5 * _MINUTE, 30 * _MINUTE, _DUTY),
+        "urgent": (_HOUR, 24 * _HOUR, _DUTY),
+        "routine": (4 * _HOUR, 72 * _HOUR, _REPORT),
+    },
+}
+
+
+# A person who has stopped engaging is a safeguarding concern at any level of risk: at low and
+# medium risk a duty team still hears of it within a day, never the sender alone.
+_DISENGAGED: Grade = {
+    **_BY_RISK,
+    "medium": {**_BY_RISK["medium"], "routine": (_HOUR, 24 * _HOUR, _DUTY)},
+    "low": {
+        "emergency": (5 * _MINUTE, 30 * _MINUTE, _DUTY),
+        "urgent": (30 * _MINUTE, 8 * _HOUR, _DUTY),
+        "routine": (_HOUR, 24 * _HOUR, _DUTY),
+    },
+}
+
+
+def _graded(event_type: str, table: Grade) -> tuple[Policy, ...]:
+    return tuple(
+        _row(event_type, urgency, deliver, ack, route, risk_level=level)
+        for level, by_urgency in table.items()
+        for urgency, (deliver, ack, route) in by_urgency.items()
+    )
+
+
+# The default policy (docs/timeframes.md). A crisis is an emergency whatever its sender said,
+# quicker still with immediate risk; event types the table does not name are timed by urgency.
 DEFAULT_POLICIES: tuple[Policy, ...] = (
+    _row("crisis.occurred", ANY, _MINUTE, 10 * _MINUTE, _DUTY_THEN_COORDINATOR, "very_high"),
+    _row("crisis.occurred", ANY, _MINUTE, 15 * _MINUTE, _DUTY_THEN_COORDINATOR, "high"),
     _row("crisis.occurred", ANY, _MINUTE, 15 * _MINUTE, _DUTY_THEN_COORDINATOR),
-    _row("risk.changed", ANY, 5 * _MINUTE, _HOUR, (Step.DUTY_TEAM,), risk_level="high"),
-    _row("risk.changed", ANY, 5 * _MINUTE, _HOUR, (Step.DUTY_TEAM,), risk_level="very_high"),
-    _row("risk.changed", ANY, _HOUR, 24 * _HOUR, (Step.SENDER_REPORT,)),
-    _row("engagement.disengaged", ANY, 15 * _MINUTE, 24 * _HOUR, (Step.DUTY_TEAM,)),
+    *_graded("risk.changed", _BY_RISK),
+    *_graded("engagement.disengaged", _DISENGAGED),
     _row(ANY, "emergency", _MINUTE, 15 * _MINUTE, _DUTY_THEN_COORDINATOR),
-    _row(ANY, "urgent", 5 * _MINUTE, _HOUR, (Step.DUTY_TEAM,)),
-    _row(ANY, ANY, _HOUR, 72 * _HOUR, (Step.SENDER_REPORT,)),
+    _row(ANY, "urgent", 5 * _MINUTE, _HOUR, _DUTY),
+    _row(ANY, ANY, _HOUR, 72 * _HOUR, _REPORT),
 )
 
 
@@ -119,6 +177,21 @@ def select_policy(
     if not matching:
         raise NoPolicy(f"no timeframe policy matches {event_type} / {urgency}")
     return max(matching, key=lambda p: p.specificity)
+
+
+def select_timeframe(
+    policies: Sequence[Policy], event_type: str, urgency: str, risk_level: str | None
+) -> tuple[Policy, Timeframe, list[str]]:
+    """The row that applies, its timeframe held to the urgency order, and the urgencies
+    whose rows shortened it (none, for a table that keeps the order itself)."""
+    policy = select_policy(policies, event_type, urgency, risk_level)
+    timeframe, capped_by = policy.timeframe, list[str]()
+    for calmer in URGENCIES[: URGENCIES.index(urgency)] if urgency in URGENCIES else ():
+        other = select_policy(policies, event_type, calmer, risk_level).timeframe
+        tighter = timeframe.tightened(other.deliver_within, other.ack_within)
+        if tighter != timeframe:
+            timeframe, capped_by = tighter, [*capped_by, calmer]
+    return policy, timeframe, capped_by
 
 
 def deadlines(timeframe: Timeframe, decided_at: datetime) -> Deadlines:

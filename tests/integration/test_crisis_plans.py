@@ -28,7 +28,7 @@ TRIGGER = "Talks of walking to the railway bridge"
 
 def plan_body(**overrides: Any) -> dict[str, Any]:
     """COUNCIL leads; TRUST, HOUSING and GP respond. Partners answer within 5 minutes, except
-    the GP, whose own 30 minutes is longer than the crisis policy's 15."""
+    the GP, whose own 30 minutes is longer than the crisis policy's 10 at immediate risk."""
     body: dict[str, Any] = {
         "partners": [
             {"agency": COUNCIL, "role": "AMHP service: leads the response"},
@@ -213,7 +213,8 @@ async def test_a_crisis_with_an_active_plan_reaches_every_partner_lead_first(
     assert by_agency[COUNCIL]["status"] == by_agency[GP]["status"] == "delivered"
     lead, gp = decided[0]["timeframe"], decided[1]["timeframe"]
     assert (lead["ack_within"], lead["tightened_by"]) == ("PT5M", [f"crisis_plan:{plan['id']}"])
-    assert (gp["ack_within"], gp["tightened_by"]) == ("PT15M", [])
+    # The crisis is at immediate risk: the policy's ten minutes beat the GP's own thirty.
+    assert (gp["ack_within"], gp["tightened_by"]) == ("PT10M", [])
     council = by_agency[COUNCIL]
     waited = datetime.fromisoformat(council["ack_by"]) - datetime.fromisoformat(
         council["decided_at"]

@@ -59,17 +59,20 @@ def _deadlines(entry: dict[str, Any], at: datetime) -> tuple[timedelta, timedelt
     return deliver_by - at, ack_by - at
 
 
-async def test_every_partner_reads_the_default_policy_of_the_design(world: World) -> None:
+async def test_every_partner_reads_the_default_policy_by_urgency_and_risk(world: World) -> None:
     response = await world.get(COUNCIL, "/v1/timeframes")
 
     assert response.status_code == 200
     rows = {
         (p["event_type"], p["urgency"], p["risk_level"]): p for p in response.json()["policies"]
     }
-    crisis = rows[("crisis.occurred", "*", None)]
-    assert (crisis["deliver_within"], crisis["ack_within"]) == ("PT1M", "PT15M")
+    assert len(rows) == 30
+    crisis = rows[("crisis.occurred", "*", "very_high")]
+    assert (crisis["deliver_within"], crisis["ack_within"]) == ("PT1M", "PT10M")
     assert crisis["escalation"] == ["duty_team", "coordinator"]
-    assert rows[("risk.changed", "*", "high")]["ack_within"] == "PT1H"
+    assert rows[("risk.changed", "urgent", "high")]["ack_within"] == "PT1H"
+    assert rows[("risk.changed", "emergency", "medium")]["ack_within"] == "PT15M"
+    assert rows[("engagement.disengaged", "routine", "low")]["escalation"] == ["duty_team"]
     assert rows[("*", "*", None)]["ack_within"] == "P3D"
     assert rows[("*", "*", None)]["escalation"] == ["sender_report"]
 

@@ -5,30 +5,98 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from broker.timeframes.assign import Tightening, agreed_tightenings, assign
-from broker.timeframes.policy import DEFAULT_POLICIES, iso_duration, loosened_by, select_policy
+from broker.timeframes.assign import Tightening, agreed_tightenings, assign, risk_level_of
+from broker.timeframes.policy import (
+    DEFAULT_POLICIES,
+    iso_duration,
+    loosened_by,
+    select_policy,
+    select_timeframe,
+)
+from broker.timeframes.service import to_policy
 from schemas.timeframes import TimeframesBody
 from schemas.vocabulary import EscalationStep
 
 AT = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+URGENCIES = ["routine", "urgent", "emergency"]
+# Every row of the default table, each urgency of a row that matches any: what it must give.
+EVERY_ROW = [
+    (p.event_type, urgency, p.risk_level, p.timeframe)
+    for p in DEFAULT_POLICIES
+    for urgency in (URGENCIES if p.urgency == "*" else [p.urgency])
+    if p.event_type != "*" or p.urgency != "*" or urgency == "routine"
+]
+
+
+@pytest.mark.parametrize(("event_type", "urgency", "level", "expected"), EVERY_ROW)
+def test_every_row_of_the_default_table_times_what_it_names(event_type, urgency, level, expected):
+    assert select_timeframe(DEFAULT_POLICIES, event_type, urgency, level)[1] == expected
+
+
+def test_an_emergency_medium_risk_change_is_timed_in_minutes_not_a_day():
+    _, timeframe, _ = select_timeframe(DEFAULT_POLICIES, "risk.changed", "emergency", "medium")
+    record = timeframe.to_dict()
+    assert (record["deliver_within"], record["ack_within"]) == ("PT1M", "PT15M")
+    assert record["escalation"] == ["duty_team", "coordinator"]
+
+
+@pytest.mark.parametrize("event_type", ["risk.changed", "engagement.disengaged"])
+@pytest.mark.parametrize("level", ["low", "medium", "high", "very_high"])
+def test_more_urgency_and_more_risk_never_mean_longer(event_type, level):
+    def ack(urgency: str, risk: str) -> timedelta:
+        return select_timeframe(DEFAULT_POLICIES, event_type, urgency, risk)[1].ack_within
+
+    by_urgency = [ack(urgency, level) for urgency in URGENCIES]
+    assert by_urgency == sorted(by_urgency, reverse=True)
+    levels = ["low", "medium", "high", "very_high"]
+    for urgency in URGENCIES:
+        by_risk = [ack(urgency, risk) for risk in levels]
+        assert by_risk == sorted(by_risk, reverse=True)
+
+
+def test_a_crisis_is_an_emergency_whatever_its_sender_said_and_quicker_at_immediate_risk():
+    routine = select_timeframe(DEFAULT_POLICIES, "crisis.occurred", "routine", "high")[1]
+    immediate = select_timeframe(DEFAULT_POLICIES, "crisis.occurred", "routine", "very_high")[1]
+    assert (routine.deliver_within, routine.ack_within) == (MINUTE, 15 * MINUTE)
+    assert immediate.ack_within == 10 * MINUTE
+    assert routine.escalation == (EscalationStep.DUTY_TEAM, EscalationStep.COORDINATOR)
 
 
 @pytest.mark.parametrize(
-    ("event_type", "urgency", "level", "deliver", "ack", "route"),
+    ("event_type", "payload", "level"),
     [
-        ("crisis.occurred", "emergency", None, "PT1M", "PT15M", ["duty_team", "coordinator"]),
-        ("crisis.occurred", "routine", None, "PT1M", "PT15M", ["duty_team", "coordinator"]),
-        ("risk.changed", "urgent", "very_high", "PT5M", "PT1H", ["duty_team"]),
-        ("risk.changed", "routine", "high", "PT5M", "PT1H", ["duty_team"]),
-        ("risk.changed", "routine", "medium", "PT1H", "P1D", ["sender_report"]),
-        ("engagement.disengaged", "urgent", None, "PT15M", "P1D", ["duty_team"]),
+        ("risk.changed", {"current_level": "high"}, "high"),
+        ("engagement.disengaged", {"current_risk_level": "medium"}, "medium"),
+        ("crisis.occurred", {"immediate_risk": True}, "very_high"),
+        ("crisis.occurred", {"immediate_risk": False}, "high"),
+        ("housing.notice", {"current_level": "high"}, None),
     ],
 )
-def test_the_design_table_is_the_default(event_type, urgency, level, deliver, ack, route):
-    timeframe = select_policy(DEFAULT_POLICIES, event_type, urgency, level).timeframe
-    record = timeframe.to_dict()
-    assert (record["deliver_within"], record["ack_within"]) == (deliver, ack)
-    assert record["escalation"] == route
+def test_the_risk_level_is_read_from_each_event_type(event_type, payload, level):
+    assert risk_level_of(event_type, payload) == level
+
+
+def test_a_table_that_would_slow_an_emergency_is_held_to_the_urgency_order():
+    table = TimeframesBody.model_validate(
+        {
+            "policies": [
+                _policy("risk.changed", "emergency", "PT30M", "PT8H", "high"),
+                _policy("risk.changed", "routine", "PT10M", "PT1H", "high"),
+                _policy("*", "*", "PT1H", "P3D"),
+            ]
+        }
+    )
+    policies = [to_policy(row) for row in table.policies]
+
+    assigned = assign(policies, "risk.changed", "emergency", "high", AT)
+
+    assert assigned.timeframe.deliver_within == 10 * MINUTE
+    assert assigned.timeframe.ack_within == timedelta(hours=1)
+    assert assigned.record["held_to"] == ["routine"]
+    assert assigned.record["risk_level"] == "high"
 
 
 def test_an_event_type_the_table_does_not_name_is_timed_by_its_urgency():
@@ -37,6 +105,12 @@ def test_an_event_type_the_table_does_not_name_is_timed_by_its_urgency():
     assert urgent.ack_within == timedelta(hours=1)
     assert routine.ack_within == timedelta(hours=72)
     assert routine.escalation == (EscalationStep.SENDER_REPORT,)
+
+
+def _policy(event_type, urgency, deliver, ack, level=None):
+    route = ["duty_team"] if urgency != "*" else ["sender_report"]
+    row = {"event_type": event_type, "urgency": urgency, "deliver_within": deliver}
+    return {**row, "ack_within": ack, "escalation": route, "risk_level": level}
 
 
 def test_deadlines_count_from_the_decision_and_record_what_shortened_them():
@@ -84,7 +158,6 @@ def test_durations_are_written_as_iso_8601():
         ({"ack_within": "900"}, "ISO 8601"),
         ({"ack_within": "PT0S"}, "longer than zero"),
         ({"escalation": ["duty_team", "duty_team"]}, "repeat"),
-        ({"event_type": "crisis.occurred", "risk_level": "high"}, "risk.changed only"),
     ],
 )
 def test_a_bad_policy_row_is_refused_with_the_reason(change, message):

@@ -1,0 +1,115 @@
+"""Upgrading a database to the policy by risk level: a table still at the first defaults gets
+the new ones (and a trail in use is told), an administrator's own table is left alone."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from broker.db.engine import create_engine, is_sqlite
+from broker.db.migrate import migrate_to
+from broker.timeframes.policy import DEFAULT_POLICIES
+
+BEFORE = "0005"
+FIRST_TABLE_SIZE = 8
+
+
+@pytest.fixture
+async def empty_database(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A database of its own with no schema yet, on the backend of the run."""
+    if is_sqlite(database_url):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'upgrade.db'}"
+        return
+    name = f"imb_upgrade_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(database_url).set(database=name).render_as_string(False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in (await connection.execute(text(sql))).all()]
+    finally:
+        await engine.dispose()
+
+
+async def _execute(url: str, sql: str, **params: object) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(sql), params)
+    finally:
+        await engine.dispose()
+
+
+def _defaults() -> list[tuple[object, ...]]:
+    return sorted(
+        (p.event_type, p.urgency, p.risk_level or "", p.timeframe.ack_within.total_seconds())
+        for p in DEFAULT_POLICIES
+    )
+
+
+async def _table(url: str) -> list[tuple[object, ...]]:
+    rows = await _rows(
+        url,
+        "SELECT event_type, urgency, risk_level, ack_within_seconds FROM timeframe_policies",
+    )
+    return sorted((e, u, r or "", float(a)) for e, u, r, a in rows)  # type: ignore[arg-type]
+
+
+async def test_a_new_installation_starts_with_the_policy_by_risk(empty_database: str) -> None:
+    await migrate_to(empty_database, "head")
+
+    assert await _table(empty_database) == _defaults()
+    assert await _rows(empty_database, "SELECT event FROM audit_records") == []
+
+
+async def test_an_installation_in_use_at_the_first_defaults_is_upgraded_and_told(
+    empty_database: str,
+) -> None:
+    await migrate_to(empty_database, BEFORE)
+    assert len(await _table(empty_database)) == FIRST_TABLE_SIZE
+    await _execute(
+        empty_database,
+        "INSERT INTO audit_records (recorded_at, event, detail) "
+        "VALUES (:at, 'agency.registered', '{}')",
+        at=datetime.now(UTC),
+    )
+
+    await migrate_to(empty_database, "head")
+
+    assert await _table(empty_database) == _defaults()
+    told = await _rows(
+        empty_database,
+        "SELECT actor_client FROM audit_records WHERE event = 'timeframes.replaced'",
+    )
+    assert told == [("migration:0006",)]
+    await migrate_to(empty_database, BEFORE, down=True)
+    assert len(await _table(empty_database)) == FIRST_TABLE_SIZE
+
+
+async def test_an_administrators_own_table_is_left_as_it_was(empty_database: str) -> None:
+    await migrate_to(empty_database, BEFORE)
+    await _execute(
+        empty_database,
+        "UPDATE timeframe_policies SET ack_within_seconds = 1800 "
+        "WHERE event_type = 'engagement.disengaged'",
+    )
+    edited = await _table(empty_database)
+
+    await migrate_to(empty_database, "head")
+
+    assert await _table(empty_database) == edited
+    assert len(edited) == FIRST_TABLE_SIZE
