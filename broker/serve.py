@@ -19,7 +19,7 @@ from broker.api.tls import protocol_with_tls
 from broker.db.migrate import current_revision, head_revision
 from broker.kafka.embedded import EmbeddedKafka
 from broker.kafka.topics import ensure_topics
-from broker.recovery import requeue_unfinished
+from broker.pipeline.recovery import requeue_unfinished
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
 from broker.workers.supervisor import (

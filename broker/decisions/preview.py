@@ -9,7 +9,7 @@ from broker.agencies.repository import registered
 from broker.agreements.repository import versions_naming
 from broker.audit.log import Actor, AuditEvent, append
 from broker.errors import FieldError, InvalidInput
-from broker.routing import override_claim
+from broker.pipeline.route import override_claim
 from broker.runtime import Runtime
 from broker.subjects.repository import consent_histories, to_consent_record
 from consent.decide import decide

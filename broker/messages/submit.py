@@ -12,7 +12,7 @@ from broker.crypto.envelope import message_ad, seal
 from broker.crypto.pseudonym import canonical_json, payload_digest
 from broker.db.models import Message
 from broker.errors import Conflict, FieldError, InvalidInput
-from broker.outbox import enqueue, event_record
+from broker.pipeline.outbox import enqueue, event_record
 from broker.runtime import Runtime
 from broker.subjects.repository import register_subject
 from schemas.events import EventSubmission

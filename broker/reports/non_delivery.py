@@ -18,7 +18,7 @@ from broker.crypto.envelope import message_ad, seal
 from broker.crypto.pseudonym import canonical_json, payload_digest
 from broker.db.models import Agency, Delivery, Message
 from broker.messages.submit import find_by_sender_event
-from broker.routing import ROUTED
+from broker.pipeline.route import ROUTED
 from broker.runtime import Runtime
 from consent.model import Decision
 from schemas.vocabulary import BreachKind, DecisionOutcome, DeliveryStatus

@@ -11,10 +11,10 @@ from aiokafka import AIOKafkaProducer
 from broker.audit.worker import run_chainer
 from broker.deadlines.worker import run_deadline_monitor
 from broker.notify.worker import run_notifier
+from broker.pipeline import stages, transport
+from broker.pipeline.consume import Stage, consume
+from broker.pipeline.relay import OutboxRelay
 from broker.runtime import Runtime
-from broker.workers import stages, transport
-from broker.workers.consumers import Stage, consume
-from broker.workers.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from broker.db.models import AuditRecord, Delivery, Escalation
 from broker.deadlines.monitor import Checked, check_deadlines
-from broker.deliveries.dispatch import make_available
-from broker.routing import route_messages
+from broker.pipeline.dispatch import make_available
+from broker.pipeline.route import route_messages
 from broker.runtime import Runtime
 from broker.workers.supervisor import Worker
 from tests.pipelines import running_workers

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from broker.routing import route_messages
+from broker.pipeline.route import route_messages
 from tests.world import GP, NHS_NUMBER, TRUST, World
 
 RECORDER = {"name": "A. Patel", "role": "care coordinator"}

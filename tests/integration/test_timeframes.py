@@ -11,8 +11,8 @@ from uuid import UUID
 import pytest
 
 from broker.db.models import AgreementVersion, AuditRecord, TimeframePolicy
-from broker.deliveries.dispatch import make_available
-from broker.routing import route_messages
+from broker.pipeline.dispatch import make_available
+from broker.pipeline.route import route_messages
 from tests.rows import row_counts
 from tests.world import COUNCIL, GP, TRUST, World, agreement_body
 

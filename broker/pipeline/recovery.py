@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed, seal
 from broker.db.models import Delivery, Message
 from broker.messages.submit import ACCEPTED
-from broker.outbox import delivery_record, enqueue, event_record
+from broker.pipeline.outbox import delivery_record, enqueue, event_record
 from broker.runtime import Runtime
 from schemas.vocabulary import DeliveryStatus
 

@@ -27,8 +27,8 @@ from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed,
 from broker.crypto.pseudonym import canonical_json
 from broker.db.models import AgreementVersion, Delivery, Message
 from broker.deliveries.minimise import minimised
-from broker.outbox import delivery_record, enqueue
 from broker.overrides.service import open_override
+from broker.pipeline.outbox import delivery_record, enqueue
 from broker.runtime import Runtime
 from broker.subjects.repository import care_teams_of, consent_histories, to_consent_record
 from broker.timeframes.assign import Assigned, Tightening, agreed_tightenings, assign, risk_level_of

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import CommitFailedError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.outbox import UnreadableRecord, decode_record, record_id
+from broker.pipeline.outbox import UnreadableRecord, decode_record, record_id
 from broker.runtime import Runtime
 
 log = logging.getLogger(__name__)
