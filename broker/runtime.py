@@ -1,6 +1,5 @@
 """Everything a request handler or worker needs, built once per process from the settings."""
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,6 +12,7 @@ from broker.crypto.keys import KeyMaterial, ensure_key_material
 from broker.crypto.pseudonym import Pseudonymiser
 from broker.db.engine import Database
 from broker.metrics import Metrics
+from broker.pipeline.lanes import UrgentFirst, Wakeups
 from broker.ratelimits.agencies import AgencyLimits
 from broker.ratelimits.limiter import Limiter, storage_for
 from broker.settings import Settings
@@ -31,8 +31,10 @@ class Runtime:
     limiter: Limiter
     agency_limits: AgencyLimits
     clock: Clock = utc_now
-    # Set after a commit that wrote to the outbox, so an in-process relay publishes at once.
-    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set after a commit that wrote to a lane's outbox, so an in-process relay publishes at once.
+    wakeups: Wakeups = field(default_factory=Wakeups)
+    # Urgent database work first: routine batches in this process wait their turn.
+    urgent_first: UrgentFirst = field(default_factory=UrgentFirst)
     # Answers whether Kafka is reachable; None where this process does not use Kafka.
     kafka_ready: Callable[[], Awaitable[bool]] | None = None
     # Subjects and agencies are never deleted, so once seen they need no second look-up.

@@ -77,12 +77,7 @@ async def kafka_for(settings: Settings) -> AsyncIterator[str]:
 
 async def prepare(rt: Runtime, bootstrap: str) -> None:
     await check_schema(rt)
-    partitions = rt.settings.kafka.partitions
-    topics = {
-        rt.settings.kafka.events_topic: partitions,
-        rt.settings.kafka.deliveries_topic: partitions,
-    }
-    await ensure_topics(bootstrap, topics)
+    await ensure_topics(bootstrap, rt.settings.kafka.pipeline_topics())
     if rt.settings.uses_embedded_kafka:
         requeued = await requeue_unfinished(rt)
         if requeued:

@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from broker.pipeline.lanes import URGENT_FIRST, Lane
 from schemas.admin import Rate
 
 
@@ -21,13 +22,29 @@ class KafkaSettings(BaseModel):
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
-    @property
-    def events_topic(self) -> str:
-        return self.topic("imb.events.v1")
+    # Routine traffic keeps the topics and groups IMB has always used; urgent traffic has its
+    # own, so that no urgent record is ever behind a routine one in a partition or a group.
+    def events_topic(self, lane: Lane) -> str:
+        return self.topic("imb.events.v1" if lane is Lane.ROUTINE else "imb.events.urgent.v1")
 
-    @property
-    def deliveries_topic(self) -> str:
-        return self.topic("imb.deliveries.v1")
+    def deliveries_topic(self, lane: Lane) -> str:
+        return self.topic(
+            "imb.deliveries.v1" if lane is Lane.ROUTINE else "imb.deliveries.urgent.v1"
+        )
+
+    def router_group_for(self, lane: Lane) -> str:
+        return self.router_group if lane is Lane.ROUTINE else f"{self.router_group}-urgent"
+
+    def dispatcher_group_for(self, lane: Lane) -> str:
+        return self.dispatcher_group if lane is Lane.ROUTINE else f"{self.dispatcher_group}-urgent"
+
+    def pipeline_topics(self) -> dict[str, int]:
+        """Every topic the pipeline uses, with its partition count."""
+        return {
+            topic: self.partitions
+            for lane in URGENT_FIRST
+            for topic in (self.events_topic(lane), self.deliveries_topic(lane))
+        }
 
 
 class AuthSettings(BaseModel):
@@ -45,6 +62,9 @@ class WorkerSettings(BaseModel):
     relay_batch_size: int = Field(default=500, ge=1, le=10000)
     relay_idle_seconds: float = Field(default=0.2, gt=0, le=60)
     consumer_batch_size: int = Field(default=500, ge=1, le=10000)
+    # Routine records are applied this many per transaction, and urgent work in the same
+    # process goes between two slices: the most an urgent transaction waits for is one slice.
+    routine_slice_size: int = Field(default=100, ge=1, le=10000)
 
 
 class DeadlineSettings(BaseModel):

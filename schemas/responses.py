@@ -20,6 +20,11 @@ class InboxItem(BaseModel):
     sender: str
     purpose: str
     urgency: str
+    lane: str = Field(
+        default="routine",
+        description="urgent (urgency urgent or emergency, or any crisis.occurred) or routine; "
+        "the inbox lists urgent deliveries first",
+    )
     status: str
     occurred_at: datetime
     delivered_at: datetime | None

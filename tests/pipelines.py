@@ -14,11 +14,7 @@ async def running_workers(rt: Runtime, workers: list[Worker]) -> AsyncIterator[N
     """`workers` running until the block ends, the topics they use created first."""
     settings = rt.settings
     assert settings.kafka_bootstrap_servers
-    kafka = settings.kafka
-    await ensure_topics(
-        settings.kafka_bootstrap_servers,
-        {kafka.events_topic: kafka.partitions, kafka.deliveries_topic: kafka.partitions},
-    )
+    await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka.pipeline_topics())
     stop = asyncio.Event()
     tasks = start_workers(rt, settings.kafka_bootstrap_servers, workers, stop)
     try:

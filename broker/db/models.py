@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -193,6 +194,8 @@ class Message(Base):
     payload_digest: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16))
     routed_at: Mapped[datetime | None]
+    # urgent or routine (broker.pipeline.lanes): which topics, groups and order it travels in.
+    lane: Mapped[str] = mapped_column(String(8), default="routine", server_default="routine")
 
 
 class Delivery(Base):
@@ -200,6 +203,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("message_id", "recipient_agency"),
         Index("ix_deliveries_inbox", "recipient_agency", "status", "created_at"),
+        # The inbox lists urgent deliveries first, then the newest.
+        Index("ix_deliveries_inbox_lane", "recipient_agency", "lane", "created_at"),
         # The deadline monitor's two scans and its escalation queue.
         Index("ix_deliveries_deliver_by", "status", "deliver_by"),
         Index("ix_deliveries_ack_by", "status", "ack_by"),
@@ -232,18 +237,31 @@ class Delivery(Base):
     # How many steps of the escalation route have run, and when the next one is due.
     escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_escalation_at: Mapped[datetime | None]
+    # Its message's lane ("urgent" sorts after "routine", so descending puts urgent first).
+    lane: Mapped[str] = mapped_column(String(8), default="routine", server_default="routine")
 
 
 class OutboxEntry(Base):
     """Records to publish to Kafka, written in the same transaction as the state they announce."""
 
     __tablename__ = "outbox"
+    __table_args__ = (
+        # Each lane's relay reads its unpublished entries in order, and only those.
+        Index(
+            "ix_outbox_unpublished",
+            "lane",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(200))
     key: Mapped[str] = mapped_column(String(200))
     value: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None] = mapped_column(index=True)
+    lane: Mapped[str] = mapped_column(String(8), default="routine", server_default="routine")
 
 
 class AuditRecord(Base):

@@ -17,6 +17,7 @@ from broker.db.types import UtcDateTime
 from broker.deliveries.minimise import minimised
 from broker.errors import Conflict, InvalidInput, NotFound
 from broker.escalations.service import resolve_for_delivery
+from broker.pipeline.lanes import Lane
 from broker.runtime import Runtime
 from broker.subjects.repository import subject_ad
 from consent.model import Obligations
@@ -46,7 +47,7 @@ async def list_inbox(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[InboxEntry], str | None]:
-    """Newest first, one page; the cursor is opaque to callers."""
+    """Urgent first, then routine, each newest first; one page, the cursor opaque to callers."""
     wanted = [status] if status is not None else list(VISIBLE)
     if not set(wanted) <= set(VISIBLE):
         return [], None
@@ -54,14 +55,15 @@ async def list_inbox(
         select(Delivery, Message)
         .join(Message, Message.id == Delivery.message_id)
         .where(Delivery.recipient_agency == agency, Delivery.status.in_([s.value for s in wanted]))
-        .order_by(Delivery.created_at.desc(), Delivery.id.desc())
+        # "urgent" sorts after "routine": descending, the urgent lane comes first.
+        .order_by(Delivery.lane.desc(), Delivery.created_at.desc(), Delivery.id.desc())
         .limit(limit + 1)
     )
     if cursor is not None:
-        created_at, delivery_id = decode_cursor(cursor)
+        lane, created_at, delivery_id = decode_cursor(cursor)
         statement = statement.where(
-            tuple_(Delivery.created_at, Delivery.id)
-            < tuple_(literal(created_at, UtcDateTime()), literal(delivery_id))
+            tuple_(Delivery.lane, Delivery.created_at, Delivery.id)
+            < tuple_(literal(lane), literal(created_at, UtcDateTime()), literal(delivery_id))
         )
     rows = [InboxEntry(d, m) for d, m in (await session.execute(statement)).all()]
     page = rows[:limit]
@@ -70,15 +72,19 @@ async def list_inbox(
 
 
 def encode_cursor(delivery: Delivery) -> str:
-    raw = json.dumps([delivery.created_at.isoformat(), str(delivery.id)]).encode()
+    raw = json.dumps([delivery.lane, delivery.created_at.isoformat(), str(delivery.id)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+def decode_cursor(cursor: str) -> tuple[str, datetime, UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, delivery_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created_at), UUID(delivery_id)
+        position = json.loads(base64.urlsafe_b64decode(padded))
+        if len(position) == 2:
+            # Issued before lanes, when the inbox was one list: go on through the routine lane.
+            position = [Lane.ROUTINE.value, *position]
+        lane, created_at, delivery_id = position
+        return Lane(lane).value, datetime.fromisoformat(created_at), UUID(delivery_id)
     except (ValueError, TypeError) as exc:
         raise InvalidInput("the cursor is not one this service issued") from exc
 

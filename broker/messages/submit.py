@@ -12,6 +12,7 @@ from broker.crypto.envelope import message_ad, seal
 from broker.crypto.pseudonym import canonical_json, payload_digest
 from broker.db.models import Message
 from broker.errors import Conflict, FieldError, InvalidInput
+from broker.pipeline.lanes import Lane, lane_of
 from broker.pipeline.outbox import enqueue, event_record
 from broker.runtime import Runtime
 from broker.subjects.repository import register_subject
@@ -25,6 +26,7 @@ class Accepted:
     message_id: UUID
     status: str
     replayed: bool
+    lane: Lane
 
 
 async def submit_event(
@@ -38,7 +40,7 @@ async def submit_event(
         return replay(existing, body_digest)
     await _check_recipients(session, rt, actor.agency, event.recipients)
     message = await _store_message(session, rt, actor, event, body_digest)
-    return Accepted(message.id, message.status, replayed=False)
+    return Accepted(message.id, message.status, replayed=False, lane=Lane(message.lane))
 
 
 async def find_by_sender_event(
@@ -54,7 +56,7 @@ def replay(existing: Message, body_digest: str) -> Accepted:
     """The same event again is the same message; the same id with another body is a clash."""
     if existing.body_digest != body_digest:
         raise Conflict(f"event {existing.sender_event_id} was already accepted with another body")
-    return Accepted(existing.id, existing.status, replayed=True)
+    return Accepted(existing.id, existing.status, replayed=True, lane=Lane(existing.lane))
 
 
 async def _check_recipients(
@@ -101,6 +103,7 @@ async def _store_message(
         body_digest=body_digest,
         payload_digest=payload_digest(rt.keys.digest_key, canonical_json(payload)),
         status=ACCEPTED,
+        lane=lane_of(event.type, event.urgency.value).value,
     )
     session.add(message)
     append(
@@ -113,7 +116,9 @@ async def _store_message(
         payload_digest=message.payload_digest,
         detail={"type": event.type, "purpose": message.purpose, "urgency": message.urgency},
     )
-    enqueue(session, rt.settings.kafka.events_topic, pseudonym, event_record(message, content), now)
+    lane = Lane(message.lane)
+    topic = rt.settings.kafka.events_topic(lane)
+    enqueue(session, lane, topic, pseudonym, event_record(message, content), now)
     return message
 
 

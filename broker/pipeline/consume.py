@@ -15,8 +15,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import CommitFailedError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.pipeline.lanes import Lane
 from broker.pipeline.outbox import UnreadableRecord, decode_record, record_id
 from broker.runtime import Runtime
+from broker.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -29,6 +31,9 @@ class Stage:
     record_kind: str
     id_field: str
     apply: Callable[[AsyncSession, Runtime, list[UUID]], Awaitable[None]]
+    # The lane's topic it reads and the lane's consumer group it reads in.
+    topic: Callable[[KafkaSettings, Lane], str]
+    group: Callable[[KafkaSettings, Lane], str]
 
     def ids_in(self, records: list[Record]) -> list[UUID]:
         ids: dict[UUID, None] = {}
@@ -47,19 +52,34 @@ class Stage:
         return list(ids)
 
 
-async def consume(rt: Runtime, kafka: AIOKafkaConsumer, stage: Stage, stop: asyncio.Event) -> None:
+async def consume(
+    rt: Runtime, kafka: AIOKafkaConsumer, stage: Stage, lane: Lane, stop: asyncio.Event
+) -> None:
     batch_size = rt.settings.workers.consumer_batch_size
     while not stop.is_set():
         fetched = await kafka.getmany(timeout_ms=200, max_records=batch_size)
         records = [record for partition in fetched.values() for record in partition]
         if not records:
             continue
-        await _apply(rt, stage, stage.ids_in(records))
-        rt.outbox_ready.set()
+        await apply_in_lane(rt, stage, lane, stage.ids_in(records))
         try:
             await kafka.commit()
         except CommitFailedError:
             log.warning("offset commit failed after a rebalance; the batch will be replayed")
+
+
+async def apply_in_lane(rt: Runtime, stage: Stage, lane: Lane, ids: list[UUID]) -> None:
+    """Urgent work at once, ahead of routine work; routine work a slice at a time, each slice
+    waiting while urgent work is under way in this process."""
+    if lane is Lane.URGENT:
+        async with rt.urgent_first.urgent():
+            await _apply(rt, stage, ids)
+    else:
+        size = rt.settings.workers.routine_slice_size
+        for start in range(0, len(ids), size):
+            await rt.urgent_first.routine_turn()
+            await _apply(rt, stage, ids[start : start + size])
+    rt.wakeups.wake(lane)
 
 
 async def _apply(rt: Runtime, stage: Stage, ids: list[UUID]) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.crypto.envelope import Sealed
 from broker.db.models import Delivery, Message, OutboxEntry
+from broker.pipeline.lanes import Lane
 
 RECORD_VERSION = 1
 
@@ -74,5 +75,7 @@ def record_id(record: dict[str, Any], name: str) -> UUID:
         raise UnreadableRecord(f"record has no valid {name}") from exc
 
 
-def enqueue(session: AsyncSession, topic: str, key: str, value: bytes, at: datetime) -> None:
-    session.add(OutboxEntry(topic=topic, key=key, value=value, created_at=at))
+def enqueue(
+    session: AsyncSession, lane: Lane, topic: str, key: str, value: bytes, at: datetime
+) -> None:
+    session.add(OutboxEntry(topic=topic, key=key, value=value, created_at=at, lane=lane.value))

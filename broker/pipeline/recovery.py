@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed, seal
 from broker.db.models import Delivery, Message
 from broker.messages.submit import ACCEPTED
+from broker.pipeline.lanes import Lane
 from broker.pipeline.outbox import delivery_record, enqueue, event_record
 from broker.runtime import Runtime
 from schemas.vocabulary import DeliveryStatus
@@ -24,11 +25,18 @@ async def requeue_unfinished(rt: Runtime) -> int:
 
 
 async def _requeue_messages(session: AsyncSession, rt: Runtime) -> int:
-    messages = (await session.scalars(select(Message).where(Message.status == ACCEPTED))).all()
+    statement = (
+        select(Message)
+        .where(Message.status == ACCEPTED)
+        .order_by(Message.received_at, Message.id)  # each person's in the order accepted
+    )
+    messages = (await session.scalars(statement)).all()
     now = rt.clock()
     for message in messages:
         record = event_record(message, Sealed.from_bytes(message.content_sealed))
-        enqueue(session, rt.settings.kafka.events_topic, message.subject_pseudonym, record, now)
+        lane = Lane(message.lane)
+        topic = rt.settings.kafka.events_topic(lane)
+        enqueue(session, lane, topic, message.subject_pseudonym, record, now)
     return len(messages)
 
 
@@ -38,6 +46,7 @@ async def _requeue_deliveries(session: AsyncSession, rt: Runtime) -> int:
             select(Delivery, Message)
             .join(Message, Message.id == Delivery.message_id)
             .where(Delivery.status == DeliveryStatus.PENDING.value)
+            .order_by(Delivery.created_at, Delivery.id)
         )
     ).all()
     now, keys = rt.clock(), rt.keys.key_provider
@@ -47,5 +56,7 @@ async def _requeue_deliveries(session: AsyncSession, rt: Runtime) -> int:
         )
         sealed = seal(keys, content, delivery_ad(message.id, delivery.recipient_agency))
         record = delivery_record(delivery, message, sealed)
-        enqueue(session, rt.settings.kafka.deliveries_topic, delivery.recipient_agency, record, now)
+        lane = Lane(delivery.lane)
+        topic = rt.settings.kafka.deliveries_topic(lane)
+        enqueue(session, lane, topic, delivery.recipient_agency, record, now)
     return len(rows)

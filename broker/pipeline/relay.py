@@ -1,7 +1,8 @@
 """The outbox relay: publishes committed outbox entries to Kafka, in order, then marks them.
 
-A crash between publishing and marking publishes the entries again on restart: consumers
-are idempotent, so that duplicates nothing in effect.
+One relay per lane, each reading only its lane's entries, so an urgent entry is never behind
+a routine batch. A crash between publishing and marking publishes the entries again on
+restart: consumers are idempotent, so that duplicates nothing in effect.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ from sqlalchemy import Select, Update, delete, select, update
 
 from broker.db.engine import is_sqlite
 from broker.db.models import OutboxEntry
+from broker.pipeline.lanes import Lane
 from broker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -30,26 +32,22 @@ class _Pending:
 
 
 class OutboxRelay:
-    def __init__(self, rt: Runtime, kafka: AIOKafkaProducer) -> None:
+    def __init__(self, rt: Runtime, kafka: AIOKafkaProducer, lane: Lane = Lane.ROUTINE) -> None:
         self.rt = rt
         self.kafka = kafka
+        self.lane = lane
         self._batches = 0
 
     async def run(self, stop: asyncio.Event) -> None:
+        idle = self.rt.settings.workers.relay_idle_seconds
         while not stop.is_set():
+            if self.lane is Lane.ROUTINE:
+                await self.rt.urgent_first.routine_turn()
             if await self.publish_batch() == 0:
-                await self._wait_for_work(stop)
+                await self.rt.wakeups.wait(self.lane, idle)
             self._batches += 1
-            if self._batches % PURGE_EVERY == 0:
+            if self.lane is Lane.ROUTINE and self._batches % PURGE_EVERY == 0:
                 await self.purge_published()
-
-    async def _wait_for_work(self, stop: asyncio.Event) -> None:
-        ready = self.rt.outbox_ready
-        try:
-            await asyncio.wait_for(ready.wait(), self.rt.settings.workers.relay_idle_seconds)
-        except TimeoutError:
-            return
-        ready.clear()
 
     async def publish_batch(self) -> int:
         if self._hold_lock_while_publishing:
@@ -90,7 +88,7 @@ class OutboxRelay:
     def _next_batch(self) -> Select[tuple[OutboxEntry]]:
         return (
             select(OutboxEntry)
-            .where(OutboxEntry.published_at.is_(None))
+            .where(OutboxEntry.published_at.is_(None), OutboxEntry.lane == self.lane.value)
             .order_by(OutboxEntry.id)
             .limit(self.rt.settings.workers.relay_batch_size)
             .with_for_update(skip_locked=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.agreements.repository import versions_naming
@@ -27,7 +27,9 @@ from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed,
 from broker.crypto.pseudonym import canonical_json
 from broker.db.models import AgreementVersion, Delivery, Message
 from broker.deliveries.minimise import minimised
+from broker.messages.submit import ACCEPTED
 from broker.overrides.service import open_override
+from broker.pipeline.lanes import Lane
 from broker.pipeline.outbox import delivery_record, enqueue
 from broker.runtime import Runtime
 from broker.subjects.repository import care_teams_of, consent_histories, to_consent_record
@@ -92,19 +94,44 @@ class BatchReads:
 
 
 async def route_messages(session: AsyncSession, rt: Runtime, message_ids: list[UUID]) -> None:
-    """Route the accepted messages among these; any already routed are left as they are."""
-    statement = (
-        select(Message)
-        .where(Message.id.in_(message_ids), Message.status == "accepted")
-        .order_by(Message.received_at, Message.id)
-        .with_for_update()
-    )
-    messages = list((await session.scalars(statement)).all())
+    """Route the accepted messages among these; any already routed are left as they are.
+
+    Each person's messages are decided in the order they were accepted, lanes or not: an
+    earlier message about the same person still waiting in another lane (or in a later
+    record of this one) is routed here first, so an urgent event never overtakes one about
+    its own person, and the lane it was waiting in later finds it done.
+    """
+    messages = await _unrouted_with_predecessors(session, message_ids)
     reads = BatchReads(session)
     await reads.load_policies()
     await reads.load_subjects({m.subject_pseudonym for m in messages})
     for message in messages:
         await route_message(session, rt, message, reads)
+
+
+async def _unrouted_with_predecessors(
+    session: AsyncSession, message_ids: list[UUID]
+) -> list[Message]:
+    batch = select(Message.subject_pseudonym, Message.received_at).where(
+        Message.id.in_(message_ids), Message.status == ACCEPTED
+    )
+    subjects = batch.with_only_columns(Message.subject_pseudonym).scalar_subquery()
+    latest = batch.with_only_columns(func.max(Message.received_at)).scalar_subquery()
+    statement = (
+        select(Message)
+        .where(
+            Message.status == ACCEPTED,
+            or_(
+                Message.id.in_(message_ids),
+                and_(Message.subject_pseudonym.in_(subjects), Message.received_at <= latest),
+            ),
+        )
+        # Locked in one order by every router, so two routers never wait on each other.
+        .order_by(Message.id)
+        .with_for_update(of=Message)
+    )
+    messages = list((await session.scalars(statement)).all())
+    return sorted(messages, key=lambda m: (m.received_at, m.id))
 
 
 async def route_message(
@@ -233,6 +260,7 @@ def _create_delivery(
         timeframe=timing.record if timing else None,
         crisis_plan_id=plan.id if plan else None,
         escalation_step=0,
+        lane=message.lane,
     )
     session.add(delivery)
     append_about_delivery(
@@ -255,7 +283,9 @@ def _create_delivery(
         plaintext = canonical_json(minimised(content, decision.obligations))
         sealed = seal(rt.keys.key_provider, plaintext, delivery_ad(message.id, recipient))
         record = delivery_record(delivery, message, sealed)
-        enqueue(session, rt.settings.kafka.deliveries_topic, recipient, record, now)
+        lane = Lane(message.lane)
+        topic = rt.settings.kafka.deliveries_topic(lane)
+        enqueue(session, lane, topic, recipient, record, now)
     return delivery
 
 

@@ -1,5 +1,5 @@
-"""What a duty team has to act on: its agency's open escalations and the urgent and emergency
-deliveries it has not acknowledged, most urgent first.
+"""What a duty team has to act on: its agency's open escalations and the urgent-lane deliveries
+(urgent, emergency, any crisis) it has not acknowledged, most urgent first.
 
 A triage list: event type, urgency, who and how late, never the payload or the NHS number.
 The content is read in the agency's own record system.
@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.db.models import Agency, Delivery, Escalation, Message
 from broker.escalations.views import escalations_for
+from broker.pipeline.lanes import Lane, lane_of
 from broker.timeframes.spoken import spoken
 from schemas.escalations import EscalationView, TeamContact
 from schemas.vocabulary import DeliveryStatus, EscalationStatus, Urgency
 
 # A queue longer than this is a major incident, not a night shift: show the most urgent.
 MOST_SHOWN = 200
-DUTY_URGENCIES = (Urgency.URGENT.value, Urgency.EMERGENCY.value)
 AWAITING_ACK = (
     DeliveryStatus.PENDING.value,
     DeliveryStatus.DELIVERED.value,
@@ -55,6 +55,10 @@ class DutyItem:
         return f"{self.kind}-{self.id}"
 
     @property
+    def lane(self) -> Lane:
+        return lane_of(self.event_type, self.urgency)
+
+    @property
     def version(self) -> str:
         """Changes when the item reads differently (not as time passes), so a live page
         replaces it only then."""
@@ -75,13 +79,15 @@ class DutyQueue:
 
 
 def most_urgent_first(items: list[DutyItem], now: datetime) -> list[DutyItem]:
-    """Overdue before in time, then the earliest deadline; emergency before urgent, and an
-    escalation just before its own delivery, at the same deadline."""
+    """The urgent lane before the routine one; in each, overdue before in time, then the
+    earliest deadline; emergency before urgent, and an escalation just before its own
+    delivery, at the same deadline."""
 
-    def rank(item: DutyItem) -> tuple[int, datetime, int, int, str]:
+    def rank(item: DutyItem) -> tuple[int, int, datetime, int, int, str]:
         deadline = item.deadline or datetime.max.replace(tzinfo=now.tzinfo)
         overdue = item.deadline is not None and item.deadline <= now
         return (
+            0 if item.lane is Lane.URGENT else 1,
             0 if overdue else 1,
             deadline,
             _URGENCY_RANK.get(item.urgency, 2),
@@ -134,7 +140,7 @@ async def unacknowledged_deliveries(
             Delivery.recipient_agency == agency,
             Delivery.status.in_(AWAITING_ACK),
             Delivery.acknowledged_at.is_(None),
-            Message.urgency.in_(DUTY_URGENCIES),
+            Delivery.lane == Lane.URGENT.value,
         )
         .order_by(Delivery.ack_by.asc().nulls_last(), Delivery.id)
         .limit(MOST_SHOWN)

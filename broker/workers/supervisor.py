@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -13,6 +14,7 @@ from broker.deadlines.worker import run_deadline_monitor
 from broker.notify.worker import run_notifier
 from broker.pipeline import stages, transport
 from broker.pipeline.consume import Stage, consume
+from broker.pipeline.lanes import URGENT_FIRST, Lane
 from broker.pipeline.relay import OutboxRelay
 from broker.runtime import Runtime
 
@@ -33,45 +35,50 @@ class Worker(StrEnum):
         return self in (Worker.RELAY, Worker.ROUTER, Worker.DISPATCHER)
 
 
-async def run_relay(rt: Runtime, bootstrap: str, stop: asyncio.Event) -> None:
+async def run_relay(rt: Runtime, bootstrap: str, lane: Lane, stop: asyncio.Event) -> None:
     kafka = transport.producer(bootstrap)
     await kafka.start()
     try:
-        await OutboxRelay(rt, kafka).run(stop)
+        await OutboxRelay(rt, kafka, lane).run(stop)
     finally:
         await kafka.stop()
 
 
 async def run_consumer(
-    rt: Runtime, bootstrap: str, topic: str, group: str, stage: Stage, stop: asyncio.Event
+    rt: Runtime, bootstrap: str, stage: Stage, lane: Lane, stop: asyncio.Event
 ) -> None:
-    kafka = transport.consumer(bootstrap, topic, group, rt.settings.kafka)
+    settings = rt.settings.kafka
+    kafka = transport.consumer(
+        bootstrap, stage.topic(settings, lane), stage.group(settings, lane), settings
+    )
     await kafka.start()
     try:
-        await consume(rt, kafka, stage, stop)
+        await consume(rt, kafka, stage, lane, stop)
     finally:
         await kafka.stop()
 
 
-def worker_loop(
+def worker_loops(
     worker: Worker, rt: Runtime, bootstrap: str, stop: asyncio.Event
-) -> Callable[[], Awaitable[None]]:
-    kafka = rt.settings.kafka
-    if worker is Worker.RELAY:
-        return lambda: run_relay(rt, bootstrap, stop)
-    if worker is Worker.ROUTER:
-        return lambda: run_consumer(
-            rt, bootstrap, kafka.events_topic, kafka.router_group, stages.ROUTER, stop
-        )
+) -> dict[str, Callable[[], Awaitable[None]]]:
+    """The loops a worker runs, by name: the pipeline's stages one per lane, each supervised on
+    its own so that a failing routine loop never stops the urgent one."""
     if worker is Worker.DEADLINES:
-        return lambda: run_deadline_monitor(rt, stop)
+        return {worker.value: lambda: run_deadline_monitor(rt, stop)}
     if worker is Worker.NOTIFIER:
-        return lambda: run_notifier(rt, stop)
+        return {worker.value: lambda: run_notifier(rt, stop)}
     if worker is Worker.CHAINER:
-        return lambda: run_chainer(rt, stop)
-    return lambda: run_consumer(
-        rt, bootstrap, kafka.deliveries_topic, kafka.dispatcher_group, stages.DISPATCHER, stop
-    )
+        return {worker.value: lambda: run_chainer(rt, stop)}
+    if worker is Worker.RELAY:
+        return {
+            f"relay-{lane}": functools.partial(run_relay, rt, bootstrap, lane, stop)
+            for lane in URGENT_FIRST
+        }
+    stage = stages.ROUTER if worker is Worker.ROUTER else stages.DISPATCHER
+    return {
+        f"{worker.value}-{lane}": functools.partial(run_consumer, rt, bootstrap, stage, lane, stop)
+        for lane in URGENT_FIRST
+    }
 
 
 async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
@@ -94,8 +101,9 @@ def start_workers(
     rt: Runtime, bootstrap: str, workers: list[Worker], stop: asyncio.Event
 ) -> list[asyncio.Task[None]]:
     return [
-        asyncio.create_task(supervise(w.value, worker_loop(w, rt, bootstrap, stop), stop), name=w)
-        for w in workers
+        asyncio.create_task(supervise(name, loop, stop), name=name)
+        for worker in workers
+        for name, loop in worker_loops(worker, rt, bootstrap, stop).items()
     ]
 
 

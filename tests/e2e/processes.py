@@ -114,7 +114,11 @@ class ImbInstallation:
         scheme = "https" if trusting else "http"
         verify = ssl.create_default_context(cafile=str(trusting)) if trusting else True
         serving = ServingImb(process, f"{scheme}://127.0.0.1:{port}", log.name, verify)
-        serving.wait_ready()
+        try:
+            serving.wait_ready()
+        except BaseException:
+            serving.stop()  # a broker that never became ready must not outlive its test
+            raise
         return serving
 
     def worker(self, name: str) -> subprocess.Popen[bytes]:

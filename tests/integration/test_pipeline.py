@@ -153,7 +153,7 @@ async def test_replayed_kafka_records_change_nothing(world: World, runtime: Runt
     async with runtime.db.unit_of_work() as session:
         await session.execute(update(OutboxEntry).values(published_at=None))
         await session.commit()
-    runtime.outbox_ready.set()
+    runtime.wakeups.wake_all()
     await eventually(_unpublished(runtime), lambda n: n == 0)
     await eventually(lambda: _counts(runtime), lambda c: c == before, timeout=3.0)
 

@@ -39,7 +39,7 @@ async def publish_event(
         await session.rollback()
         accepted = await submit_event(session, rt, caller.actor, event)
     if not accepted.replayed:
-        rt.outbox_ready.set()
+        rt.wakeups.wake(accepted.lane)
         rt.metrics.events_accepted.labels(event.type).inc()
     return _accepted_view(accepted)
 

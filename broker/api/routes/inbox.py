@@ -24,7 +24,8 @@ async def get_inbox(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> InboxPage:
-    """The caller agency's deliveries, newest first, without payloads."""
+    """The caller agency's deliveries, without payloads: urgent ones first (urgency urgent or
+    emergency, or any crisis), then routine ones, each newest first."""
     entries, next_cursor = await list_inbox(session, caller.agency, status, limit, cursor)
     return InboxPage(items=[_item(e) for e in entries], next_cursor=next_cursor)
 
@@ -79,6 +80,7 @@ def _item(entry: InboxEntry) -> InboxItem:
         sender=m.sender_agency,
         purpose=m.purpose,
         urgency=m.urgency,
+        lane=d.lane,
         status=d.status,
         occurred_at=m.occurred_at,
         delivered_at=d.delivered_at,

@@ -26,11 +26,13 @@ def test_time_left_reads_in_the_largest_sensible_unit(offset: timedelta, words: 
     assert time_left(NOW + offset, NOW) == words
 
 
-def _item(kind: str, urgency: str, deadline: datetime | None) -> DutyItem:
+def _item(
+    kind: str, urgency: str, deadline: datetime | None, event_type: str = "crisis.occurred"
+) -> DutyItem:
     return DutyItem(
         kind="escalation" if kind == "escalation" else "delivery",
         id=uuid4(),
-        event_type="crisis.occurred",
+        event_type=event_type,
         urgency=urgency,
         sender="RX4",
         sender_name="Riverside Mental Health NHS Trust",
@@ -54,3 +56,13 @@ def test_overdue_first_then_earliest_deadline_then_emergency_then_the_escalation
     )
 
     assert ordered == [escalated, overdue, emergency_soon, urgent_soon, later, no_deadline]
+
+
+def test_the_urgent_lane_comes_before_an_older_routine_breach() -> None:
+    routine_breach = _item("escalation", "routine", NOW - timedelta(days=2), "risk.changed")
+    routine_crisis = _item("delivery", "routine", NOW + timedelta(hours=1))
+    urgent_risk = _item("escalation", "urgent", NOW + timedelta(minutes=10), "risk.changed")
+
+    ordered = most_urgent_first([routine_breach, routine_crisis, urgent_risk], NOW)
+
+    assert ordered == [urgent_risk, routine_crisis, routine_breach]

@@ -1,5 +1,6 @@
-"""Upgrading a database to the policy by risk level: a table still at the first defaults gets
-the new ones (and a trail in use is told), an administrator's own table is left alone."""
+"""Upgrading a database in use: to the policy by risk level (a table still at the first defaults
+gets the new ones and a trail in use is told; an administrator's own table is left alone), and
+to lanes (what is already held is put in its lane, so the inbox lists it urgent first)."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Uuid, bindparam, text
 from sqlalchemy.engine import make_url
 
 from broker.db.engine import create_engine, is_sqlite
@@ -46,10 +47,14 @@ async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
 
 
 async def _execute(url: str, sql: str, **params: object) -> None:
+    # Ids bound as the Uuid type, which each backend stores its own way.
+    statement = text(sql).bindparams(
+        *(bindparam(name, type_=Uuid()) for name, v in params.items() if isinstance(v, uuid.UUID))
+    )
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.execute(text(sql), params)
+            await connection.execute(statement, params)
     finally:
         await engine.dispose()
 
@@ -113,3 +118,73 @@ async def test_an_administrators_own_table_is_left_as_it_was(empty_database: str
 
     assert await _table(empty_database) == edited
     assert len(edited) == FIRST_TABLE_SIZE
+
+
+async def test_messages_and_deliveries_already_held_are_put_in_their_lanes(
+    empty_database: str,
+) -> None:
+    await migrate_to(empty_database, "0006")
+    now = datetime.now(UTC)
+    for code in ("RX4", "LA001"):
+        await _execute(
+            empty_database,
+            "INSERT INTO agencies (code, name, kind, created_at) VALUES (:c, :c, 'other', :at)",
+            c=code,
+            at=now,
+        )
+    await _execute(
+        empty_database,
+        "INSERT INTO subjects (pseudonym, nhs_number_sealed, created_at) VALUES ('p', :s, :at)",
+        s=b"sealed",
+        at=now,
+    )
+    held = {
+        "routine risk": ("risk.changed", "routine"),
+        "urgent risk": ("risk.changed", "urgent"),
+        "emergency disengagement": ("engagement.disengaged", "emergency"),
+        "routine crisis": ("crisis.occurred", "routine"),
+    }
+    ids = {name: uuid.uuid4() for name in held}
+    for name, (event_type, urgency) in held.items():
+        await _insert_message_and_delivery(empty_database, ids[name], event_type, urgency, now)
+
+    await migrate_to(empty_database, "head")
+
+    expected = {
+        "routine risk": "routine",
+        "urgent risk": "urgent",
+        "emergency disengagement": "urgent",
+        "routine crisis": "urgent",
+    }
+    names = {i.hex: name for name, i in ids.items()}
+    messages = await _rows(empty_database, "SELECT id, lane FROM messages")
+    deliveries = await _rows(empty_database, "SELECT message_id, lane FROM deliveries")
+    assert {names[uuid.UUID(str(m)).hex]: lane for m, lane in messages} == expected
+    assert {names[uuid.UUID(str(m)).hex]: lane for m, lane in deliveries} == expected
+
+
+async def _insert_message_and_delivery(
+    url: str, message_id: uuid.UUID, event_type: str, urgency: str, at: datetime
+) -> None:
+    await _execute(
+        url,
+        "INSERT INTO messages (id, sender_agency, sender_client, sender_event_id, type, "
+        "occurred_at, received_at, subject_pseudonym, purpose, urgency, content_sealed, "
+        "body_digest, payload_digest, status) VALUES (:id, 'RX4', 'c', :event, :type, :at, :at, "
+        "'p', 'direct_care', :urgency, :sealed, 'd', 'd', 'routed')",
+        id=message_id,
+        event=uuid.uuid4(),
+        type=event_type,
+        urgency=urgency,
+        sealed=b"sealed",
+        at=at,
+    )
+    await _execute(
+        url,
+        "INSERT INTO deliveries (id, message_id, recipient_agency, status, decision, "
+        "decision_detail, created_at) VALUES (:id, :message, 'LA001', 'delivered', 'permit', "
+        "'{}', :at)",
+        id=uuid.uuid4(),
+        message=message_id,
+        at=at,
+    )
