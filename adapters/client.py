@@ -2,6 +2,7 @@
 
 async with ImbClient("https://imb.example", client_id, client_secret) as imb:
     accepted = await imb.publish(event)
+    results = await imb.publish_many(events)  # any number, 500 to a call
     for item in await imb.inbox():
         delivery = await imb.fetch(item["delivery_id"])
         await imb.acknowledge(item["delivery_id"], {"outcome": "accepted", ...})
@@ -13,6 +14,8 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+
+BATCH_SIZE = 500  # the most events POST /v1/events:batch takes in one call
 
 
 class ImbError(Exception):
@@ -84,6 +87,18 @@ class ImbClient:
     async def publish(self, event: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("POST", "/v1/events", json=event)
         return result
+
+    async def publish_many(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Publish events through POST /v1/events:batch, 500 to a call; one result per event,
+        in order, each `accepted`, `replayed` or `refused` with its problem details. A call
+        refused whole (429, say) raises ImbError, and the events from that call on were not
+        sent: publishing them again is safe, as each event's id makes it idempotent."""
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(events), BATCH_SIZE):
+            chunk = events[start : start + BATCH_SIZE]
+            answer = await self._call("POST", "/v1/events:batch", json={"events": chunk})
+            results.extend({**r, "index": start + r["index"]} for r in answer["results"])
+        return results
 
     async def event_status(self, message_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("GET", f"/v1/events/{message_id}")

@@ -154,6 +154,8 @@ class Settings(BaseSettings):
     keys_dir: Path | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 256 * 1024
+    # POST /v1/events:batch carries up to 500 events of up to a few KiB each.
+    max_batch_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # A body must arrive whole within this: a slow or short one gets 408 and a closed connection.
     body_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     log_level: str = "INFO"

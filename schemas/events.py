@@ -1,9 +1,9 @@
 """The event envelope and the typed payload of each event type (POST /v1/events)."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, TypeAdapter, model_validator
+from pydantic import Field, SkipValidation, TypeAdapter, field_validator, model_validator
 
 from schemas.common import AgencyCode, LongText, NhsNumber, ShortText, WireModel
 from schemas.instants import CalendarDate, Instant
@@ -114,3 +114,25 @@ EventSubmission = Annotated[
     Field(discriminator="type"),
 ]
 EVENT_SUBMISSION: TypeAdapter[EventSubmission] = TypeAdapter(EventSubmission)
+
+MAX_BATCH = 500
+
+
+class EventBatch(WireModel):
+    """Up to 500 events for POST /v1/events:batch, each as POST /v1/events takes it.
+
+    Each event is validated and answered on its own, so one bad event refuses only itself:
+    the items are checked by the handler, not here (the schema still documents them)."""
+
+    events: SkipValidation[
+        Annotated[list[EventSubmission], Field(min_length=1, max_length=MAX_BATCH)]
+    ]
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _one_to_five_hundred(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValueError("events must be a list of events")
+        if not 1 <= len(value) <= MAX_BATCH:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH} events, not {len(value)}")
+        return value

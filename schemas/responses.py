@@ -1,7 +1,7 @@
 """Response bodies that partner systems code against."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -11,6 +11,32 @@ class EventAccepted(BaseModel):
     message_id: UUID
     status: str
     links: dict[str, str]
+
+
+class BatchItem(BaseModel):
+    """One event's answer in a batch, at the event's index."""
+
+    index: int
+    status: int = Field(
+        description="202 when accepted or replayed, as POST /v1/events answers; otherwise the "
+        "status of the problem that refused this event alone"
+    )
+    outcome: Literal["accepted", "replayed", "refused"]
+    message_id: UUID | None = None
+    links: dict[str, str] | None = None
+    problem: dict[str, Any] | None = Field(
+        default=None, description="RFC 9457 problem details, when refused"
+    )
+
+
+class BatchResults(BaseModel):
+    """207 Multi-Status: every event answered on its own, in the order sent. The accepted ones
+    were written together, in one transaction."""
+
+    accepted: int
+    replayed: int
+    refused: int
+    results: list[BatchItem]
 
 
 class InboxItem(BaseModel):

@@ -73,6 +73,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.add_middleware(
         BodyLimit,
         max_bytes=rt.settings.max_body_bytes,
+        larger={"/v1/events:batch": rt.settings.max_batch_body_bytes},
         timeout=rt.settings.body_timeout_seconds,
     )
     app.add_middleware(ObserveResponses, metrics=rt.metrics)

@@ -17,17 +17,26 @@ class BodyLimit:
     """Reads the whole body first, within `max_bytes` and `timeout` seconds, so that a client
     announcing a long body and sending a few bytes cannot hold a connection and a handler."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout: float,
+        larger: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
+        # Paths whose bodies may be larger (a batch of events), by exact path.
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _announces_body(scope):
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         try:
-            body = await self._read(receive)
+            body = await self._read(receive, limit)
         except BrokerError as refusal:
             await _refuse(scope, receive, send, refusal)
             return
@@ -35,7 +44,7 @@ class BodyLimit:
             return  # a body cut short by a disconnect must never reach a handler as whole
         await self.app(scope, _replay(body, receive), send)
 
-    async def _read(self, receive: Receive) -> bytes:
+    async def _read(self, receive: Receive, limit: int) -> bytes:
         chunks: list[bytes] = []
         try:
             async with asyncio.timeout(self.timeout):
@@ -43,7 +52,7 @@ class BodyLimit:
                     message = await receive()
                     if message["type"] != "http.request":
                         raise ClientGone
-                    if self._add(chunks, message):
+                    if _add(chunks, message, limit):
                         break
         except TimeoutError:
             raise RequestTimeout(
@@ -51,12 +60,13 @@ class BodyLimit:
             ) from None
         return b"".join(chunks)
 
-    def _add(self, chunks: list[bytes], message: Message) -> bool:
-        """Keep the chunk; whether it was the last."""
-        chunks.append(message.get("body", b""))
-        if sum(map(len, chunks)) > self.max_bytes:
-            raise PayloadTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
-        return not message.get("more_body", False)
+
+def _add(chunks: list[bytes], message: Message, limit: int) -> bool:
+    """Keep the chunk; whether it was the last."""
+    chunks.append(message.get("body", b""))
+    if sum(map(len, chunks)) > limit:
+        raise PayloadTooLarge(f"request bodies here are limited to {limit} bytes")
+    return not message.get("more_body", False)
 
 
 def _announces_body(scope: Scope) -> bool:

@@ -26,7 +26,16 @@ def problem(
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = {
+    body = problem_body(status, title, detail, slug, instance, **extra)
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+    )
+
+
+def problem_body(
+    status: int, title: str, detail: str, slug: str, instance: str, **extra: Any
+) -> dict[str, Any]:
+    return {
         "type": f"urn:imb:problem:{slug}",
         "title": title,
         "status": status,
@@ -34,8 +43,34 @@ def problem(
         "instance": instance,
         **extra,
     }
-    return JSONResponse(
-        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+
+
+def error_problem(
+    error: BrokerError, instance: str, at: Sequence[str | int] = ()
+) -> dict[str, Any]:
+    """The problem details of an error, its field locations under `at` (("body",) for a
+    request body, ("body", "events", 3) for a batch's fourth event)."""
+    extra: dict[str, Any] = {}
+    errors = getattr(error, "errors", None)
+    if errors:
+        extra["errors"] = [{"loc": [*at, *e.loc], "msg": e.msg} for e in errors]
+    return problem_body(error.status, error.title, error.detail, error.slug, instance, **extra)
+
+
+def validation_problem(
+    errors: Sequence[Mapping[str, Any]], instance: str, at: Sequence[str | int] = ()
+) -> dict[str, Any]:
+    """A 422 for pydantic's errors, located under `at`."""
+    located = [
+        {"loc": [*at, *without_tag(e["loc"])], "msg": e["msg"], "type": e["type"]} for e in errors
+    ]
+    return problem_body(
+        422,
+        "Unprocessable request",
+        "the request does not match the contract; see errors",
+        "invalid-input",
+        instance,
+        errors=located,
     )
 
 
@@ -55,39 +90,31 @@ def instance_of(scope: Mapping[str, Any]) -> str:
 
 def field_path(loc: Sequence[str | int]) -> list[str | int]:
     """Drop the discriminator tag pydantic inserts for a tagged union (body.risk.changed.x)."""
+    if len(loc) > 1 and loc[0] == "body":
+        return ["body", *without_tag(loc[1:])]
+    return list(loc)
+
+
+def without_tag(loc: Sequence[str | int]) -> list[str | int]:
+    """An event's field location without the event type pydantic puts first."""
     path = list(loc)
-    if len(path) > 1 and path[0] == "body" and path[1] in _TAGS:
-        del path[1]
-    return path
+    return path[1:] if path and path[0] in _TAGS else path
 
 
 async def _broker_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BrokerError)
-    extra: dict[str, Any] = {}
-    errors = getattr(exc, "errors", None)
-    if errors:
-        extra["errors"] = [{"loc": list(e.loc), "msg": e.msg} for e in errors]
     headers = dict(getattr(exc, "headers", None) or {})
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    return problem(
-        exc.status, exc.title, exc.detail, exc.slug, instance_of(request.scope), headers, **extra
-    )
+    body = error_problem(exc, instance_of(request.scope))
+    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": field_path(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-    ]
-    return problem(
-        422,
-        "Unprocessable request",
-        "the request does not match the contract; see errors",
-        "invalid-input",
-        instance_of(request.scope),
-        errors=errors,
-    )
+    errors = [{**e, "loc": field_path(e["loc"])} for e in exc.errors()]
+    body = validation_problem(errors, instance_of(request.scope))
+    return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

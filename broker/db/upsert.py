@@ -16,3 +16,13 @@ async def insert_if_absent(
     statement = dialect.insert(model).values(**values).on_conflict_do_nothing()
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def insert_all_if_absent(
+    session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]
+) -> None:
+    """Insert each row unless one with the same key exists, in one statement."""
+    if not rows:
+        return
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    await session.execute(dialect.insert(model).values(rows).on_conflict_do_nothing())

@@ -1,5 +1,12 @@
-"""SubmitEvent: accept an event durably, with its audit record and outbox entry, or refuse it."""
+"""SubmitEvents: accept events durably, each with its audit record and outbox entry, or say
+why not, one answer per event.
 
+One event (POST /v1/events) is a batch of one. A batch is read in bulk — the sender's earlier
+events with these ids, the recipients named, the people's care — and written in the caller's
+one transaction, so accepting 500 events costs a handful of round trips, not 500 times a few.
+"""
+
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
@@ -11,11 +18,12 @@ from broker.audit.log import Actor, AuditEvent, append
 from broker.crypto.envelope import message_ad, seal
 from broker.crypto.pseudonym import canonical_json, payload_digest
 from broker.db.models import Message
-from broker.errors import Conflict, FieldError, InvalidInput
+from broker.errors import BrokerError, Conflict, FieldError, InvalidInput
 from broker.pipeline.lanes import Lane, lane_of
 from broker.pipeline.outbox import enqueue, event_record
 from broker.runtime import Runtime
-from broker.subjects.repository import register_subject
+from broker.subjects.access import persons_known_to
+from broker.subjects.repository import register_subjects
 from schemas.events import EventSubmission
 
 ACCEPTED = "accepted"
@@ -29,60 +37,151 @@ class Accepted:
     lane: Lane
 
 
-async def submit_event(
-    session: AsyncSession, rt: Runtime, actor: Actor, event: EventSubmission
-) -> Accepted:
+# Each event's answer: accepted (or replayed), or the error that refused it alone. Field
+# locations in an error are relative to the event.
+Outcome = Accepted | BrokerError
+
+
+@dataclass(frozen=True)
+class _New:
+    """An event to accept: it becomes a message once its person is on record."""
+
+    event: EventSubmission
+    body_digest: str
+    pseudonym: str
+
+
+async def submit_events(
+    session: AsyncSession, rt: Runtime, actor: Actor, events: Sequence[EventSubmission]
+) -> list[Outcome]:
     assert actor.agency is not None
-    assert actor.client is not None
-    body_digest = payload_digest(rt.keys.digest_key, canonical_json(event.model_dump(mode="json")))
-    existing = await find_by_sender_event(session, actor.agency, event.id)
-    if existing is not None:
-        return replay(existing, body_digest)
-    await _check_recipients(session, rt, actor.agency, event.recipients)
-    message = await _store_message(session, rt, actor, event, body_digest)
-    return Accepted(message.id, message.status, replayed=False, lane=Lane(message.lane))
+    pseudonyms = [rt.pseudonymiser.pseudonym(event.subject.nhs_number) for event in events]
+    verdicts = await _verdicts(session, rt, actor.agency, events, pseudonyms)
+    # An event sent twice in one batch has one verdict, met twice: it is stored once.
+    new = list({id(v): v for v in verdicts if isinstance(v, _New)}.values())
+    # People first: a message refers to its person's record.
+    await register_subjects(session, rt, {v.pseudonym: v.event.subject.nhs_number for v in new})
+    stored = {id(v): _store_message(session, rt, actor, v) for v in new}
+    return _answers(verdicts, stored)
+
+
+def _answers(verdicts: list["_New | Outcome"], stored: dict[int, Message]) -> list[Outcome]:
+    answers: list[Outcome] = []
+    answered: set[int] = set()
+    for verdict in verdicts:
+        if not isinstance(verdict, _New):
+            answers.append(verdict)
+            continue
+        message = stored[id(verdict)]
+        replayed = id(verdict) in answered  # the second time in the batch
+        answers.append(Accepted(message.id, ACCEPTED, replayed, Lane(message.lane)))
+        answered.add(id(verdict))
+    return answers
+
+
+async def _verdicts(
+    session: AsyncSession,
+    rt: Runtime,
+    sender: str,
+    events: Sequence[EventSubmission],
+    pseudonyms: list[str],
+) -> list[_New | Outcome]:
+    """Each event's fate, from what is read in bulk: new, a replay, or refused."""
+    digests = [_body_digest(rt, event) for event in events]
+    earlier: dict[UUID, Message | _New] = dict(
+        await _earlier_events(session, sender, [event.id for event in events])
+    )
+    known = await registered(session, rt, {code for e in events for code in e.recipients or ()})
+    unnamed = {p for e, p in zip(events, pseudonyms, strict=True) if e.recipients is None}
+    cared_for = await persons_known_to(session, sender, unnamed)
+    verdicts: list[_New | Outcome] = []
+    for event, digest, pseudonym in zip(events, digests, pseudonyms, strict=True):
+        if event.id in earlier:
+            verdicts.append(_replay(earlier[event.id], digest))
+            continue
+        refusal = _recipients_refusal(event, sender, known) or _addressing_refusal(
+            event, pseudonym in cared_for
+        )
+        if refusal is None:
+            earlier[event.id] = new = _New(event, digest, pseudonym)
+            verdicts.append(new)
+        else:
+            verdicts.append(refusal)
+    return verdicts
 
 
 async def find_by_sender_event(
     session: AsyncSession, sender: str, event_id: UUID
 ) -> Message | None:
+    return (await _earlier_events(session, sender, [event_id])).get(event_id)
+
+
+async def _earlier_events(
+    session: AsyncSession, sender: str, event_ids: list[UUID]
+) -> dict[UUID, Message]:
     statement = select(Message).where(
-        Message.sender_agency == sender, Message.sender_event_id == event_id
+        Message.sender_agency == sender, Message.sender_event_id.in_(set(event_ids))
     )
-    return (await session.scalars(statement)).one_or_none()
+    return {m.sender_event_id: m for m in (await session.scalars(statement)).all()}
 
 
-def replay(existing: Message, body_digest: str) -> Accepted:
-    """The same event again is the same message; the same id with another body is a clash."""
+def _body_digest(rt: Runtime, event: EventSubmission) -> str:
+    return payload_digest(rt.keys.digest_key, canonical_json(event.model_dump(mode="json")))
+
+
+def _replay(existing: "Message | _New", body_digest: str) -> "_New | Outcome":
+    """The same event again is the same message; the same id with another body is a clash.
+    An id twice in one batch: the second is the first's replay (or clash)."""
     if existing.body_digest != body_digest:
-        raise Conflict(f"event {existing.sender_event_id} was already accepted with another body")
+        return Conflict(f"event {_event_id(existing)} was already accepted with another body")
+    if isinstance(existing, _New):
+        return existing
     return Accepted(existing.id, existing.status, replayed=True, lane=Lane(existing.lane))
 
 
-async def _check_recipients(
-    session: AsyncSession, rt: Runtime, sender: str, recipients: list[str] | None
-) -> None:
-    if recipients is None:
-        return
-    known = await registered(session, rt, recipients)
+def _event_id(existing: "Message | _New") -> UUID:
+    return existing.event.id if isinstance(existing, _New) else existing.sender_event_id
+
+
+def _recipients_refusal(
+    event: EventSubmission, sender: str, known: set[str]
+) -> InvalidInput | None:
+    if event.recipients is None:
+        return None
     errors = [
-        FieldError(("body", "recipients", index), _recipient_problem(code, sender))
-        for index, code in enumerate(recipients)
+        FieldError(("recipients", index), _recipient_problem(code, sender))
+        for index, code in enumerate(event.recipients)
         if code not in known or code == sender
     ]
-    if errors:
-        raise InvalidInput("the event names recipients it cannot be sent to", errors)
+    if not errors:
+        return None
+    return InvalidInput("the event names recipients it cannot be sent to", errors)
 
 
 def _recipient_problem(code: str, sender: str) -> str:
     return "an agency does not send to itself" if code == sender else f"unknown agency {code}"
 
 
-async def _store_message(
-    session: AsyncSession, rt: Runtime, actor: Actor, event: EventSubmission, body_digest: str
-) -> Message:
+def _addressing_refusal(event: EventSubmission, sender_cares: bool) -> InvalidInput | None:
+    """Without recipients an event goes to the person's care team, which only an agency
+    among the person's carers may address so."""
+    if event.recipients is not None or sender_cares:
+        return None
+    return InvalidInput(
+        "name the recipients",
+        [
+            FieldError(
+                ("recipients",),
+                "only the person's care team and crisis-plan partners may send to them "
+                "without naming recipients",
+            )
+        ],
+    )
+
+
+def _store_message(session: AsyncSession, rt: Runtime, actor: Actor, new: _New) -> Message:
+    event, body_digest, pseudonym = new.event, new.body_digest, new.pseudonym
     now = rt.clock()
-    pseudonym = await register_subject(session, rt, event.subject.nhs_number)
     message_id = uuid4()
     payload = event.payload.model_dump(mode="json")
     content = seal(rt.keys.key_provider, canonical_json(_content(event)), message_ad(message_id))

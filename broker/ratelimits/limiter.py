@@ -60,10 +60,11 @@ class Limiter:
         self._strategy = SlidingWindowCounterRateLimiter(storage)
         self._metrics = metrics
 
-    async def charge(self, limit: Limit, *key: str) -> None:
-        """Count one call by `key` against the limit; raise TooManyRequests over it."""
+    async def charge(self, limit: Limit, *key: str, cost: int = 1) -> None:
+        """Count one call (or `cost` of them) by `key` against the limit; raise
+        TooManyRequests over it."""
         try:
-            refusal = await self._over(limit, key)
+            refusal = await self._over(limit, key, cost)
         except Exception as exc:  # the store's client raises its own kinds; all mean "down"
             log.warning("rate limit store unreachable (%s); call let through", type(exc).__name__)
             self._metrics.rate_limit_store_errors.inc()
@@ -72,8 +73,8 @@ class Limiter:
             self._metrics.rate_limited.labels(limit.name).inc()
             raise refusal
 
-    async def _over(self, limit: Limit, key: tuple[str, ...]) -> TooManyRequests | None:
-        if await self._strategy.hit(limit.rate, limit.name, *key):
+    async def _over(self, limit: Limit, key: tuple[str, ...], cost: int) -> TooManyRequests | None:
+        if await self._strategy.hit(limit.rate, limit.name, *key, cost=cost):
             return None
         stats = await self._strategy.get_window_stats(limit.rate, limit.name, *key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))

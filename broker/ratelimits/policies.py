@@ -4,12 +4,13 @@ import ipaddress
 
 from starlette.requests import Request
 
+from broker.auth.tokens import AccessClaims
 from broker.ratelimits.agencies import ClientLimits
 from broker.ratelimits.limiter import Limit
 from broker.runtime import Runtime
 
 # The calls that publish events; every other call by a client counts as a read.
-PUBLISHING = {("POST", "/v1/events")}
+PUBLISHING = {("POST", "/v1/events"), ("POST", "/v1/events:batch")}
 
 
 def client_address(request: Request) -> str:
@@ -43,3 +44,12 @@ def token_limits(rt: Runtime) -> tuple[Limit, Limit]:
 def call_limit(request: Request, limits: ClientLimits) -> Limit:
     publishing = (request.method, request.url.path) in PUBLISHING
     return limits.publish if publishing else limits.read
+
+
+async def charge_publishing(rt: Runtime, claims: AccessClaims, extra: int) -> None:
+    """Count a batch's further events against the publish limit (its call counted one), so
+    that a batch is no way around an agency's limit; over it, nothing is written."""
+    if extra <= 0:
+        return
+    limits = await rt.agency_limits.of(rt.db, claims.agency)
+    await rt.limiter.charge(limits.publish, claims.client_id, cost=extra)

@@ -1,12 +1,14 @@
 """Subjects, their care teams and consent records."""
 
+from collections.abc import Mapping
+
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import consent.model as cm
 from broker.crypto.envelope import seal
 from broker.db.models import CareTeamMember, ConsentRecord, Subject
-from broker.db.upsert import insert_if_absent
+from broker.db.upsert import insert_all_if_absent
 from broker.runtime import Runtime
 from schemas.vocabulary import ConsentState, Purpose
 
@@ -18,19 +20,34 @@ def subject_ad(pseudonym: str) -> bytes:
 async def register_subject(session: AsyncSession, rt: Runtime, nhs_number: str) -> str:
     """The subject's pseudonym, recording the subject on first sight."""
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
-    if pseudonym in rt.known_subjects:
-        return pseudonym
-    if await session.get(Subject, pseudonym) is None:
-        sealed = seal(rt.keys.key_provider, nhs_number.encode(), subject_ad(pseudonym))
-        values = {
-            "pseudonym": pseudonym,
-            "nhs_number_sealed": sealed.to_bytes(),
-            "created_at": rt.clock(),
-        }
-        await insert_if_absent(session, Subject, values)
-    else:
-        rt.known_subjects.add(pseudonym)
+    await register_subjects(session, rt, {pseudonym: nhs_number})
     return pseudonym
+
+
+async def register_subjects(session: AsyncSession, rt: Runtime, people: Mapping[str, str]) -> None:
+    """Record these people (pseudonym: NHS number) on first sight, in one statement each to
+    look and to insert. A person is remembered as known only once found committed: an insert
+    may yet be rolled back."""
+    unseen = [pseudonym for pseudonym in people if pseudonym not in rt.known_subjects]
+    if not unseen:
+        return
+    found = set(
+        await session.scalars(select(Subject.pseudonym).where(Subject.pseudonym.in_(unseen)))
+    )
+    rt.known_subjects.update(found)
+    now, keys = rt.clock(), rt.keys.key_provider
+    rows = [
+        {
+            "pseudonym": pseudonym,
+            "nhs_number_sealed": seal(
+                keys, people[pseudonym].encode(), subject_ad(pseudonym)
+            ).to_bytes(),
+            "created_at": now,
+        }
+        for pseudonym in unseen
+        if pseudonym not in found
+    ]
+    await insert_all_if_absent(session, Subject, rows)
 
 
 async def care_teams_of(session: AsyncSession, pseudonyms: set[str]) -> list[tuple[str, str]]:

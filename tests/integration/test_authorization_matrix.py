@@ -79,6 +79,10 @@ SUBJECT = "/v1/subjects/{nhs}"
 MATRIX: dict[tuple[str, str], Probe] = {
     ("POST", "/oauth/token"): Probe(401),  # tried with the council's client id: see below
     ("POST", "/v1/events"): Probe(202, body=risk_event(recipients=[COUNCIL]), writes=Writes.OWN),
+    # One event it may send, and one to the care team of a person it does not care for.
+    ("POST", "/v1/events:batch"): Probe(
+        207, body={"events": [risk_event(recipients=[COUNCIL]), risk_event()]}, writes=Writes.OWN
+    ),
     ("GET", "/v1/events/{message_id}"): Probe(404, "/v1/events/{message}"),
     ("GET", "/v1/inbox"): Probe(200),
     ("GET", "/v1/inbox/{delivery_id}"): Probe(404, "/v1/inbox/{delivery}"),

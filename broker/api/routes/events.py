@@ -1,18 +1,21 @@
-"""POST /v1/events and GET /v1/events/{message_id}."""
+"""POST /v1/events, POST /v1/events:batch and GET /v1/events/{message_id}."""
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
-from broker.errors import FieldError, InvalidInput
-from broker.messages.submit import Accepted, submit_event
+from broker.api.problems import error_problem, instance_of, validation_problem
+from broker.errors import BrokerError, FieldError, InvalidInput
+from broker.messages.submit import Accepted, Outcome, submit_events
 from broker.messages.views import message_status
-from broker.subjects.access import persons_known_to
-from schemas.events import EventSubmission
-from schemas.responses import EventAccepted
+from broker.ratelimits.policies import charge_publishing
+from schemas.events import EVENT_SUBMISSION, EventBatch, EventSubmission
+from schemas.responses import BatchItem, BatchResults, EventAccepted
 from schemas.vocabulary import Scope
 
 router = APIRouter(tags=["events"])
@@ -29,19 +32,94 @@ async def publish_event(
     """Accept an event durably (202); the same `id` and body again returns the same message.
     Without `recipients` it goes to the person's care team (and active crisis plan), which only
     an agency among them may address so: any other must name its recipients (422)."""
-    if event.recipients is None:
-        await _may_address_the_carers(session, rt, caller, event.subject.nhs_number)
+    (outcome,) = await _submit(session, rt, caller, [event])
+    if isinstance(outcome, BrokerError):
+        raise _located(outcome)
+    return _accepted_view(outcome)
+
+
+@router.post("/v1/events:batch", status_code=207, response_model=BatchResults)
+async def publish_events(
+    batch: Annotated[EventBatch, Body()],
+    caller: Publisher,
+    rt: RuntimeDep,
+    session: SessionDep,
+    request: Request,
+) -> BatchResults:
+    """Up to 500 events, each validated and answered on its own at its index (207): accepted
+    or replayed exactly as POST /v1/events would answer it, or refused with its own problem
+    details. The accepted ones are written together, in one transaction. Each event counts
+    against the agency's publish rate limit."""
+    await charge_publishing(rt, caller.claims, extra=len(batch.events) - 1)
+    instance = instance_of(request.scope)
+    parsed = [_parsed(raw, index, instance) for index, raw in enumerate(batch.events)]
+    valid = [event for event in parsed if not isinstance(event, dict)]
+    outcomes = iter(await _submit(session, rt, caller, valid) if valid else [])
+    results = [
+        _refused(index, item)
+        if isinstance(item, dict)
+        else _answer(index, next(outcomes), instance)
+        for index, item in enumerate(parsed)
+    ]
+    return BatchResults(
+        accepted=sum(r.outcome == "accepted" for r in results),
+        replayed=sum(r.outcome == "replayed" for r in results),
+        refused=sum(r.outcome == "refused" for r in results),
+        results=results,
+    )
+
+
+async def _submit(
+    session: SessionDep, rt: RuntimeDep, caller: Caller, events: Sequence[EventSubmission]
+) -> list[Outcome]:
+    """Submit and commit; once more if another request accepted one of these event ids
+    between our look and our commit (the second pass answers it as a replay)."""
     try:
-        accepted = await submit_event(session, rt, caller.actor, event)
+        outcomes = await submit_events(session, rt, caller.actor, events)
         await session.commit()
     except IntegrityError:
-        # Another request with the same event id committed first: answer as a replay.
         await session.rollback()
-        accepted = await submit_event(session, rt, caller.actor, event)
-    if not accepted.replayed:
-        rt.wakeups.wake(accepted.lane)
-        rt.metrics.events_accepted.labels(event.type).inc()
-    return _accepted_view(accepted)
+        outcomes = await submit_events(session, rt, caller.actor, events)
+        await session.commit()
+    for outcome, event in zip(outcomes, events, strict=True):
+        if isinstance(outcome, Accepted) and not outcome.replayed:
+            rt.wakeups.wake(outcome.lane)
+            rt.metrics.events_accepted.labels(event.type).inc()
+    return outcomes
+
+
+def _parsed(raw: Any, index: int, instance: str) -> EventSubmission | dict[str, Any]:
+    """The event, or the problem details that refuse it."""
+    try:
+        return EVENT_SUBMISSION.validate_python(raw)
+    except ValidationError as exc:
+        return validation_problem(exc.errors(), instance, at=("body", "events", index))
+
+
+def _answer(index: int, outcome: Outcome, instance: str) -> BatchItem:
+    if isinstance(outcome, BrokerError):
+        return _refused(index, error_problem(outcome, instance, at=("body", "events", index)))
+    view = _accepted_view(outcome)
+    return BatchItem(
+        index=index,
+        status=202,
+        outcome="replayed" if outcome.replayed else "accepted",
+        message_id=view.message_id,
+        links=view.links,
+    )
+
+
+def _refused(index: int, problem: dict[str, Any]) -> BatchItem:
+    return BatchItem(index=index, status=problem["status"], outcome="refused", problem=problem)
+
+
+def _located(error: BrokerError) -> BrokerError:
+    """The error with its field locations in the request body."""
+    if isinstance(error, InvalidInput):
+        return InvalidInput(
+            error.detail, [FieldError(("body", *e.loc), e.msg) for e in error.errors]
+        )
+    return error
 
 
 def _accepted_view(accepted: Accepted) -> EventAccepted:
@@ -56,20 +134,3 @@ async def get_event(
 ) -> dict[str, Any]:
     """The message's status with one entry per recipient: decision, status and deadlines."""
     return await message_status(session, caller.agency, message_id, rt.clock())
-
-
-async def _may_address_the_carers(
-    session: SessionDep, rt: RuntimeDep, caller: Caller, nhs_number: str
-) -> None:
-    pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
-    if not await persons_known_to(session, caller.agency, {pseudonym}):
-        raise InvalidInput(
-            "name the recipients",
-            [
-                FieldError(
-                    ("body", "recipients"),
-                    "only the person's care team and crisis-plan partners may send to them "
-                    "without naming recipients",
-                )
-            ],
-        )
