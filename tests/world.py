@@ -17,6 +17,7 @@ from broker.audit.log import Actor
 from broker.auth.tokens import Grant
 from broker.runtime import Runtime
 from schemas.admin import AgencyRegistration, ClientRegistration
+from schemas.nhs_number import nhs_check_digit
 from schemas.vocabulary import AgencyKind, Scope
 
 TRUST, COUNCIL, HOUSING, GP = "RX4", "LA001", "HOU01", "GP001"
@@ -266,3 +267,16 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"not reached within {timeout}s; last value: {value!r}")
         await asyncio.sleep(0.05)
+
+
+def nhs_numbers_for_testing(count: int) -> list[str]:
+    """`count` distinct valid NHS numbers from the range kept for testing (999…)."""
+    numbers: list[str] = []
+    serial = 0
+    while len(numbers) < count:
+        first_nine = f"999{serial:06d}"
+        serial += 1
+        check = nhs_check_digit(first_nine)
+        if check is not None and len(set(first_nine)) > 1:
+            numbers.append(f"{first_nine}{check}")
+    return numbers

@@ -1,20 +1,25 @@
 """Urgent traffic in its own lane: its own topics, first in the inbox, and never ahead of an
 earlier event about the same person."""
 
+import time
 from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from broker.audit.log import Actor
 from broker.db.models import AuditRecord, Delivery
 from broker.pipeline import stages
 from broker.pipeline.consume import apply_in_lane
 from broker.pipeline.lanes import Lane
 from broker.pipeline.outbox import decode_record
 from broker.settings import Settings
+from broker.workers.supervisor import Worker
+from tests.backlog import queue_routine_backlog
+from tests.pipelines import running_workers
 from tests.topics import records_on
-from tests.world import COUNCIL, OTHER_NHS_NUMBER, World, crisis_event, eventually
+from tests.world import COUNCIL, OTHER_NHS_NUMBER, TRUST, World, crisis_event, eventually
 
 
 async def _published(world: World, **overrides: Any) -> str:
@@ -119,3 +124,40 @@ async def _decided(world: World) -> list[str]:
             .order_by(AuditRecord.id)
         )
         return [str(m) for m in (await session.scalars(statement)).all()]
+
+
+BACKLOG = 20_000
+
+
+async def test_a_crisis_published_behind_a_routine_backlog_arrives_before_it_drains(
+    world: World,
+) -> None:
+    """20,000 routine events for the council are queued and draining; a crisis published last
+    is in the council's inbox while most of the backlog is still waiting."""
+    sender = Actor(TRUST, world.credentials[TRUST][0])
+    await queue_routine_backlog(world.rt, sender, COUNCIL, BACKLOG, people=2_000)
+
+    async with running_workers(world.rt, list(Worker)):
+        await eventually(lambda: _delivered(world, "routine"), lambda n: n > 0, timeout=60)
+        published = time.monotonic()
+        crisis = await world.post(TRUST, "/v1/events", crisis_event(recipients=[COUNCIL]))
+        assert crisis.status_code == 202, crisis.text
+        await eventually(lambda: _delivered(world, "urgent"), lambda n: n == 1, timeout=60)
+        took = time.monotonic() - published
+        routine_delivered = await _delivered(world, "routine")
+
+    print(
+        f"crisis in the inbox {took:.2f} s after publishing, with {routine_delivered} of "
+        f"{BACKLOG} routine deliveries made"
+    )
+    assert routine_delivered < BACKLOG / 2
+
+
+async def _delivered(world: World, lane: str) -> int:
+    async with world.rt.db.unit_of_work() as session:
+        statement = (
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.lane == lane, Delivery.status == "delivered")
+        )
+        return int((await session.execute(statement)).scalar_one())
