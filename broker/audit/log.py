@@ -90,17 +90,44 @@ def append(
 ) -> None:
     session.add(
         AuditRecord(
-            recorded_at=at,
-            event=event.value,
-            message_id=message_id,
-            delivery_id=delivery_id,
-            actor_agency=actor.agency,
-            actor_client=actor.client,
-            subject_pseudonym=subject,
-            payload_digest=payload_digest,
-            detail=detail or {},
+            **record(
+                event,
+                actor,
+                at,
+                message_id=message_id,
+                delivery_id=delivery_id,
+                subject=subject,
+                payload_digest=payload_digest,
+                detail=detail,
+            )
         )
     )
+
+
+def record(
+    event: AuditEvent,
+    actor: Actor,
+    at: datetime,
+    *,
+    message_id: UUID | None = None,
+    delivery_id: UUID | None = None,
+    subject: str | None = None,
+    payload_digest: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An audit record's row, for `append` or for a hot path's bulk insert
+    (broker.db.bulk)."""
+    return {
+        "recorded_at": at,
+        "event": event.value,
+        "message_id": message_id,
+        "delivery_id": delivery_id,
+        "actor_agency": actor.agency,
+        "actor_client": actor.client,
+        "subject_pseudonym": subject,
+        "payload_digest": payload_digest,
+        "detail": detail or {},
+    }
 
 
 def append_about_delivery(

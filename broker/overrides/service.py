@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.audit.log import BROKER, Actor, AuditEvent, append_about_delivery
 from broker.crypto.envelope import Sealed, open_sealed, seal
-from broker.db.models import Delivery, Message, Override
+from broker.db.models import Message, Override
 from broker.errors import Conflict, NotFound
 from broker.overrides.repository import overrides_visible_to
 from broker.runtime import Runtime
@@ -32,7 +32,8 @@ def open_override(
     session: AsyncSession,
     rt: Runtime,
     message: Message,
-    delivery: Delivery,
+    delivery_id: UUID,
+    recipient: str,
     decision: Decision,
     claim: dict[str, Any],
 ) -> Override:
@@ -43,10 +44,10 @@ def open_override(
     )
     item = Override(
         id=override_id,
-        delivery_id=delivery.id,
+        delivery_id=delivery_id,
         message_id=message.id,
         sender_agency=message.sender_agency,
-        recipient_agency=delivery.recipient_agency,
+        recipient_agency=recipient,
         reason=str(claim["reason"]),
         authorised_by=str(claim["authorised_by"]),
         justification_sealed=justification.to_bytes(),
@@ -63,7 +64,7 @@ def open_override(
         BROKER,
         now,
         message,
-        delivery.id,
+        delivery_id,
         detail=_audit_detail(item),
     )
     return item

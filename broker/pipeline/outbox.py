@@ -13,7 +13,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.crypto.envelope import Sealed
-from broker.db.models import Delivery, Message, OutboxEntry
+from broker.db.models import Message, OutboxEntry
 from broker.pipeline.lanes import Lane
 
 RECORD_VERSION = 1
@@ -34,13 +34,13 @@ def event_record(message: Message, content: Sealed) -> bytes:
     )
 
 
-def delivery_record(delivery: Delivery, message: Message, content: Sealed) -> bytes:
+def delivery_record(delivery_id: UUID, recipient: str, message: Message, content: Sealed) -> bytes:
     return _encode(
         {
             "kind": "delivery",
-            "delivery_id": str(delivery.id),
+            "delivery_id": str(delivery_id),
             "message_id": str(message.id),
-            "recipient": delivery.recipient_agency,
+            "recipient": recipient,
             "type": message.type,
             "urgency": message.urgency,
             "content": content.to_json(),
@@ -78,4 +78,10 @@ def record_id(record: dict[str, Any], name: str) -> UUID:
 def enqueue(
     session: AsyncSession, lane: Lane, topic: str, key: str, value: bytes, at: datetime
 ) -> None:
-    session.add(OutboxEntry(topic=topic, key=key, value=value, created_at=at, lane=lane.value))
+    session.add(OutboxEntry(**entry(lane, topic, key, value, at)))
+
+
+def entry(lane: Lane, topic: str, key: str, value: bytes, at: datetime) -> dict[str, Any]:
+    """An outbox entry's row, for `enqueue` or for a hot path's bulk insert
+    (broker.db.bulk)."""
+    return {"topic": topic, "key": key, "value": value, "created_at": at, "lane": lane.value}

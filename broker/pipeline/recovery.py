@@ -55,7 +55,7 @@ async def _requeue_deliveries(session: AsyncSession, rt: Runtime) -> int:
             keys, Sealed.from_bytes(message.content_sealed), message_ad(message.id)
         )
         sealed = seal(keys, content, delivery_ad(message.id, delivery.recipient_agency))
-        record = delivery_record(delivery, message, sealed)
+        record = delivery_record(delivery.id, delivery.recipient_agency, message, sealed)
         lane = Lane(delivery.lane)
         topic = rt.settings.kafka.deliveries_topic(lane)
         enqueue(session, lane, topic, delivery.recipient_agency, record, now)

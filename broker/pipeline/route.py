@@ -15,7 +15,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.agreements.repository import versions_naming
-from broker.audit.log import BROKER, AuditEvent, append, append_about_delivery
+from broker.audit.log import BROKER, AuditEvent, append
+from broker.audit.log import record as audit_record
 from broker.crisis_plans.repository import active_plans
 from broker.crisis_plans.routing import (
     ActivePlan,
@@ -25,12 +26,14 @@ from broker.crisis_plans.routing import (
 )
 from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed, seal
 from broker.crypto.pseudonym import canonical_json
-from broker.db.models import AgreementVersion, Delivery, Message
+from broker.db.bulk import RowsToInsert
+from broker.db.models import AgreementVersion, AuditRecord, Delivery, Message, OutboxEntry
 from broker.deliveries.minimise import minimised
 from broker.messages.submit import ACCEPTED
 from broker.overrides.service import open_override
 from broker.pipeline.lanes import Lane
-from broker.pipeline.outbox import delivery_record, enqueue
+from broker.pipeline.outbox import delivery_record
+from broker.pipeline.outbox import entry as outbox_entry
 from broker.runtime import Runtime
 from broker.subjects.repository import care_teams_of, consent_histories, to_consent_record
 from broker.timeframes.assign import Assigned, Tightening, agreed_tightenings, assign, risk_level_of
@@ -67,6 +70,8 @@ class BatchReads:
         self.consents: dict[str, list[ConsentRecord]] = defaultdict(list)
         self.crisis_plans: dict[str, ActivePlan] = {}
         self.policies: list[Policy] = []
+        # What routing writes, inserted together at the end of the batch.
+        self.rows = RowsToInsert(Delivery, AuditRecord, OutboxEntry)
 
     async def load_policies(self) -> None:
         self.policies = await current_policies(self.session)
@@ -107,6 +112,7 @@ async def route_messages(session: AsyncSession, rt: Runtime, message_ids: list[U
     await reads.load_subjects({m.subject_pseudonym for m in messages})
     for message in messages:
         await route_message(session, rt, message, reads)
+    await reads.rows.insert(session)
 
 
 async def _unrouted_with_predecessors(
@@ -152,11 +158,14 @@ async def route_message(
         in_plan = plan if plan is not None and recipient in plan.partners else None
         planned = in_plan.tightenings_for(recipient) if in_plan else []
         timing = await _timeframe(reads, message, content, decision, now, planned)
-        delivery = _create_delivery(
-            session, rt, message, recipient, decision, content, timing, in_plan
+        delivery_id = _create_delivery(
+            reads.rows, rt, message, recipient, decision, content, timing, in_plan
         )
         if decision.outcome is DecisionOutcome.PERMIT_OVERRIDE:
-            open_override(session, rt, message, delivery, decision, content["override"])
+            # The review item refers to the delivery: its row goes in first.
+            await reads.rows.insert(session)
+            claim = content["override"]
+            open_override(session, rt, message, delivery_id, recipient, decision, claim)
     message.status, message.routed_at = ROUTED, now
     permitted = sum(d.permitted for d in decisions.values())
     return Routed(message.id, permitted, len(decisions) - permitted)
@@ -236,7 +245,7 @@ def _open_content(rt: Runtime, message: Message) -> dict[str, Any]:
 
 
 def _create_delivery(
-    session: AsyncSession,
+    rows: RowsToInsert,
     rt: Runtime,
     message: Message,
     recipient: str,
@@ -244,58 +253,66 @@ def _create_delivery(
     content: dict[str, Any],
     timing: Assigned | None,
     plan: ActivePlan | None = None,
-) -> Delivery:
-    now = rt.clock()
+) -> UUID:
+    """The delivery's row, its audit record and (if permitted) its outbox entry, as rows."""
+    now, delivery_id = rt.clock(), uuid4()
     status = DeliveryStatus.PENDING if decision.permitted else DeliveryStatus.WITHHELD
-    delivery = Delivery(
-        id=uuid4(),
-        message_id=message.id,
-        recipient_agency=recipient,
-        status=status.value,
-        decision=decision.outcome.value,
-        decision_detail=decision.to_dict(),
-        created_at=now,
-        deliver_by=timing.deadlines.deliver_by if timing else None,
-        ack_by=timing.deadlines.ack_by if timing else None,
-        timeframe=timing.record if timing else None,
-        crisis_plan_id=plan.id if plan else None,
-        escalation_step=0,
-        lane=message.lane,
-    )
-    session.add(delivery)
-    append_about_delivery(
-        session,
-        AuditEvent.DELIVERY_DECIDED,
-        BROKER,
-        now,
-        message,
-        delivery.id,
-        detail={
-            "recipient": recipient,
+    deadlines = timing.deadlines if timing else None
+    rows.add(
+        Delivery,
+        {
+            "id": delivery_id,
+            "message_id": message.id,
+            "recipient_agency": recipient,
             "status": status.value,
-            **decision.to_dict(),
-            **_deadlines_detail(delivery),
-            **({"crisis_plan_id": str(plan.id)} if plan else {}),
+            "decision": decision.outcome.value,
+            "decision_detail": decision.to_dict(),
+            "created_at": now,
+            "deliver_by": deadlines.deliver_by if deadlines else None,
+            "ack_by": deadlines.ack_by if deadlines else None,
+            "timeframe": timing.record if timing else None,
+            "crisis_plan_id": plan.id if plan else None,
+            "escalation_step": 0,
+            "lane": message.lane,
         },
+    )
+    detail = {
+        "recipient": recipient,
+        "status": status.value,
+        **decision.to_dict(),
+        **_deadlines_detail(timing),
+        **({"crisis_plan_id": str(plan.id)} if plan else {}),
+    }
+    rows.add(
+        AuditRecord,
+        audit_record(
+            AuditEvent.DELIVERY_DECIDED,
+            BROKER,
+            now,
+            message_id=message.id,
+            delivery_id=delivery_id,
+            subject=message.subject_pseudonym,
+            detail=detail,
+        ),
     )
     rt.metrics.deliveries_decided.labels(decision.outcome.value).inc()
     if decision.permitted:
         plaintext = canonical_json(minimised(content, decision.obligations))
         sealed = seal(rt.keys.key_provider, plaintext, delivery_ad(message.id, recipient))
-        record = delivery_record(delivery, message, sealed)
+        record = delivery_record(delivery_id, recipient, message, sealed)
         lane = Lane(message.lane)
         topic = rt.settings.kafka.deliveries_topic(lane)
-        enqueue(session, lane, topic, recipient, record, now)
-    return delivery
+        rows.add(OutboxEntry, outbox_entry(lane, topic, recipient, record, now))
+    return delivery_id
 
 
-def _deadlines_detail(delivery: Delivery) -> dict[str, Any]:
-    if delivery.timeframe is None:
+def _deadlines_detail(timing: Assigned | None) -> dict[str, Any]:
+    if timing is None:
         return {}
     return {
-        "deliver_by": delivery.deliver_by.isoformat() if delivery.deliver_by else None,
-        "ack_by": delivery.ack_by.isoformat() if delivery.ack_by else None,
-        "timeframe": delivery.timeframe,
+        "deliver_by": timing.deadlines.deliver_by.isoformat(),
+        "ack_by": timing.deadlines.ack_by.isoformat(),
+        "timeframe": timing.record,
     }
 
 
