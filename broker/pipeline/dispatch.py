@@ -1,38 +1,59 @@
 """DispatchDeliveries: make permitted deliveries available in their recipients' inboxes.
 
 Idempotent: only a pending delivery becomes delivered, so a replayed record changes nothing.
+Reads, updates and audit records are Core statements over the whole batch: one select, one
+update and one insert, whatever the batch's size.
 """
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.audit.log import BROKER, AuditEvent, append
-from broker.db.models import Delivery, Message
+from broker.audit.log import BROKER, AuditEvent, record
+from broker.db.bulk import RowsToInsert
+from broker.db.models import AuditRecord, Delivery, Message
 from broker.runtime import Runtime
 from schemas.vocabulary import DeliveryStatus
 
 
 async def make_available(session: AsyncSession, rt: Runtime, delivery_ids: list[UUID]) -> None:
-    statement = (
-        select(Delivery, Message.subject_pseudonym, Message.received_at)
+    pending = (
+        select(
+            Delivery.id,
+            Delivery.message_id,
+            Delivery.recipient_agency,
+            Message.subject_pseudonym,
+            Message.received_at,
+        )
         .join(Message, Message.id == Delivery.message_id)
         .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.PENDING.value)
         .with_for_update(of=Delivery)
     )
+    found = (await session.execute(pending)).all()
+    if not found:
+        return
     now = rt.clock()
-    for delivery, subject, accepted_at in (await session.execute(statement)).all():
-        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED.value, now
-        append(
-            session,
-            AuditEvent.DELIVERY_DELIVERED,
-            BROKER,
-            now,
-            message_id=delivery.message_id,
-            delivery_id=delivery.id,
-            subject=subject,
-            detail={"recipient": delivery.recipient_agency, "channel": "inbox"},
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_([row.id for row in found]))
+        .values(status=DeliveryStatus.DELIVERED.value, delivered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    audit = RowsToInsert(AuditRecord)
+    for delivery_id, message_id, recipient, subject, accepted_at in found:
+        audit.add(
+            AuditRecord,
+            record(
+                AuditEvent.DELIVERY_DELIVERED,
+                BROKER,
+                now,
+                message_id=message_id,
+                delivery_id=delivery_id,
+                subject=subject,
+                detail={"recipient": recipient, "channel": "inbox"},
+            ),
         )
         rt.metrics.deliveries_delivered.inc()
         rt.metrics.publish_to_inbox_seconds.observe(max((now - accepted_at).total_seconds(), 0.0))
+    await audit.insert(session)
