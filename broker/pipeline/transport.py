@@ -5,8 +5,9 @@ works), so the same code runs on Apache Kafka and on the Kafka-protocol broker u
 """
 
 import asyncio
+import logging
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from broker.settings import KafkaSettings
 
@@ -22,11 +23,28 @@ def producer(bootstrap_servers: str) -> AIOKafkaProducer:
     )
 
 
+log = logging.getLogger(__name__)
+
+
+class AnnouncedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Logs the partitions this process reads after each rebalance: with several processes in
+    a group, the operator sees how the work is shared (and that a process has some)."""
+
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        read = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned))
+        log.info("group %s: this process reads %s", self.group_id, read or "no partitions")
+
+
 def consumer(
     bootstrap_servers: str, topic: str, group_id: str, settings: KafkaSettings
 ) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        topic,
+    kafka = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=group_id,
         enable_auto_commit=False,  # offsets are committed only after the database commit
@@ -38,6 +56,8 @@ def consumer(
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
     )
+    kafka.subscribe([topic], listener=AnnouncedAssignment(group_id))
+    return kafka
 
 
 async def kafka_reachable(client: AIOKafkaProducer) -> bool:

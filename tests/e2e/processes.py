@@ -122,7 +122,9 @@ class ImbInstallation:
         return serving
 
     def worker(self, name: str) -> subprocess.Popen[bytes]:
-        log = (self.data_dir / f"worker-{name}.log").open("w")
+        """`imb worker NAME`; its log is worker-NAME-N.log, N counting that stage's processes."""
+        same_stage = len(list(self.data_dir.glob(f"worker-{name}-*.log")))
+        log = (self.data_dir / f"worker-{name}-{same_stage + 1}.log").open("w")
         return subprocess.Popen(
             [IMB, "worker", name], env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
