@@ -26,6 +26,7 @@ from broker.api.routes import (
     subjects,
     timeframes,
 )
+from broker.messages.group_commit import GroupCommit
 from broker.runtime import Runtime
 from broker.web import routes as web
 
@@ -46,6 +47,7 @@ def create_app(rt: Runtime) -> FastAPI:
         description=DESCRIPTION,
     )
     app.state.runtime = rt
+    app.state.group_commit = GroupCommit(rt)
     app.openapi = contract(app)  # type: ignore[method-assign]
     install_problem_handlers(app)
     for module in (

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
 from broker.api.problems import error_problem, instance_of, validation_problem
 from broker.errors import BrokerError, FieldError, InvalidInput
+from broker.messages.group_commit import GroupCommit
 from broker.messages.submit import Accepted, Outcome, submit_events
 from broker.messages.views import message_status
 from broker.ratelimits.policies import charge_publishing
@@ -27,12 +28,14 @@ async def publish_event(
     event: Annotated[EventSubmission, Body()],
     caller: Publisher,
     rt: RuntimeDep,
-    session: SessionDep,
+    request: Request,
 ) -> EventAccepted:
     """Accept an event durably (202); the same `id` and body again returns the same message.
     Without `recipients` it goes to the person's care team (and active crisis plan), which only
     an agency among them may address so: any other must name its recipients (422)."""
-    (outcome,) = await _submit(session, rt, caller, [event])
+    group_commit: GroupCommit = request.app.state.group_commit
+    outcome = await group_commit.submit(caller.actor, event)
+    _announce(rt, [outcome], [event])
     if isinstance(outcome, BrokerError):
         raise _located(outcome)
     return _accepted_view(outcome)
@@ -81,11 +84,16 @@ async def _submit(
         await session.rollback()
         outcomes = await submit_events(session, rt, caller.actor, events)
         await session.commit()
+    _announce(rt, outcomes, events)
+    return outcomes
+
+
+def _announce(rt: RuntimeDep, outcomes: list[Outcome], events: Sequence[EventSubmission]) -> None:
+    """After the commit: wake the relay of each lane written to, and count what was accepted."""
     for outcome, event in zip(outcomes, events, strict=True):
         if isinstance(outcome, Accepted) and not outcome.replayed:
             rt.wakeups.wake(outcome.lane)
             rt.metrics.events_accepted.labels(event.type).inc()
-    return outcomes
 
 
 def _parsed(raw: Any, index: int, instance: str) -> EventSubmission | dict[str, Any]:
