@@ -7,6 +7,7 @@ committed by any process is seen by every other within that time, and a busy cli
 primary-key read a second per process, not one per request.
 """
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class ClientStatus:
         self._max_age = max_age
         self._clock = clock
         self._seen: dict[str, tuple[float, ClientStanding]] = {}
+        self._reading: dict[str, asyncio.Task[ClientStanding]] = {}
 
     async def check(self, db: Database, claims: AccessClaims) -> None:
         """Raise InvalidToken unless the token's client is live and the token was issued for
@@ -50,15 +52,28 @@ class ClientStatus:
     def forget(self, client_id: str) -> None:
         """This process changed the client itself: no need to wait for the memory to age."""
         self._seen.pop(client_id, None)
+        self._reading.pop(client_id, None)
 
     async def _standing(self, db: Database, client_id: str) -> ClientStanding:
         now = self._clock()
         seen = self._seen.get(client_id)
         if seen is not None and now - seen[0] < self._max_age:
             return seen[1]
-        standing = await _read(db, client_id)
-        self._seen[client_id] = (now, standing)
-        return standing
+        # One read per client at a time: the requests that find the memory stale together
+        # wait for the same read, rather than each taking a connection of its own for it.
+        reading = self._reading.get(client_id)
+        if reading is None:
+            reading = asyncio.ensure_future(_read(db, client_id))
+            self._reading[client_id] = reading
+            reading.add_done_callback(lambda done: self._remember(client_id, now, done))
+        return await asyncio.shield(reading)
+
+    def _remember(self, client_id: str, at: float, read: "asyncio.Task[ClientStanding]") -> None:
+        if self._reading.get(client_id) is not read:
+            return  # forgotten while it was read: this answer may predate the change
+        del self._reading[client_id]
+        if not read.cancelled() and read.exception() is None:
+            self._seen[client_id] = (at, read.result())
 
 
 async def _read(db: Database, client_id: str) -> ClientStanding:

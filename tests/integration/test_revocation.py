@@ -1,11 +1,13 @@
 """Revocation that bites: a revoked, re-keyed or deleted client's tokens stop working within a
 second on every process, and a disabled person's sessions end at once."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.engine import Engine
 
 from broker.api.app import create_app
 from broker.auth.revocation import ClientStatus
@@ -172,3 +174,31 @@ async def test_a_disabled_persons_open_session_ends_at_once(world: World) -> Non
     [disabled] = await _audited(world, "user.disabled")
     assert disabled["username"] == "ig.council" and disabled["sessions_ended"] == 1
     assert len(await _audited(world, "user.enabled")) == 1
+
+
+async def test_requests_that_find_the_memory_stale_together_share_one_read_of_the_client(
+    world: World, other_process: tuple[httpx.AsyncClient, Ticking]
+) -> None:
+    """Under load the memory goes stale for every waiting request at once: they must not each
+    take a connection to read the same row (the pool would overflow and churn)."""
+    elsewhere, clock = other_process
+    token = await _token_of(world.api, world.credentials[COUNCIL])
+    assert (await elsewhere.get("/v1/inbox", headers=token)).status_code == 200
+    reads: list[str] = []
+    engine = Engine  # every engine: the other process's too
+
+    def count_client_reads(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM clients" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count_client_reads)
+    try:
+        clock.now += 1.0
+        answers = await asyncio.gather(
+            *(elsewhere.get("/v1/inbox", headers=token) for _ in range(20))
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count_client_reads)
+
+    assert [a.status_code for a in answers] == [200] * 20
+    assert len(reads) == 1
