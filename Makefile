@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format unit bench schemas clean
+.PHONY: help run test lint format unit bench profile schemas clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,8 +35,17 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 unit: $(STAMP) ## the fast tests only (no database, no Kafka)
 	$(BIN)/pytest tests/unit
 
-bench: $(STAMP) ## the pipeline benchmark against a fresh `imb serve` (EVENTS=5000)
-	$(BIN)/python bench/pipeline.py --events $${EVENTS:-5000}
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,embedded,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## P1, P2, P4 (vs the NHS MESH sandbox) and P5 on PostgreSQL; JSON and docs/performance.md
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+profile: $(BENCH_STAMP) ## where an event's time goes in `imb serve`, by hop (BENCH_ARGS=--batch)
+	$(BIN)/python -m bench.profile $(BENCH_ARGS)
 
 schemas: $(STAMP) ## regenerate schemas/json from the wire models
 	$(BIN)/python -m schemas.export
