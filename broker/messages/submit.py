@@ -21,6 +21,7 @@ from broker.crypto.pseudonym import canonical_json, payload_digest
 from broker.db.models import Message
 from broker.errors import BrokerError, Conflict, FieldError, InvalidInput
 from broker.pipeline.lanes import Lane, lane_of
+from broker.pipeline.notices import announce
 from broker.pipeline.outbox import enqueue, event_record
 from broker.runtime import Runtime
 from broker.subjects.access import persons_known_to
@@ -69,6 +70,7 @@ async def submit_events(
         id(v): _store_message(session, rt, actor, v, now + timedelta(microseconds=place))
         for place, v in enumerate(new)
     }
+    await announce(session, (Lane(message.lane) for message in stored.values()))
     return _answers(verdicts, stored)
 
 

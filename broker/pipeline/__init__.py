@@ -2,8 +2,11 @@
 
 Read the modules in the order an event walks through them:
 
-- ``outbox``: the API writes the message and an outbox entry in one transaction, so Kafka
-  is told only what the database holds.
+- ``lanes``: urgent and emergency events and every crisis travel in the urgent lane, with
+  topics, consumer groups and relay of their own, and go first where work is shared.
+- ``outbox``: the API writes the message and an outbox entry in one transaction (several
+  publishes together: broker/messages/group_commit.py), so Kafka is told only what the
+  database holds.
 - ``relay``: publishes committed outbox entries to Kafka and marks them published.
 - ``consume``: a consumer-group loop — a batch of records, one database transaction,
   then the offsets, so a crash replays a batch rather than losing it.

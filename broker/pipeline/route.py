@@ -32,6 +32,7 @@ from broker.deliveries.minimise import minimised
 from broker.messages.submit import ACCEPTED
 from broker.overrides.service import open_override
 from broker.pipeline.lanes import Lane
+from broker.pipeline.notices import announce
 from broker.pipeline.outbox import delivery_record
 from broker.pipeline.outbox import entry as outbox_entry
 from broker.runtime import Runtime
@@ -113,6 +114,7 @@ async def route_messages(session: AsyncSession, rt: Runtime, message_ids: list[U
     for message in messages:
         await route_message(session, rt, message, reads)
     await reads.rows.insert(session)
+    await announce(session, (Lane(message.lane) for message in messages))
 
 
 async def _unrouted_with_predecessors(

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 from broker.audit.worker import run_chainer
 from broker.deadlines.worker import run_deadline_monitor
 from broker.notify.worker import run_notifier
-from broker.pipeline import stages, transport
+from broker.pipeline import notices, stages, transport
 from broker.pipeline.consume import Stage, consume
 from broker.pipeline.lanes import URGENT_FIRST, Lane
 from broker.pipeline.relay import OutboxRelay
@@ -71,8 +71,11 @@ def worker_loops(
         return {worker.value: lambda: run_chainer(rt, stop)}
     if worker is Worker.RELAY:
         return {
-            f"relay-{lane}": functools.partial(run_relay, rt, bootstrap, lane, stop)
-            for lane in URGENT_FIRST
+            **{
+                f"relay-{lane}": functools.partial(run_relay, rt, bootstrap, lane, stop)
+                for lane in URGENT_FIRST
+            },
+            "relay-notices": lambda: notices.listen(rt, stop),
         }
     stage = stages.ROUTER if worker is Worker.ROUTER else stages.DISPATCHER
     return {

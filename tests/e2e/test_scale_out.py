@@ -31,10 +31,11 @@ FROM messages m JOIN audit_records a ON a.message_id = m.id AND a.event = 'deliv
 
 
 async def test_two_routers_decide_each_persons_events_in_the_order_they_were_accepted(
-    installation: ImbInstallation, partnership: dict[str, tuple[str, str]], database_url: str
+    database_url: str, request: pytest.FixtureRequest
 ) -> None:
     if is_sqlite(database_url):
         pytest.skip("SQLite has one writer: scaled-out workers run on PostgreSQL")
+    installation, partnership = _partners(request)
     server = installation.serve("--no-workers")
     names = ("relay", "router", "router", "dispatcher", "dispatcher")
     workers = [installation.worker(name) for name in names]
@@ -75,6 +76,13 @@ async def test_two_routers_decide_each_persons_events_in_the_order_they_were_acc
         assert "no partitions" not in last.values(), last
 
 
+def _partners(
+    request: pytest.FixtureRequest,
+) -> tuple[ImbInstallation, dict[str, tuple[str, str]]]:
+    """The installation and its partners, set up only once the test knows it will run."""
+    return request.getfixturevalue("installation"), request.getfixturevalue("partnership")
+
+
 async def _until_delivered(database_url: str, expected: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     query = "SELECT count(*) FROM deliveries WHERE status = 'delivered'"
@@ -99,3 +107,40 @@ def _last_assignments(log: Path) -> dict[str, str]:
         if match := ASSIGNED.search(line):
             last[match["group"]] = match["partitions"]
     return last
+
+
+async def test_a_relay_process_is_woken_by_the_commit_not_by_its_poll(
+    database_url: str, request: pytest.FixtureRequest
+) -> None:
+    """The API and the relay in separate processes: the relay polls only every 30 s here, yet
+    an event is in the inbox within seconds, its two outbox hops each woken by the commit."""
+    if is_sqlite(database_url):
+        pytest.skip("SQLite serves one process: its relay is woken in memory")
+    installation, partnership = _partners(request)
+    installation.env["IMB_WORKERS__RELAY_IDLE_SECONDS"] = "30"
+    server = installation.serve("--no-workers")
+    workers = [installation.worker(name) for name in ("relay", "router", "dispatcher")]
+    try:
+        async with ImbClient(server.base_url, *partnership[TRUST]) as trust:
+            await _until_relay_listens(installation)
+            sent = time.monotonic()
+            await trust.publish(risk_event(recipients=[COUNCIL]))
+            await _until_delivered(installation.database_url, 1, timeout=60)
+            took = time.monotonic() - sent
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+        server.stop()
+
+    assert took < 10, f"{took:.1f} s: the relay waited for its poll"
+
+
+async def _until_relay_listens(installation: ImbInstallation, timeout: float = 60) -> None:
+    """Until the relay process is listening (a fresh process takes a moment to start)."""
+    deadline = time.monotonic() + timeout
+    query = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+    while not (await _rows(installation.database_url, query))[0][0]:
+        assert time.monotonic() < deadline, "the relay never listened"
+        await asyncio.sleep(0.2)

@@ -1,0 +1,60 @@
+"""Outbox notices between processes (PostgreSQL).
+
+A relay in the process that wrote to the outbox is woken in memory (`Wakeups`). A relay in a
+process of its own would otherwise find the entries only at its next poll
+(`relay_idle_seconds`), once for the events and once again for the deliveries. So every
+transaction that writes to a lane's outbox also sends `NOTIFY imb_outbox, '<lane>'`, which
+PostgreSQL delivers when (and only if) it commits, and every process that runs a relay
+listens and wakes that lane's relay at once. The poll stays as the fallback: a lost notice
+delays an entry by at most one poll. SQLite has a single process, so it needs none of this.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.db.engine import is_sqlite
+from broker.pipeline.lanes import Lane
+from broker.runtime import Runtime
+
+CHANNEL = "imb_outbox"
+# How often the listening connection is checked; a broken one is replaced by the supervisor.
+CHECK_EVERY_SECONDS = 30.0
+
+
+async def announce(session: AsyncSession, lanes: Iterable[Lane]) -> None:
+    """Tell every relay process, at this transaction's commit, that these lanes have entries."""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return
+    for lane in sorted(set(lanes)):
+        await session.execute(
+            text("SELECT pg_notify(:channel, :lane)"), {"channel": CHANNEL, "lane": lane.value}
+        )
+
+
+async def listen(rt: Runtime, stop: asyncio.Event) -> None:
+    """Wake this process's relays whenever any process commits outbox entries, until stopped."""
+    if is_sqlite(rt.db.url):
+        await stop.wait()  # nothing to listen for; returning early would only be restarted
+        return
+
+    def on_notice(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):  # a notice from a newer version's lane
+            rt.wakeups.wake(Lane(payload))
+
+    async with rt.db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        listener: Any = raw.driver_connection  # asyncpg's connection: it has LISTEN
+        await listener.add_listener(CHANNEL, on_notice)
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), CHECK_EVERY_SECONDS)
+                await connection.execute(text("SELECT 1"))  # raises if the connection is gone
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(CHANNEL, on_notice)
