@@ -30,9 +30,13 @@ def crisis(index: int) -> dict[str, Any]:
     )
 
 
-async def under_background(estate: Estate, seconds: float) -> dict[str, Any]:
-    """Routine events at a steady 200/s and a crisis every half second, for `seconds`."""
-    serving = estate.serve()
+async def under_background(estate: Estate, seconds: float, separate: bool) -> dict[str, Any]:
+    """Routine events at a steady 200/s and a crisis every half second, for `seconds`; with
+    `separate`, in production's shape: the API alone, and a relay, a router and a dispatcher
+    process beside it."""
+    serving = estate.serve("--no-workers") if separate else estate.serve()
+    for stage in ("relay", "router", "dispatcher") if separate else ():
+        estate.worker(stage)
     try:
         async with Api(serving.base_url, 64) as api:
             auth = await api.bearer(estate.clients[TRUST])
@@ -50,6 +54,7 @@ async def under_background(estate: Estate, seconds: float) -> dict[str, Any]:
         return [at - sent[m] for m, ats in arrivals.items() if m in sent for at in ats]
 
     return {
+        "shape": "API and workers in separate processes" if separate else "one imb serve",
         "routine_rate_per_s": BACKGROUND_RATE,
         "seconds": seconds,
         "crisis_publish_to_inbox_ms": summary_ms(latencies(crises)),
@@ -111,7 +116,13 @@ def measure(
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with fresh_database(database, folder, admin_url) as url:
-        results["steady"] = asyncio.run(under_background(set_up(folder, url, kafka), seconds))
+        estate = set_up(folder, url, kafka)
+        results["steady"] = asyncio.run(under_background(estate, seconds, separate=False))
+    if database != "sqlite":  # SQLite serves one process
+        with fresh_database(database, folder, admin_url) as url:
+            estate = set_up(folder, url, kafka)
+            steady = under_background(estate, seconds, separate=True)
+            results["steady_separate_processes"] = asyncio.run(steady)
     with fresh_database(database, folder, admin_url) as url:
         results["backlog"] = asyncio.run(overtaking(set_up(folder, url, kafka), backlog))
     return results
