@@ -48,7 +48,7 @@ def _parts(args: argparse.Namespace, kafka: str, folder: Path) -> dict[str, Call
     common = (kafka, folder, args.database, args.admin_url)
     return {
         "p1": lambda: throughput.measure(*common, args.events, args.batch_events),
-        "p2": lambda: latency.measure(*common, args.seconds, args.backlog),
+        "p2": lambda: latency.measure(*common, args.seconds, args.backlog, args.rate),
         "p4": lambda: mesh.measure(*common, args.cycles, args.threads),
         "p5": lambda: scale_out.measure(*common, args.routing_events),
     }
@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=3000, help="P1 single POSTs")
     parser.add_argument("--batch-events", type=int, default=10_000, help="P1 batched")
     parser.add_argument("--seconds", type=float, default=30.0, help="P2 background duration")
+    parser.add_argument("--rate", type=float, default=200.0, help="P2 routine events/s")
     parser.add_argument("--backlog", type=int, default=20_000, help="P2 routine backlog")
     parser.add_argument("--cycles", type=int, default=2000, help="P4 messages per system")
     parser.add_argument("--threads", type=int, default=8, help="P4 threads per system")

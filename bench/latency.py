@@ -16,7 +16,7 @@ from broker.db.engine import create_engine
 from broker.db.models import Delivery
 from tests.world import COUNCIL, HOUSING, TRUST, crisis_event, nhs_numbers_for_testing
 
-BACKGROUND_RATE = 200.0  # routine events a second
+BACKGROUND_RATE = 200.0  # routine events a second, unless asked otherwise
 CRISIS_EVERY = 0.5  # seconds
 # Crises are about other people than the routine traffic: a person's own earlier events are
 # decided first by design (docs/performance.md), which is not what this measures.
@@ -30,21 +30,27 @@ def crisis(index: int) -> dict[str, Any]:
     )
 
 
-async def under_background(estate: Estate, seconds: float, separate: bool) -> dict[str, Any]:
-    """Routine events at a steady 200/s and a crisis every half second, for `seconds`; with
-    `separate`, in production's shape: the API alone, and a relay, a router and a dispatcher
-    process beside it."""
+async def under_background(
+    estate: Estate, seconds: float, separate: bool, rate: float = BACKGROUND_RATE
+) -> dict[str, Any]:
+    """Routine events at a steady `rate` a second and a crisis every half second, for
+    `seconds`; with `separate`, in production's shape: the API alone, and a relay, a router
+    and a dispatcher process beside it."""
     serving = estate.serve("--no-workers") if separate else estate.serve()
     for stage in ("relay", "router", "dispatcher") if separate else ():
         estate.worker(stage)
     try:
         async with Api(serving.base_url, 64) as api:
             auth = await api.bearer(estate.clients[TRUST])
+            # One event through first: worker processes join their consumer groups after they
+            # start, and the load must not wait for that.
+            await api.publish(auth, routine_event(0))
+            await wait_available(estate, 2, timeout=120)
             routine, crises = await asyncio.gather(
-                steady(api, auth, routine_event, BACKGROUND_RATE, seconds),
+                steady(api, auth, routine_event, rate, seconds),
                 steady(api, auth, crisis, 1 / CRISIS_EVERY, seconds),
             )
-            expected = 2 * (len(routine) + len(crises))
+            expected = 2 * (len(routine) + len(crises)) + 2
             await wait_available(estate, expected, timeout=600)
     finally:
         estate.stop()
@@ -55,7 +61,7 @@ async def under_background(estate: Estate, seconds: float, separate: bool) -> di
 
     return {
         "shape": "API and workers in separate processes" if separate else "one imb serve",
-        "routine_rate_per_s": BACKGROUND_RATE,
+        "routine_rate_per_s": rate,
         "seconds": seconds,
         "crisis_publish_to_inbox_ms": summary_ms(latencies(crises)),
         "routine_publish_to_inbox_ms": summary_ms(latencies(routine)),
@@ -112,17 +118,27 @@ async def _routine_available(estate: Estate, before: float) -> int:
 
 
 def measure(
-    kafka: str, folder: Path, database: str, admin_url: str, seconds: float, backlog: int
+    kafka: str,
+    folder: Path,
+    database: str,
+    admin_url: str,
+    seconds: float,
+    backlog: int,
+    rate: float = BACKGROUND_RATE,
 ) -> dict[str, Any]:
+    """Steady load in one `imb serve` and (on PostgreSQL) in separate processes; then the
+    backlog (unless `backlog` is 0)."""
     results: dict[str, Any] = {}
     with fresh_database(database, folder, admin_url) as url:
         estate = set_up(folder, url, kafka)
-        results["steady"] = asyncio.run(under_background(estate, seconds, separate=False))
+        results["steady"] = asyncio.run(under_background(estate, seconds, False, rate))
     if database != "sqlite":  # SQLite serves one process
         with fresh_database(database, folder, admin_url) as url:
             estate = set_up(folder, url, kafka)
-            steady = under_background(estate, seconds, separate=True)
+            steady = under_background(estate, seconds, True, rate)
             results["steady_separate_processes"] = asyncio.run(steady)
+    if not backlog:
+        return results
     with fresh_database(database, folder, admin_url) as url:
         results["backlog"] = asyncio.run(overtaking(set_up(folder, url, kafka), backlog))
     return results
