@@ -4,6 +4,7 @@ whichever process and lane each one went through."""
 
 import asyncio
 import re
+import subprocess
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy import text
 
 from adapters.client import ImbClient
 from broker.db.engine import create_engine, is_sqlite
-from tests.e2e.processes import ImbInstallation
+from tests.e2e.processes import ImbInstallation, ServingImb
 from tests.world import COUNCIL, TRUST, nhs_numbers_for_testing, risk_event
 
 pytestmark = pytest.mark.slow
@@ -55,11 +56,7 @@ async def test_two_routers_decide_each_persons_events_in_the_order_they_were_acc
         await _until_delivered(installation.database_url, EVENTS)
         decisions = await _rows(installation.database_url, DECISIONS)
     finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
-        server.stop()
+        _stop(server, workers)
 
     assert len(decisions) == EVENTS  # each decided once: no message twice, none left out
     by_person: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
@@ -74,6 +71,15 @@ async def test_two_routers_decide_each_persons_events_in_the_order_they_were_acc
         last = _last_assignments(installation.data_dir / f"worker-router-{number}.log")
         assert set(last) == {group, f"{group}-urgent"}, last
         assert "no partitions" not in last.values(), last
+
+
+def _stop(server: ServingImb, workers: list[subprocess.Popen[bytes]]) -> None:
+    """The workers first (each finishes its batch on SIGTERM), then the API."""
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.wait(timeout=30)
+    server.stop()
 
 
 def _partners(
@@ -128,11 +134,7 @@ async def test_a_relay_process_is_woken_by_the_commit_not_by_its_poll(
             await _until_delivered(installation.database_url, 1, timeout=60)
             took = time.monotonic() - sent
     finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
-        server.stop()
+        _stop(server, workers)
 
     assert took < 10, f"{took:.1f} s: the relay waited for its poll"
 
