@@ -11,6 +11,7 @@ from broker.clock import Clock, utc_now
 from broker.crypto.keys import KeyMaterial, ensure_key_material
 from broker.crypto.pseudonym import Pseudonymiser
 from broker.db.engine import Database
+from broker.deliveries.arrivals import Arrivals
 from broker.metrics import Metrics
 from broker.pipeline.lanes import UrgentFirst, Wakeups
 from broker.ratelimits.agencies import AgencyLimits
@@ -35,6 +36,8 @@ class Runtime:
     wakeups: Wakeups = field(default_factory=Wakeups)
     # Urgent database work first: routine batches in this process wait their turn.
     urgent_first: UrgentFirst = field(default_factory=UrgentFirst)
+    # Inbox readers waiting for a delivery (`GET /v1/inbox?wait=`), told when one arrives.
+    arrivals: Arrivals = field(default_factory=Arrivals)
     # Answers whether Kafka is reachable; None where this process does not use Kafka.
     kafka_ready: Callable[[], Awaitable[bool]] | None = None
     # Subjects and agencies are never deleted, so once seen they need no second look-up.

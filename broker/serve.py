@@ -25,6 +25,7 @@ from broker.settings import Settings
 from broker.workers.supervisor import (
     Worker,
     readiness_probe,
+    start_api_loops,
     start_workers,
     stop_workers,
 )
@@ -119,6 +120,7 @@ async def serve(
         probe, rt.kafka_ready = await readiness_probe(bootstrap)
         stop = asyncio.Event()
         tasks = start_workers(rt, bootstrap, list(Worker) if with_workers else [], stop)
+        tasks += start_api_loops(rt, stop)
         config = uvicorn.Config(
             create_app(rt),
             host=host,

@@ -46,8 +46,10 @@ async def list_inbox(
     status: DeliveryStatus | None,
     limit: int,
     cursor: str | None,
+    since: datetime | None = None,
 ) -> tuple[list[InboxEntry], str | None]:
-    """Urgent first, then routine, each newest first; one page, the cursor opaque to callers."""
+    """Urgent first, then routine, each newest first; one page, the cursor opaque to callers.
+    With `since`, only deliveries made available after that moment."""
     wanted = [status] if status is not None else list(VISIBLE)
     if not set(wanted) <= set(VISIBLE):
         return [], None
@@ -59,6 +61,8 @@ async def list_inbox(
         .order_by(Delivery.lane.desc(), Delivery.created_at.desc(), Delivery.id.desc())
         .limit(limit + 1)
     )
+    if since is not None:
+        statement = statement.where(Delivery.delivered_at > since)
     if cursor is not None:
         lane, created_at, delivery_id = decode_cursor(cursor)
         statement = statement.where(

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import CommitFailedError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.deliveries import arrivals
 from broker.pipeline.lanes import Lane
 from broker.pipeline.outbox import UnreadableRecord, decode_record, record_id
 from broker.runtime import Runtime
@@ -91,3 +92,4 @@ async def _apply(rt: Runtime, stage: Stage, ids: list[UUID]) -> None:
         session.autoflush = False
         await stage.apply(session, rt, ids)
         await session.commit()
+    rt.arrivals.tell(arrivals.told_after_commit(session))

@@ -2,7 +2,8 @@
 
 Idempotent: only a pending delivery becomes delivered, so a replayed record changes nothing.
 Reads, updates and audit records are Core statements over the whole batch: one select, one
-update and one insert, whatever the batch's size.
+update and one insert, whatever the batch's size; and a notice to the recipients' waiting
+inbox readers at commit (`broker.deliveries.arrivals`).
 """
 
 from uuid import UUID
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.audit.log import BROKER, AuditEvent, record
 from broker.db.bulk import RowsToInsert
 from broker.db.models import AuditRecord, Delivery, Message
+from broker.deliveries import arrivals
 from broker.runtime import Runtime
 from schemas.vocabulary import DeliveryStatus
 
@@ -57,3 +59,4 @@ async def make_available(session: AsyncSession, rt: Runtime, delivery_ids: list[
         rt.metrics.deliveries_delivered.inc()
         rt.metrics.publish_to_inbox_seconds.observe(max((now - accepted_at).total_seconds(), 0.0))
     await audit.insert(session)
+    await arrivals.announce(session, (row.recipient_agency for row in found))

@@ -7,17 +7,21 @@ transaction that writes to a lane's outbox also sends `NOTIFY imb_outbox, '<lane
 PostgreSQL delivers when (and only if) it commits, and every process that runs a relay
 listens and wakes that lane's relay at once. The poll stays as the fallback: a lost notice
 delays an entry by at most one poll. SQLite has a single process, so it needs none of this.
+
+The API processes listen the same way for deliveries made available (`imb_inbox`), to answer
+inbox readers that wait for one.
 """
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.db.engine import is_sqlite
+from broker.deliveries import arrivals
 from broker.pipeline.lanes import Lane
 from broker.runtime import Runtime
 
@@ -38,18 +42,34 @@ async def announce(session: AsyncSession, lanes: Iterable[Lane]) -> None:
 
 async def listen(rt: Runtime, stop: asyncio.Event) -> None:
     """Wake this process's relays whenever any process commits outbox entries, until stopped."""
+
+    def on_notice(payload: str) -> None:
+        with contextlib.suppress(ValueError):  # a notice from a newer version's lane
+            rt.wakeups.wake(Lane(payload))
+
+    await listen_on(rt, CHANNEL, on_notice, stop)
+
+
+async def listen_for_arrivals(rt: Runtime, stop: asyncio.Event) -> None:
+    """Tell this process's waiting inbox readers whenever any process makes a delivery
+    available to their agency (`broker.deliveries.arrivals`), until stopped."""
+    await listen_on(rt, arrivals.CHANNEL, lambda agency: rt.arrivals.tell([agency]), stop)
+
+
+async def listen_on(
+    rt: Runtime, channel: str, on_notice: Callable[[str], None], stop: asyncio.Event
+) -> None:
     if is_sqlite(rt.db.url):
         await stop.wait()  # nothing to listen for; returning early would only be restarted
         return
 
-    def on_notice(_connection: object, _pid: int, _channel: str, payload: str) -> None:
-        with contextlib.suppress(ValueError):  # a notice from a newer version's lane
-            rt.wakeups.wake(Lane(payload))
+    def on_payload(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+        on_notice(payload)
 
     async with rt.db.engine.connect() as connection:
         raw = await connection.get_raw_connection()
         listener: Any = raw.driver_connection  # asyncpg's connection: it has LISTEN
-        await listener.add_listener(CHANNEL, on_notice)
+        await listener.add_listener(channel, on_payload)
         try:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -57,4 +77,4 @@ async def listen(rt: Runtime, stop: asyncio.Event) -> None:
                 await connection.execute(text("SELECT 1"))  # raises if the connection is gone
         finally:
             with contextlib.suppress(Exception):
-                await listener.remove_listener(CHANNEL, on_notice)
+                await listener.remove_listener(channel, on_payload)

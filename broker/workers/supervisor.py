@@ -100,6 +100,15 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
 
+def start_api_loops(rt: Runtime, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """What an API process runs beside its requests: it hears of deliveries made available in
+    any process, for the inbox readers waiting for one."""
+    loops = {"inbox-notices": lambda: notices.listen_for_arrivals(rt, stop)}
+    return [
+        asyncio.create_task(supervise(name, loop, stop), name=name) for name, loop in loops.items()
+    ]
+
+
 def start_workers(
     rt: Runtime, bootstrap: str, workers: list[Worker], stop: asyncio.Event
 ) -> list[asyncio.Task[None]]:

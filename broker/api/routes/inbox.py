@@ -1,12 +1,17 @@
 """The recipient's inbox: list, fetch (receipt) and acknowledge."""
 
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
 from broker.deliveries.inbox import InboxEntry, acknowledge, fetch_delivery, list_inbox
+from broker.runtime import Runtime
 from schemas.acks import Acknowledgement
 from schemas.responses import DeliveryContent, InboxItem, InboxPage
 from schemas.vocabulary import DeliveryStatus, Scope
@@ -14,20 +19,53 @@ from schemas.vocabulary import DeliveryStatus, Scope
 router = APIRouter(tags=["inbox"])
 Reader = Annotated[Caller, Depends(require(Scope.INBOX_READ))]
 Acknowledger = Annotated[Caller, Depends(require(Scope.INBOX_ACK))]
+MAX_WAIT_SECONDS = 30
 
 
 @router.get("/v1/inbox", response_model=InboxPage)
 async def get_inbox(
     caller: Reader,
+    rt: RuntimeDep,
     session: SessionDep,
     status: DeliveryStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    since: AwareDatetime | None = None,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> InboxPage:
     """The caller agency's deliveries, without payloads: urgent ones first (urgency urgent or
-    emergency, or any crisis), then routine ones, each newest first."""
-    entries, next_cursor = await list_inbox(session, caller.agency, status, limit, cursor)
+    emergency, or any crisis), then routine ones, each newest first. With `since`, only those
+    made available after that moment (with its offset). With `wait` (seconds, at most 30), an
+    empty page is not answered at once: the request waits until a delivery is made available to
+    the agency, then answers the page, or answers it empty when the wait ends."""
+
+    async def page() -> tuple[list[InboxEntry], str | None]:
+        return await list_inbox(session, caller.agency, status, limit, cursor, since)
+
+    if not wait or not rt.arrivals.may_wait(caller.agency):
+        entries, next_cursor = await page()
+    else:
+        entries, next_cursor = await _when_not_empty(rt, session, caller.agency, wait, page)
     return InboxPage(items=[_item(e) for e in entries], next_cursor=next_cursor)
+
+
+async def _when_not_empty(
+    rt: Runtime,
+    session: AsyncSession,
+    agency: str,
+    wait: float,
+    page: Callable[[], Awaitable[tuple[list[InboxEntry], str | None]]],
+) -> tuple[list[InboxEntry], str | None]:
+    until = time.monotonic() + wait
+    with rt.arrivals.watch(agency) as arrivals:
+        entries, next_cursor = await page()
+        while not entries and time.monotonic() < until:
+            await session.close()  # a waiting reader holds no database connection
+            # Read again when woken, and once more when the wait ends: a notice lost while
+            # the listening connection was replaced costs a wait, never a delivery.
+            await arrivals.arrival(until - time.monotonic())
+            entries, next_cursor = await page()
+    return entries, next_cursor
 
 
 @router.get("/v1/inbox/{delivery_id}", response_model=DeliveryContent)
