@@ -3,7 +3,7 @@
 async with ImbClient("https://imb.example", client_id, client_secret) as imb:
     accepted = await imb.publish(event)
     results = await imb.publish_many(events)  # any number, 500 to a call
-    for item in await imb.inbox():
+    for item in (await imb.inbox(status="delivered", wait=30))["items"]:
         delivery = await imb.fetch(item["delivery_id"])
         await imb.acknowledge(item["delivery_id"], {"outcome": "accepted", ...})
 """
@@ -105,12 +105,23 @@ class ImbClient:
         return result
 
     async def inbox(
-        self, status: str | None = None, limit: int = 50, cursor: str | None = None
+        self,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        *,
+        since: str | None = None,
+        wait: float | None = None,
     ) -> dict[str, Any]:
-        params = {
-            k: v for k, v in {"status": status, "limit": limit, "cursor": cursor}.items() if v
-        }
-        result: dict[str, Any] = await self._call("GET", "/v1/inbox", params=params)
+        """A page of the inbox. With `wait` (seconds, at most 30) an empty page is answered
+        only when a delivery arrives or the wait ends; with `since` (an ISO 8601 moment with
+        its offset, e.g. the last item's `delivered_at`), only what arrived after it."""
+        wanted = {"status": status, "limit": limit, "cursor": cursor, "since": since, "wait": wait}
+        params = {k: v for k, v in wanted.items() if v}
+        timeout = self._http.timeout.read or 0.0
+        result: dict[str, Any] = await self._call(
+            "GET", "/v1/inbox", params=params, timeout=timeout + (wait or 0.0)
+        )
         return result
 
     async def fetch(self, delivery_id: str) -> dict[str, Any]:

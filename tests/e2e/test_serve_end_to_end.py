@@ -39,7 +39,9 @@ async def test_three_agencies_publish_receive_acknowledge_and_audit(
 
     accepted = await trust.publish(risk_event())
     message_id = accepted["message_id"]
-    council_items = await _until(council.inbox, lambda page: len(page["items"]) == 1)
+    # The council's system waits for its delivery in one request rather than polling.
+    council_items = await council.inbox(status="delivered", wait=30)
+    assert len(council_items["items"]) == 1
     housing_items = await _until(housing.inbox, lambda page: len(page["items"]) == 1)
     delivery = await council.fetch(council_items["items"][0]["delivery_id"])
     await council.acknowledge(delivery["delivery_id"], ACK)
