@@ -57,7 +57,11 @@ async def listen_for_arrivals(rt: Runtime, stop: asyncio.Event) -> None:
 
 
 async def listen_on(
-    rt: Runtime, channel: str, on_notice: Callable[[str], None], stop: asyncio.Event
+    rt: Runtime,
+    channel: str,
+    on_notice: Callable[[str], None],
+    stop: asyncio.Event,
+    check_every: float = CHECK_EVERY_SECONDS,
 ) -> None:
     if is_sqlite(rt.db.url):
         await stop.wait()  # nothing to listen for; returning early would only be restarted
@@ -73,8 +77,11 @@ async def listen_on(
         try:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), CHECK_EVERY_SECONDS)
-                await connection.execute(text("SELECT 1"))  # raises if the connection is gone
+                    await asyncio.wait_for(stop.wait(), check_every)
+                # Raises if the connection is gone. Straight through the driver, outside any
+                # transaction: PostgreSQL holds notices back from a connection inside one, so
+                # a check that opened a transaction would silence every notice after it.
+                await listener.execute("SELECT 1")
         finally:
             with contextlib.suppress(Exception):
                 await listener.remove_listener(channel, on_payload)
