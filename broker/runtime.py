@@ -74,4 +74,5 @@ def build_runtime(settings: Settings, clock: Clock = utc_now) -> Runtime:
         clock=clock,
         limiter=Limiter(storage_for(settings.rate_limit.storage_url), metrics),
         agency_limits=AgencyLimits(settings.rate_limit),
+        arrivals=Arrivals(settings.inbox.waiting_per_agency),
     )

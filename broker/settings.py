@@ -67,6 +67,14 @@ class WorkerSettings(BaseModel):
     routine_slice_size: int = Field(default=100, ge=1, le=10000)
 
 
+class InboxSettings(BaseModel):
+    # `GET /v1/inbox?wait=` waits at most this long whatever it asks for: below 30 s where a
+    # proxy in front of IMB closes idle requests sooner.
+    max_wait_seconds: float = Field(default=30.0, ge=0, le=30)
+    # Requests of one agency waiting at once in one process; more are answered at once.
+    waiting_per_agency: int = Field(default=100, ge=0, le=10000)
+
+
 class DeadlineSettings(BaseModel):
     # A breach must be seen within 5 s of its deadline, so the monitor looks at least that often.
     poll_seconds: float = Field(default=1.0, gt=0, le=5)
@@ -162,6 +170,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     auth: AuthSettings = AuthSettings()
     workers: WorkerSettings = WorkerSettings()
+    inbox: InboxSettings = InboxSettings()
     web: WebSettings = WebSettings()
     deadlines: DeadlineSettings = DeadlineSettings()
     smtp: SmtpSettings = SmtpSettings()

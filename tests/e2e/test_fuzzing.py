@@ -42,6 +42,8 @@ def served(
     installation.env["IMB_RATE_LIMIT__PUBLISH"] = "100000/minute"
     installation.env["IMB_RATE_LIMIT__READ"] = "100000/minute"
     installation.env["IMB_RATE_LIMIT__TOKEN_PER_ADDRESS"] = "100000/minute"
+    # Generated `wait`s up to 30 s on an empty inbox would spend the run waiting.
+    installation.env["IMB_INBOX__MAX_WAIT_SECONDS"] = "0.2"
     server = installation.serve()
     yield server
     server.stop()

@@ -42,6 +42,7 @@ async def get_inbox(
     async def page() -> tuple[list[InboxEntry], str | None]:
         return await list_inbox(session, caller.agency, status, limit, cursor, since)
 
+    wait = min(wait, rt.settings.inbox.max_wait_seconds)
     if not wait or not rt.arrivals.may_wait(caller.agency):
         entries, next_cursor = await page()
     else:
