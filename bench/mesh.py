@@ -31,9 +31,9 @@ from tests.world import COUNCIL, TRUST, risk_event
 SANDBOX = "mesh-sandbox==1.0.137"
 SENDER, RECIPIENT, PASSWORD = "X26ABC1", "X26ABC2", "password"
 BODY_BYTES = 1024
-# How often a MESH thread looks at the inbox again while its message is not there yet; an
-# integrator's poll, kept short so the cycle measures the server, not the wait. IMB's inbox
-# waits on the server instead (`wait=`), as a MESH mailbox cannot.
+# How often a thread looks at the inbox again while its message is not there yet, on both
+# sides; an integrator's poll, kept short so the cycle measures the servers, not the wait.
+# IMB is measured a second time with readers that wait on the server (`wait=`) instead.
 POLL_EVERY = 0.05
 # The sandbox's in-memory store loses about one message in forty sent at once from several
 # threads (it never appears in the recipient's list): such a cycle is counted, not waited for.
@@ -148,7 +148,11 @@ def imb_event(index: int) -> dict[str, Any]:
     return event
 
 
-def imb_run(estate: Estate, base_url: str, count: int, threads: int) -> tuple[float, list[float]]:
+def imb_run(
+    estate: Estate, base_url: str, count: int, threads: int, waiting: bool
+) -> tuple[float, list[float]]:
+    """IMB's cycles; each thread lists its inbox as MESH's do (every POLL_EVERY), or with
+    `waiting`, waiting on the server for a delivery it has not seen."""
     sender_auth = _bearer(base_url, estate.clients[TRUST])
     recipient_auth = _bearer(base_url, estate.clients[COUNCIL])
     local = threading.local()
@@ -163,7 +167,8 @@ def imb_run(estate: Estate, base_url: str, count: int, threads: int) -> tuple[fl
         http = session()
         sent = http.post(f"{base_url}/v1/events", json=imb_event(index), headers=sender_auth)
         message_id = sent.json()["message_id"]
-        delivery = _wait_listed(http, base_url, recipient_auth, message_id)
+        listed = _wait_listed if waiting else _poll_listed
+        delivery = listed(http, base_url, recipient_auth, message_id)
         fetched = http.get(f"{base_url}/v1/inbox/{delivery}", headers=recipient_auth)
         assert fetched.json()["message_id"] == message_id
         ack = {
@@ -175,6 +180,20 @@ def imb_run(estate: Estate, base_url: str, count: int, threads: int) -> tuple[fl
         return True
 
     return in_threads(cycle, count, threads)
+
+
+def _poll_listed(
+    http: requests.Session, base_url: str, auth: dict[str, str], message_id: str
+) -> str:
+    while True:
+        page = http.get(
+            f"{base_url}/v1/inbox", params={"status": "delivered", "limit": 100}, headers=auth
+        ).json()
+        for item in page["items"]:
+            if item["message_id"] == message_id:
+                delivery_id: str = item["delivery_id"]
+                return delivery_id
+        time.sleep(POLL_EVERY)
 
 
 def _wait_listed(
@@ -219,20 +238,8 @@ def measure(
         # Only completed cycles count, and each lost one cost a thread a quarter second more.
         mesh = _figures(seconds, durations, meter.stop()["mesh"], count - unlisted)
         mesh["messages_the_sandbox_lost"] = unlisted
-    with fresh_database(database, folder, admin_url) as db_url:
-        estate = set_up(folder, db_url, kafka)
-        serving = estate.serve()
-        try:
-            imb_run(estate, serving.base_url, min(50, count), threads)  # warm up
-            meter = CpuMeter({"imb": [serving.process.pid]}).start()
-            with PeakRss(serving.process.pid) as rss:
-                seconds, durations = imb_run(estate, serving.base_url, count, threads)
-            cpu = meter.stop()
-        finally:
-            estate.stop()
-        imb = _figures(seconds, durations, cpu["imb"], count)
-        imb["postgresql_cpu_ms_per_message"] = round(cpu["postgresql"] * 1000 / count, 2)
-        imb["peak_rss_mb"] = rss.peak_mb
+    imb = _imb_figures(kafka, folder, database, admin_url, count, threads, waiting=False)
+    imb_waiting = _imb_figures(kafka, folder, database, admin_url, count, threads, waiting=True)
     return {
         "messages": count,
         "threads": threads,
@@ -240,4 +247,32 @@ def measure(
         "mesh": mesh,
         "imb": imb,
         "ratio_imb_to_mesh": round(imb["cycles_per_s"] / mesh["cycles_per_s"], 2),
+        "imb_waiting_reader": imb_waiting,
+        "ratio_imb_waiting_to_mesh": round(imb_waiting["cycles_per_s"] / mesh["cycles_per_s"], 2),
     }
+
+
+def _imb_figures(
+    kafka: str,
+    folder: Path,
+    database: str,
+    admin_url: str,
+    count: int,
+    threads: int,
+    waiting: bool,
+) -> dict[str, Any]:
+    with fresh_database(database, folder, admin_url) as db_url:
+        estate = set_up(folder, db_url, kafka)
+        serving = estate.serve()
+        try:
+            imb_run(estate, serving.base_url, min(50, count), threads, waiting)  # warm up
+            meter = CpuMeter({"imb": [serving.process.pid]}).start()
+            with PeakRss(serving.process.pid) as rss:
+                seconds, durations = imb_run(estate, serving.base_url, count, threads, waiting)
+            cpu = meter.stop()
+        finally:
+            estate.stop()
+    imb = _figures(seconds, durations, cpu["imb"], count)
+    imb["postgresql_cpu_ms_per_message"] = round(cpu["postgresql"] * 1000 / count, 2)
+    imb["peak_rss_mb"] = rss.peak_mb
+    return imb

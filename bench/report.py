@@ -58,6 +58,13 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             "≥ 2",
         ),
         (
+            "P4 the same, IMB's readers waiting on the server (`wait=`) instead of polling",
+            f"{p4['imb_waiting_reader']['cycles_per_s']:g} cycles/s "
+            f"= {p4['ratio_imb_waiting_to_mesh']:g} of MESH's, "
+            f"{p4['imb_waiting_reader']['server_cpu_ms_per_message']:g} ms CPU per message",
+            "",
+        ),
+        (
             "P4 server CPU per message, IMB / MESH",
             f"{p4['imb']['server_cpu_ms_per_message']:g} / "
             f"{p4['mesh']['server_cpu_ms_per_message']:g} ms",
