@@ -1,6 +1,7 @@
-"""Network addresses: which ones never leave this machine."""
+"""Network addresses: which ones never leave this machine, and what of a URL may be recorded."""
 
 import ipaddress
+from urllib.parse import urlsplit
 
 
 def is_loopback(host: str) -> bool:
@@ -11,3 +12,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def origin_of(url: str) -> str:
+    """Scheme, host and port: what may be recorded of a URL, whose path or query often carries
+    the receiver's access token."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"

@@ -18,8 +18,10 @@ from broker.agencies.commands import (
     add_agency,
     add_agency_commands,
     add_client_commands,
+    channel_body,
     client_registration,
     run_client,
+    set_agency_channel,
     set_limits,
 )
 from broker.agreements.service import approve_agreement, create_agreement
@@ -223,6 +225,9 @@ def _run(args: argparse.Namespace) -> None:
         asyncio.run(_with_runtime(lambda rt: add_user(rt, args, password)))
     elif args.command == "user":
         asyncio.run(_with_runtime(lambda rt: run_user(rt, args)))
+    elif args.command == "agency" and args.action == "channel":
+        channel = channel_body(args)  # bad input is refused before any connection is made
+        asyncio.run(_with_runtime(lambda rt: set_agency_channel(rt, args, channel)))
     elif args.command == "agency" and args.action == "limits":
         limits = RateLimitsBody(publish=args.publish, read=args.read)
         asyncio.run(_with_runtime(lambda rt: set_limits(rt, args.code, limits)))

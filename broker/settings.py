@@ -24,6 +24,10 @@ class KafkaSettings(BaseModel):
 
     # Routine traffic keeps the topics and groups IMB has always used; urgent traffic has its
     # own, so that no urgent record is ever behind a routine one in a partition or a group.
+    def agency_topic(self, agency: str) -> str:
+        """A `kafka` channel's topic: the agency's own, its records sealed to it."""
+        return self.topic(f"imb.agency.{agency}.v1")
+
     def events_topic(self, lane: Lane) -> str:
         return self.topic("imb.events.v1" if lane is Lane.ROUTINE else "imb.events.urgent.v1")
 

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 from schemas.acks import Acknowledgement
 from schemas.agreements import AgreementApproval, AgreementBody, AgreementEnd
 from schemas.care_team import CareTeam
+from schemas.channels import ChannelBody
 from schemas.consents import ConsentBody
 from schemas.crisis_plans import CrisisPlanBody, CrisisPlanConfirmation
 from schemas.escalations import DutyTeamBody, EscalationAck
@@ -32,6 +33,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         "timeframes.schema.json": TypeAdapter(TimeframesBody),
         "escalation-ack.schema.json": TypeAdapter(EscalationAck),
         "duty-team.schema.json": TypeAdapter(DutyTeamBody),
+        "channel.schema.json": TypeAdapter(ChannelBody),
         "crisis-plan.schema.json": TypeAdapter(CrisisPlanBody),
         "crisis-plan-confirmation.schema.json": TypeAdapter(CrisisPlanConfirmation),
     }

@@ -169,6 +169,7 @@ class Scope(StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_ALL = "audit:all"  # a regulator or auditor: with audit:read, every agency's trail
     METRICS_READ = "metrics:read"  # a monitoring system scraping /metrics
+    CHANNELS_MANAGE = "channels:manage"  # an agency choosing how its deliveries are pushed
     ADMIN = "admin"
 
 

@@ -34,6 +34,7 @@ OUTSIDER = "GP001"
 EVIDENCE = "Told the ward she does not want housing told about the admission."
 TRIGGER = "Talks of walking to the railway bridge at night"
 DUTY_EMAIL = "duty.team@council.example"
+WEBHOOK_HOST = "epr-inbound.council.example"
 AGREEMENT_TITLE = "Community mental health partnership"
 RECORDER = {"name": "A. Patel", "role": "care coordinator"}
 FOREIGN = [
@@ -42,6 +43,8 @@ FOREIGN = [
     TRIGGER,
     RATIONALE,
     DUTY_EMAIL,
+    WEBHOOK_HOST,
+    "whsec_",
     AGREEMENT_TITLE,
     *(member["named_lead"] for member in CARE_TEAM["members"]),
     TRUST,
@@ -70,6 +73,9 @@ async def build_estate(world: World) -> Estate:
     assert (await world.put("admin", f"/v1/agencies/{COUNCIL}/duty-team", team)).status_code == 200
     limits = {"publish": "100/minute"}
     set_ = await world.put("admin", f"/v1/agencies/{COUNCIL}/rate-limits", limits)
+    assert set_.status_code == 200
+    channel = {"kind": "webhook", "url": f"https://{WEBHOOK_HOST}/imb"}
+    set_ = await world.put("admin", f"/v1/agencies/{COUNCIL}/channel", channel)
     assert set_.status_code == 200
     ids["council_client"] = world.credentials[COUNCIL][0]
     return Estate(ids)

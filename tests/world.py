@@ -30,6 +30,7 @@ PARTNER_SCOPES = [
     Scope.CONSENT_MANAGE,
     Scope.AUDIT_READ,
     Scope.AGREEMENTS_MANAGE,
+    Scope.CHANNELS_MANAGE,
 ]
 T = TypeVar("T")
 

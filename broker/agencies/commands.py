@@ -1,10 +1,11 @@
-"""`imb agency add | limits` and `imb client add | list | revoke | rotate-secret`."""
+"""`imb agency add | limits | channel` and `imb client add | list | revoke | rotate-secret`."""
 
 import argparse
 import json
 from pathlib import Path
 from typing import Any
 
+from broker.agencies.channels import rotate_secret, set_channel
 from broker.agencies.clients import (
     clients_of,
     register_client,
@@ -22,6 +23,7 @@ from schemas.admin import (
     ClientRegistration,
     RateLimitsBody,
 )
+from schemas.channels import ChannelBody, ChannelKind
 from schemas.vocabulary import AgencyKind, Scope
 
 OPERATOR = Actor(agency=None, client="imb-cli")
@@ -42,6 +44,20 @@ def add_agency_commands(commands: Any) -> None:
     limits.add_argument("code", help="the agency's code")
     limits.add_argument("--publish", metavar="RATE", help="publishing events, e.g. 1200/minute")
     limits.add_argument("--read", metavar="RATE", help="every other call, e.g. 6000/minute")
+    channel = agency.add_parser(
+        "channel",
+        help="choose how the agency's deliveries are pushed beside its inbox; a new webhook "
+        "prints its signing secret once",
+    )
+    channel.add_argument("code", help="the agency's code")
+    channel.add_argument("--kind", required=True, choices=[k.value for k in ChannelKind])
+    channel.add_argument("--url", help="webhook: https:// (http:// only to loopback)")
+    channel.add_argument("--public-key", help="kafka: the agency's X25519 public key, base64url")
+    channel.add_argument(
+        "--rotate-secret",
+        action="store_true",
+        help="webhook: a new signing secret, printed once; the old one signs too for 24 h",
+    )
 
 
 def add_client_commands(commands: Any) -> None:
@@ -129,6 +145,19 @@ def _key_set(path: Path) -> dict[str, Any]:
     if isinstance(document, dict) and "keys" in document:
         return document
     return {"keys": [document]}
+
+
+def channel_body(args: argparse.Namespace) -> ChannelBody:
+    return ChannelBody(kind=args.kind, url=args.url, public_key=args.public_key)
+
+
+async def set_agency_channel(rt: Runtime, args: argparse.Namespace, body: ChannelBody) -> None:
+    async with rt.db.unit_of_work() as session:
+        view = await set_channel(session, rt, OPERATOR, args.code, body)
+        if args.rotate_secret and view.secret is None:
+            view = await rotate_secret(session, rt, OPERATOR, args.code)
+        await session.commit()
+    print(view.model_dump_json())
 
 
 async def set_limits(rt: Runtime, code: str, body: RateLimitsBody) -> None:

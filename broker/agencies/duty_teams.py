@@ -1,10 +1,9 @@
 """SetDutyTeam and reading an agency's duty team: who its escalations go to."""
 
-from urllib.parse import urlsplit
-
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.addresses import origin_of
 from broker.audit.log import Actor, AuditEvent, append
 from broker.db.models import Agency, DutyTeam
 from broker.db.upsert import insert_if_absent
@@ -48,14 +47,8 @@ def _audit_detail(team: DutyTeam) -> dict[str, str | None]:
         "agency": team.agency_code,
         "name": team.name,
         "email": team.email,
-        "webhook": _origin(team.webhook_url) if team.webhook_url else None,
+        "webhook": origin_of(team.webhook_url) if team.webhook_url else None,
     }
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 async def duty_team_of(session: AsyncSession, agency: str) -> DutyTeamView:

@@ -13,6 +13,7 @@ from broker.api.routes import (
     agreements,
     audit,
     audit_export,
+    channels,
     crisis_plans,
     decisions,
     duty_teams,
@@ -67,6 +68,7 @@ def create_app(rt: Runtime) -> FastAPI:
         admin,
         agency_limits,
         duty_teams,
+        channels,
         health,
         web,
     ):

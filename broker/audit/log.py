@@ -55,6 +55,8 @@ class AuditEvent(StrEnum):
     ESCALATION_NOTIFY_FAILED = "escalation.notify_failed"
     REPORT_UNACKNOWLEDGED = "report.unacknowledged"
     DUTY_TEAM_SET = "duty_team.set"
+    CHANNEL_SET = "channel.set"
+    CHANNEL_SECRET_ROTATED = "channel.secret_rotated"  # noqa: S105 (an event name)
     TIMEFRAMES_REPLACED = "timeframes.replaced"
     CRISIS_PLAN_PROPOSED = "crisis_plan.proposed"
     CRISIS_PLAN_CONFIRMED = "crisis_plan.confirmed"

@@ -357,6 +357,25 @@ class DutyTeam(Base):
     updated_at: Mapped[datetime]
 
 
+class DeliveryChannel(Base):
+    """How IMB pushes an agency's deliveries to its record system, beside its inbox. No row
+    means the inbox only."""
+
+    __tablename__ = "delivery_channels"
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    public_key: Mapped[str | None] = mapped_column(String(100))
+    # The webhook signing secret, sealed at rest; after a rotation the old one signs too until
+    # `previous_secret_until`.
+    secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_secret_until: Mapped[datetime | None]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
 class Escalation(Base):
     """One step of a breached delivery's escalation route, for one agency's duty team."""
 

@@ -178,6 +178,13 @@ MATRIX: dict[tuple[str, str], Probe] = {
         403, f"/v1/agencies/{COUNCIL}/duty-team", {"name": "Mine now", "email": "gp@gp.example"}
     ),
     ("GET", "/v1/agencies/{code}/duty-team"): Probe(404, f"/v1/agencies/{COUNCIL}/duty-team"),
+    ("PUT", "/v1/agencies/{code}/channel"): Probe(
+        404, f"/v1/agencies/{COUNCIL}/channel", {"kind": "webhook", "url": "https://gp.example/x"}
+    ),
+    ("GET", "/v1/agencies/{code}/channel"): Probe(404, f"/v1/agencies/{COUNCIL}/channel"),
+    ("POST", "/v1/agencies/{code}/channel/rotate-secret"): Probe(
+        404, f"/v1/agencies/{COUNCIL}/channel/rotate-secret", {}
+    ),
     ("GET", "/healthz"): Probe(200),
     ("GET", "/readyz"): Probe(503),  # no Kafka in this process: says so, and nothing more
     ("GET", "/metrics"): Probe(403),

@@ -1,0 +1,84 @@
+"""An agency's delivery channel on the wire (`/v1/agencies/{code}/channel`).
+
+Every delivery stays readable in the inbox whatever the channel: the channel says how IMB
+also pushes it to the agency's record system.
+"""
+
+import base64
+import binascii
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import AnyHttpUrl, BaseModel, Field, UrlConstraints, field_validator, model_validator
+
+from schemas.common import WireModel
+
+PUBLIC_KEY_BYTES = 32  # an X25519 public key
+
+
+class ChannelKind(StrEnum):
+    INBOX = "inbox"  # pull only: the agency reads GET /v1/inbox
+    WEBHOOK = "webhook"  # pushed to the agency's HTTPS endpoint, signed
+    KAFKA = "kafka"  # records on the agency's own topic, sealed to its public key
+
+
+ChannelUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)]
+
+
+class ChannelBody(WireModel):
+    kind: ChannelKind
+    url: ChannelUrl | None = Field(
+        default=None,
+        description="webhook only: where deliveries are POSTed; https://, or http:// to a "
+        "loopback address; no user or password in it",
+    )
+    public_key: str | None = Field(
+        default=None,
+        max_length=100,
+        description="kafka only: the agency's X25519 public key (32 bytes, base64url) that "
+        "each record's content is sealed to",
+    )
+
+    @field_validator("public_key")
+    @classmethod
+    def _x25519_key(cls, key: str | None) -> str | None:
+        if key is None:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("the public key is not base64url") from exc
+        if len(raw) != PUBLIC_KEY_BYTES:
+            raise ValueError(f"an X25519 public key is {PUBLIC_KEY_BYTES} bytes")
+        return key
+
+    @model_validator(mode="after")
+    def _what_each_kind_needs(self) -> Self:
+        needs = {ChannelKind.WEBHOOK: "url", ChannelKind.KAFKA: "public_key"}
+        for kind, field in needs.items():
+            given = getattr(self, field) is not None
+            if kind is self.kind and not given:
+                raise ValueError(f"a {kind} channel needs {field}")
+            if kind is not self.kind and given:
+                raise ValueError(f"{field} is only for a {kind} channel")
+        return self
+
+
+class ChannelView(BaseModel):
+    agency: str
+    kind: ChannelKind
+    url: str | None
+    topic: str | None = Field(description="kafka only: the agency's own topic")
+    public_key: str | None
+    enabled: bool = Field(description="false once the receiver answered 410 Gone")
+    disabled_reason: str | None
+    secret: str | None = Field(
+        default=None,
+        description="webhook only, and only in the answer that created or rotated it: the "
+        "whsec_ secret that signs every webhook; IMB never shows it again",
+    )
+    previous_secret_valid_until: datetime | None = Field(
+        description="after a rotation, the old secret also signs until then"
+    )
+    updated_at: datetime | None = Field(description="null: never set, the inbox only")
