@@ -71,6 +71,23 @@ class WorkerSettings(BaseModel):
     routine_slice_size: int = Field(default=100, ge=1, le=10000)
 
 
+class DeliverySettings(BaseModel):
+    """Pushing deliveries to agencies' webhooks."""
+
+    # A 2xx answer within this long is the transport receipt; anything else is retried.
+    push_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Retries wait this long, doubling each time up to the cap, each with jitter.
+    retry_first_seconds: float = Field(default=5.0, gt=0, le=3600)
+    retry_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    # After this many attempts, or this long since the first, a push is dead-lettered.
+    max_attempts: int = Field(default=20, ge=1, le=1000)
+    give_up_after_seconds: float = Field(default=86400.0, gt=0, le=7 * 86400)
+    # How often the pusher looks for retries that have come due.
+    poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # The CloudEvents `source` of every pushed delivery.
+    source: str = Field(default="urn:imb:broker", min_length=1, max_length=200)
+
+
 class InboxSettings(BaseModel):
     # `GET /v1/inbox?wait=` waits at most this long whatever it asks for: below 30 s where a
     # proxy in front of IMB closes idle requests sooner.
@@ -175,6 +192,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     workers: WorkerSettings = WorkerSettings()
     inbox: InboxSettings = InboxSettings()
+    delivery: DeliverySettings = DeliverySettings()
     web: WebSettings = WebSettings()
     deadlines: DeadlineSettings = DeadlineSettings()
     smtp: SmtpSettings = SmtpSettings()

@@ -17,6 +17,7 @@ class AuditEvent(StrEnum):
     DELIVERY_DECIDED = "delivery.decided"
     DELIVERY_DELIVERED = "delivery.delivered"
     DELIVERY_RECEIVED = "delivery.received"
+    DELIVERY_DEAD_LETTERED = "delivery.dead_lettered"
     DELIVERY_ACKNOWLEDGED = "delivery.acknowledged"
     PAYLOAD_VIEWED = "payload.viewed"
     AGENCY_REGISTERED = "agency.registered"
@@ -56,6 +57,7 @@ class AuditEvent(StrEnum):
     REPORT_UNACKNOWLEDGED = "report.unacknowledged"
     DUTY_TEAM_SET = "duty_team.set"
     CHANNEL_SET = "channel.set"
+    CHANNEL_DISABLED = "channel.disabled"
     CHANNEL_SECRET_ROTATED = "channel.secret_rotated"  # noqa: S105 (an event name)
     TIMEFRAMES_REPLACED = "timeframes.replaced"
     CRISIS_PLAN_PROPOSED = "crisis_plan.proposed"

@@ -376,6 +376,33 @@ class DeliveryChannel(Base):
     updated_at: Mapped[datetime]
 
 
+class WebhookPush(Base):
+    """A delivery to push to its recipient's webhook, until the receiver answers 2xx or the
+    retries run out (then it is dead-lettered)."""
+
+    __tablename__ = "webhook_pushes"
+    delivery_id: Mapped[UUID] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    state: Mapped[str] = mapped_column(String(16))  # pending, received, dead_lettered
+    attempts: Mapped[int] = mapped_column(default=0)
+    # When the next attempt is due; a claimed push is leased by moving it forward.
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+
+
+class WebhookAttempt(Base):
+    """One POST of a push: how the receiver answered, never what was sent."""
+
+    __tablename__ = "webhook_attempts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[UUID] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    attempt: Mapped[int]
+    at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+    latency_ms: Mapped[float]
+
+
 class Escalation(Base):
     """One step of a breached delivery's escalation route, for one agency's duty team."""
 

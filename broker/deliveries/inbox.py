@@ -4,7 +4,6 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import literal, select, tuple_
@@ -23,6 +22,7 @@ from broker.subjects.repository import subject_ad
 from consent.model import Obligations
 from consent.redact import field_paths, path_allowed, redaction
 from schemas.acks import Acknowledgement
+from schemas.responses import DeliveryContent, InboxItem
 from schemas.vocabulary import DeliveryStatus
 
 VISIBLE = (
@@ -107,13 +107,30 @@ async def visible_delivery(session: AsyncSession, agency: str, delivery_id: UUID
     return InboxEntry(delivery, message)
 
 
+async def entry_of(session: AsyncSession, delivery_id: UUID) -> InboxEntry:
+    """A delivery and its message, the delivery locked: for the broker's own work on it."""
+    delivery = await session.get(Delivery, delivery_id, with_for_update=True)
+    assert delivery is not None
+    message = await session.get(Message, delivery.message_id)
+    assert message is not None
+    return InboxEntry(delivery, message)
+
+
 async def fetch_delivery(
     session: AsyncSession, rt: Runtime, actor: Actor, delivery_id: UUID
-) -> tuple[InboxEntry, dict[str, Any], str]:
-    """The delivery, its content and the NHS number; the first fetch is the receipt."""
+) -> DeliveryContent:
+    """The delivery with its content; the first fetch is the receipt."""
     assert actor.agency is not None
     entry = await visible_delivery(session, actor.agency, delivery_id)
     record_receipt(session, rt, actor, entry)
+    return await delivery_content(session, rt, actor, entry)
+
+
+async def delivery_content(
+    session: AsyncSession, rt: Runtime, actor: Actor, entry: InboxEntry
+) -> DeliveryContent:
+    """What the recipient is shown of the delivery, minimised by its agreement; audited as
+    `payload.viewed` by `actor`, whoever asks (the recipient, or the broker pushing it)."""
     content = json.loads(
         open_sealed(
             rt.keys.key_provider,
@@ -126,7 +143,16 @@ async def fetch_delivery(
     present = field_paths(content["payload"])
     content = minimised(content, obligations)
     record_view(session, rt, actor, entry, present, obligations)
-    return entry, content, await _nhs_number(session, rt, entry.message.subject_pseudonym)
+    nhs_number = await _nhs_number(session, rt, entry.message.subject_pseudonym)
+    return DeliveryContent(
+        **inbox_item(entry).model_dump(),
+        subject={"nhs_number": nhs_number, "local_id": content["local_id"]},
+        reason_for_sharing=content["reason_for_sharing"],
+        override=content["override"],
+        payload=content["payload"],
+        outcome=entry.delivery.ack_outcome,
+        reason_code=entry.delivery.ack_reason_code,
+    )
 
 
 def record_view(
@@ -157,7 +183,11 @@ def record_view(
     )
 
 
-def record_receipt(session: AsyncSession, rt: Runtime, actor: Actor, entry: InboxEntry) -> None:
+def record_receipt(
+    session: AsyncSession, rt: Runtime, actor: Actor, entry: InboxEntry, channel: str = "inbox"
+) -> None:
+    """The transport receipt, once: the first inbox fetch or acknowledgement, or a webhook's
+    2xx answer, whichever comes first."""
     delivery = entry.delivery
     if delivery.received_at is not None or delivery.status not in _RECEIVABLE:
         return
@@ -173,7 +203,8 @@ def record_receipt(session: AsyncSession, rt: Runtime, actor: Actor, entry: Inbo
         now,
         entry.message,
         delivery.id,
-        detail={"recipient": delivery.recipient_agency},
+        detail={"recipient": delivery.recipient_agency}
+        | ({"channel": channel} if channel != "inbox" else {}),
     )
 
 
@@ -227,3 +258,25 @@ async def acknowledge(
     # An acknowledgement ends any chase of this delivery, and the later steps of its route.
     await resolve_for_delivery(session, rt, delivery, entry.message.subject_pseudonym)
     return entry
+
+
+def inbox_item(entry: InboxEntry) -> InboxItem:
+    d, m = entry.delivery, entry.message
+    return InboxItem(
+        delivery_id=d.id,
+        message_id=m.id,
+        type=m.type,
+        sender=m.sender_agency,
+        purpose=m.purpose,
+        urgency=m.urgency,
+        lane=d.lane,
+        status=d.status,
+        occurred_at=m.occurred_at,
+        delivered_at=d.delivered_at,
+        received_at=d.received_at,
+        acknowledged_at=d.acknowledged_at,
+        deliver_by=d.deliver_by,
+        ack_by=d.ack_by,
+        crisis_plan_id=d.crisis_plan_id,
+        links={"self": f"/v1/inbox/{d.id}", "ack": f"/v1/inbox/{d.id}/ack"},
+    )

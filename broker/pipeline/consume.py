@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import CommitFailedError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.deliveries import arrivals
+from broker.deliveries import arrivals, push
 from broker.pipeline.lanes import Lane
 from broker.pipeline.outbox import UnreadableRecord, decode_record, record_id
 from broker.runtime import Runtime
@@ -93,3 +93,5 @@ async def _apply(rt: Runtime, stage: Stage, ids: list[UUID]) -> None:
         await stage.apply(session, rt, ids)
         await session.commit()
     rt.arrivals.tell(arrivals.told_after_commit(session))
+    if push.queued_after_commit(session):
+        rt.wakeups.wake_pushes()

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.audit.log import BROKER, AuditEvent, record
 from broker.db.bulk import RowsToInsert
 from broker.db.models import AuditRecord, Delivery, Message
-from broker.deliveries import arrivals
+from broker.deliveries import arrivals, push
 from broker.runtime import Runtime
 from schemas.vocabulary import DeliveryStatus
 
@@ -60,3 +60,4 @@ async def make_available(session: AsyncSession, rt: Runtime, delivery_ids: list[
         rt.metrics.publish_to_inbox_seconds.observe(max((now - accepted_at).total_seconds(), 0.0))
     await audit.insert(session)
     await arrivals.announce(session, (row.recipient_agency for row in found))
+    await push.queue_pushes(session, now, [(row.id, row.recipient_agency) for row in found])

@@ -69,6 +69,20 @@ class Wakeups:
 
     def __init__(self) -> None:
         self._events = {lane: asyncio.Event() for lane in Lane}
+        # Set after a commit that queued webhook pushes, so the pusher looks at once.
+        self._pushes = asyncio.Event()
+
+    def wake_pushes(self) -> None:
+        self._pushes.set()
+
+    async def wait_for_pushes(self, at_most: float) -> None:
+        """Until pushes are queued in this process or `at_most` seconds have passed (then look
+        anyway: retries come due, and other processes queue pushes too)."""
+        try:
+            await asyncio.wait_for(self._pushes.wait(), at_most)
+        except TimeoutError:
+            return
+        self._pushes.clear()
 
     def wake(self, lane: Lane) -> None:
         self._events[lane].set()

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from broker.audit.worker import run_chainer
 from broker.deadlines.worker import run_deadline_monitor
+from broker.deliveries.push import run_pusher
 from broker.notify.worker import run_notifier
 from broker.pipeline import notices, stages, transport
 from broker.pipeline.consume import Stage, consume
@@ -78,10 +79,13 @@ def worker_loops(
             "relay-notices": lambda: notices.listen(rt, stop),
         }
     stage = stages.ROUTER if worker is Worker.ROUTER else stages.DISPATCHER
-    return {
+    loops: dict[str, Callable[[], Awaitable[None]]] = {
         f"{worker.value}-{lane}": functools.partial(run_consumer, rt, bootstrap, stage, lane, stop)
         for lane in URGENT_FIRST
     }
+    if worker is Worker.DISPATCHER:
+        loops["pusher"] = lambda: run_pusher(rt, stop)
+    return loops
 
 
 async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:

@@ -10,10 +10,16 @@ from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
-from broker.deliveries.inbox import InboxEntry, acknowledge, fetch_delivery, list_inbox
+from broker.deliveries.inbox import (
+    InboxEntry,
+    acknowledge,
+    fetch_delivery,
+    inbox_item,
+    list_inbox,
+)
 from broker.runtime import Runtime
 from schemas.acks import Acknowledgement
-from schemas.responses import DeliveryContent, InboxItem, InboxPage
+from schemas.responses import DeliveryContent, InboxPage
 from schemas.vocabulary import DeliveryStatus, Scope
 
 router = APIRouter(tags=["inbox"])
@@ -47,7 +53,7 @@ async def get_inbox(
         entries, next_cursor = await page()
     else:
         entries, next_cursor = await _when_not_empty(rt, session, caller.agency, wait, page)
-    return InboxPage(items=[_item(e) for e in entries], next_cursor=next_cursor)
+    return InboxPage(items=[inbox_item(e) for e in entries], next_cursor=next_cursor)
 
 
 async def _when_not_empty(
@@ -74,17 +80,9 @@ async def get_delivery(
     delivery_id: UUID, caller: Reader, rt: RuntimeDep, session: SessionDep
 ) -> DeliveryContent:
     """The delivery with its content; the first fetch records the receipt."""
-    entry, content, nhs_number = await fetch_delivery(session, rt, caller.actor, delivery_id)
+    view = await fetch_delivery(session, rt, caller.actor, delivery_id)
     await session.commit()
-    return DeliveryContent(
-        **_item(entry).model_dump(),
-        subject={"nhs_number": nhs_number, "local_id": content["local_id"]},
-        reason_for_sharing=content["reason_for_sharing"],
-        override=content["override"],
-        payload=content["payload"],
-        outcome=entry.delivery.ack_outcome,
-        reason_code=entry.delivery.ack_reason_code,
-    )
+    return view
 
 
 @router.post("/v1/inbox/{delivery_id}/ack")
@@ -108,25 +106,3 @@ async def ack_delivery(
         if delivery.acknowledged_at
         else None,
     }
-
-
-def _item(entry: InboxEntry) -> InboxItem:
-    d, m = entry.delivery, entry.message
-    return InboxItem(
-        delivery_id=d.id,
-        message_id=m.id,
-        type=m.type,
-        sender=m.sender_agency,
-        purpose=m.purpose,
-        urgency=m.urgency,
-        lane=d.lane,
-        status=d.status,
-        occurred_at=m.occurred_at,
-        delivered_at=d.delivered_at,
-        received_at=d.received_at,
-        acknowledged_at=d.acknowledged_at,
-        deliver_by=d.deliver_by,
-        ack_by=d.ack_by,
-        crisis_plan_id=d.crisis_plan_id,
-        links={"self": f"/v1/inbox/{d.id}", "ack": f"/v1/inbox/{d.id}/ack"},
-    )

@@ -1,5 +1,6 @@
 """delivery channels: how IMB pushes an agency's deliveries beside its inbox (webhook or the
-agency's own Kafka topic); an agency without one reads its inbox only, as before
+agency's own Kafka topic), and each webhook push with its attempts; an agency without a
+channel reads its inbox only, as before
 
 Revision ID: 0008
 Revises: 0007
@@ -17,6 +18,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 UTC_TIME = sa.DateTime(timezone=True)
+# As the other tables' ids: BIGINT, an INTEGER on SQLite so that it autoincrements there.
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -33,7 +36,29 @@ def upgrade() -> None:
         sa.Column("disabled_reason", sa.String(200), nullable=True),
         sa.Column("updated_at", UTC_TIME, nullable=False),
     )
+    op.create_table(
+        "webhook_pushes",
+        sa.Column("delivery_id", sa.Uuid(), sa.ForeignKey("deliveries.id"), primary_key=True),
+        sa.Column("agency_code", sa.String(16), sa.ForeignKey("agencies.code"), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("next_attempt_at", UTC_TIME, nullable=False, index=True),
+        sa.Column("created_at", UTC_TIME, nullable=False),
+    )
+    op.create_table(
+        "webhook_attempts",
+        sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
+        sa.Column("delivery_id", sa.Uuid(), sa.ForeignKey("deliveries.id"), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("at", UTC_TIME, nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("error", sa.String(200), nullable=True),
+        sa.Column("latency_ms", sa.Float(), nullable=False),
+    )
+    op.create_index("ix_webhook_attempts_delivery_id", "webhook_attempts", ["delivery_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("webhook_attempts")
+    op.drop_table("webhook_pushes")
     op.drop_table("delivery_channels")

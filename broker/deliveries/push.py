@@ -1,0 +1,286 @@
+"""Pushing deliveries to agencies' webhooks: a signed CloudEvent per delivery, retried until
+the receiver answers 2xx (the transport receipt) or the retries run out (dead-lettered).
+
+The dispatcher queues a push in the same transaction that makes a delivery available to an
+agency whose channel is a webhook (`queue_pushes`). The pusher (`run_pusher`, in the
+dispatcher worker) claims due pushes by leasing them, POSTs each outside any transaction, and
+records the attempt. A crash between the POST and the record repeats the POST: the receiver
+sees the same `webhook-id` again and records it once. The inbox keeps every delivery
+whatever happens here.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import httpx
+from cloudevents.core.bindings.http import to_structured_event
+from cloudevents.core.v1.event import CloudEvent
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from standardwebhooks import Webhook
+
+from broker.agencies.channels import signing_secrets
+from broker.audit.log import BROKER, AuditEvent, append, append_about_delivery
+from broker.db.bulk import RowsToInsert
+from broker.db.models import DeliveryChannel, WebhookAttempt, WebhookPush
+from broker.deliveries.inbox import InboxEntry, delivery_content, entry_of, record_receipt
+from broker.runtime import Runtime
+from schemas.channels import ChannelKind
+
+log = logging.getLogger(__name__)
+PENDING, RECEIVED, DEAD_LETTERED, WITHDRAWN = "pending", "received", "dead_lettered", "withdrawn"
+CLAIM_AT_ONCE = 20
+QUEUED_AFTER_COMMIT = "imb_pushes_queued"
+
+
+async def queue_pushes(
+    session: AsyncSession, at: datetime, deliveries: list[tuple[UUID, str]]
+) -> None:
+    """Queue a push for each (delivery, recipient) whose recipient has a working webhook."""
+    recipients = {recipient for _, recipient in deliveries}
+    webhooks = set(
+        await session.scalars(
+            select(DeliveryChannel.agency_code).where(
+                DeliveryChannel.agency_code.in_(recipients),
+                DeliveryChannel.kind == ChannelKind.WEBHOOK.value,
+                DeliveryChannel.enabled.is_(True),
+            )
+        )
+    )
+    pushes = RowsToInsert(WebhookPush)
+    for delivery_id, recipient in deliveries:
+        if recipient in webhooks:
+            pushes.add(
+                WebhookPush,
+                {
+                    "delivery_id": delivery_id,
+                    "agency_code": recipient,
+                    "state": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                    "created_at": at,
+                },
+            )
+    if pushes:
+        await pushes.insert(session)
+        session.info[QUEUED_AFTER_COMMIT] = True
+
+
+def queued_after_commit(session: AsyncSession) -> bool:
+    """Whether a committed transaction queued pushes, so that this process's pusher looks now."""
+    return bool(session.info.pop(QUEUED_AFTER_COMMIT, False))
+
+
+async def run_pusher(rt: Runtime, stop: asyncio.Event) -> None:
+    settings = rt.settings.delivery
+    async with httpx.AsyncClient(
+        timeout=settings.push_timeout_seconds, follow_redirects=False, trust_env=False
+    ) as http:
+        while not stop.is_set():
+            due = await _claim_due(rt)
+            if due:
+                await asyncio.gather(*(push_one(rt, http, delivery_id) for delivery_id in due))
+            else:
+                await rt.wakeups.wait_for_pushes(settings.poll_seconds)
+
+
+async def _claim_due(rt: Runtime) -> list[UUID]:
+    """Lease the pushes that are due: each is moved past its POST's timeout, so another pusher
+    (or this one after a crash) takes it only if this attempt never records its result."""
+    now = rt.clock()
+    lease = timedelta(seconds=rt.settings.delivery.push_timeout_seconds + 5)
+    async with rt.db.unit_of_work() as session:
+        due = list(
+            await session.scalars(
+                select(WebhookPush.delivery_id)
+                .where(WebhookPush.state == PENDING, WebhookPush.next_attempt_at <= now)
+                .order_by(WebhookPush.next_attempt_at)
+                .limit(CLAIM_AT_ONCE)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if due:
+            await session.execute(
+                update(WebhookPush)
+                .where(WebhookPush.delivery_id.in_(due))
+                .values(next_attempt_at=now + lease)
+            )
+            await session.commit()
+    return due
+
+
+@dataclass(frozen=True)
+class _Request:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status_code: int | None
+    error: str | None
+    latency_ms: float
+
+    @property
+    def received(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+async def push_one(rt: Runtime, http: httpx.AsyncClient, delivery_id: UUID) -> None:
+    try:
+        request = await _signed_request(rt, delivery_id)
+        if request is None:
+            return
+        answer = await _post(http, request)
+        await _record(rt, delivery_id, answer)
+    except Exception:  # one push's trouble is never another's: it is retried after its lease
+        log.exception("pushing delivery %s failed; it will be tried again", delivery_id)
+
+
+async def _signed_request(rt: Runtime, delivery_id: UUID) -> _Request | None:
+    async with rt.db.unit_of_work() as session:
+        entry = await entry_of(session, delivery_id)
+        channel = await session.get(DeliveryChannel, entry.delivery.recipient_agency)
+        if channel is None or channel.kind != ChannelKind.WEBHOOK or not channel.enabled:
+            await _withdraw(session, delivery_id)
+            await session.commit()
+            return None
+        assert channel.url is not None
+        url = channel.url
+        # Built without its audit record: a disclosure is recorded when the receiver has it.
+        content = await delivery_content(session, rt, BROKER, entry)
+        now = rt.clock()
+        body = _cloud_event(rt, entry, content.model_dump(mode="json"), now)
+        message_id = str(delivery_id)
+        signatures = " ".join(
+            Webhook(secret).sign(message_id, now, body.decode())
+            for secret in signing_secrets(rt, channel, now)
+        )
+        # The session's audit of the view is dropped here: rolled back with the session.
+    headers = {
+        "content-type": "application/cloudevents+json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signatures,
+    }
+    return _Request(url, headers, body)
+
+
+def _cloud_event(rt: Runtime, entry: InboxEntry, data: dict[str, object], at: datetime) -> bytes:
+    event = CloudEvent(
+        attributes={
+            "id": str(entry.delivery.id),
+            "source": rt.settings.delivery.source,
+            "type": f"uk.imb.{entry.message.type}.v1",
+            "time": entry.delivery.delivered_at or at,
+            "datacontenttype": "application/json",
+        },
+        data=data,
+    )
+    return to_structured_event(event).body
+
+
+async def _post(http: httpx.AsyncClient, request: _Request) -> _Answer:
+    began = time.perf_counter()
+    try:
+        response = await http.post(request.url, content=request.body, headers=request.headers)
+    except httpx.HTTPError as exc:
+        # The kind of failure only: an error's text can carry the URL and its token.
+        return _Answer(None, type(exc).__name__, _ms_since(began))
+    return _Answer(response.status_code, None, _ms_since(began))
+
+
+def _ms_since(began: float) -> float:
+    return round((time.perf_counter() - began) * 1000, 1)
+
+
+async def _record(rt: Runtime, delivery_id: UUID, answer: _Answer) -> None:
+    now = rt.clock()
+    async with rt.db.unit_of_work() as session:
+        push = await session.get(WebhookPush, delivery_id, with_for_update=True)
+        if push is None or push.state != PENDING:
+            return
+        push.attempts += 1
+        session.add(
+            WebhookAttempt(
+                delivery_id=delivery_id,
+                attempt=push.attempts,
+                at=now,
+                status_code=answer.status_code,
+                error=answer.error,
+                latency_ms=answer.latency_ms,
+            )
+        )
+        entry = await entry_of(session, delivery_id)
+        if answer.received:
+            push.state = RECEIVED
+            record_receipt(session, rt, BROKER, entry, channel=ChannelKind.WEBHOOK.value)
+            await delivery_content(session, rt, BROKER, entry)  # the disclosure, audited
+        elif answer.status_code == 410:
+            await _receiver_gone(session, rt, push, now)
+        elif _out_of_retries(rt, push, now):
+            push.state = DEAD_LETTERED
+            append_about_delivery(
+                session,
+                AuditEvent.DELIVERY_DEAD_LETTERED,
+                BROKER,
+                now,
+                entry.message,
+                delivery_id,
+                detail={"recipient": push.agency_code, "attempts": push.attempts},
+            )
+        else:
+            push.next_attempt_at = now + _backoff(rt, push.attempts)
+        await session.commit()
+
+
+async def _receiver_gone(
+    session: AsyncSession, rt: Runtime, push: WebhookPush, now: datetime
+) -> None:
+    """410 Gone: the receiver says it will never take deliveries again. The channel is turned
+    off (the agency sets it again to turn it on), and its queued pushes withdrawn."""
+    await session.execute(
+        update(DeliveryChannel)
+        .where(DeliveryChannel.agency_code == push.agency_code)
+        .values(enabled=False, disabled_reason="the receiver answered 410 Gone", updated_at=now)
+    )
+    await session.execute(
+        update(WebhookPush)
+        .where(WebhookPush.agency_code == push.agency_code, WebhookPush.state == PENDING)
+        .values(state=WITHDRAWN)
+    )
+    push.state = WITHDRAWN
+    append(
+        session,
+        AuditEvent.CHANNEL_DISABLED,
+        BROKER,
+        now,
+        detail={"agency": push.agency_code, "reason": "410 Gone"},
+    )
+
+
+async def _withdraw(session: AsyncSession, delivery_id: UUID) -> None:
+    await session.execute(
+        update(WebhookPush)
+        .where(WebhookPush.delivery_id == delivery_id, WebhookPush.state == PENDING)
+        .values(state=WITHDRAWN)
+    )
+
+
+def _out_of_retries(rt: Runtime, push: WebhookPush, now: datetime) -> bool:
+    settings = rt.settings.delivery
+    too_long = (now - push.created_at).total_seconds() >= settings.give_up_after_seconds
+    return push.attempts >= settings.max_attempts or too_long
+
+
+def _backoff(rt: Runtime, attempts: int) -> timedelta:
+    """Capped exponential backoff with jitter, so receivers coming back are not stampeded."""
+    settings = rt.settings.delivery
+    ceiling = min(settings.retry_max_seconds, settings.retry_first_seconds * 2 ** (attempts - 1))
+    return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311 (not a secret)

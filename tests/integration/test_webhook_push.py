@@ -1,0 +1,159 @@
+"""Deliveries pushed to an agency's webhook, a real HTTP receiver on loopback standing in for
+its record system: signed (Standard Webhooks), a CloudEvents 1.0 envelope, the 2xx answer the
+transport receipt, failures retried with the same `webhook-id`, dead-lettered when the
+retries run out, and a 410 turning the channel off."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from broker.db.models import AuditRecord, WebhookAttempt
+from broker.settings import DeliverySettings
+from tests.receivers import Receiver, receiving
+from tests.world import COUNCIL, HOUSING, NHS_NUMBER, TRUST, World, eventually
+
+pytestmark = pytest.mark.usefixtures("pipeline")
+
+
+@pytest.fixture
+def fast_retries(world: World) -> None:
+    world.rt.settings.delivery = DeliverySettings(
+        retry_first_seconds=0.05, retry_max_seconds=0.2, max_attempts=3, poll_seconds=0.05
+    )
+
+
+@pytest.fixture
+async def receiver(world: World) -> AsyncIterator[Receiver]:
+    async with receiving(Receiver()) as serving:
+        yield serving
+
+
+async def _webhook_for_council(world: World, url: str) -> str:
+    answer = await world.put(
+        "admin", f"/v1/agencies/{COUNCIL}/channel", {"kind": "webhook", "url": url}
+    )
+    assert answer.status_code == 200, answer.text
+    secret: str = answer.json()["secret"]
+    return secret
+
+
+async def _published(world: World, recipients: list[str]) -> str:
+    answer = await world.publish(TRUST, recipients=recipients)
+    assert answer.status_code == 202, answer.text
+    message_id: str = answer.json()["message_id"]
+    return message_id
+
+
+async def _audited(world: World, event: str) -> list[dict[str, Any]]:
+    async with world.rt.db.unit_of_work() as session:
+        rows = await session.scalars(select(AuditRecord).where(AuditRecord.event == event))
+        return [dict(r.detail or {}) for r in rows]
+
+
+async def _attempts(world: World) -> list[int | None]:
+    async with world.rt.db.unit_of_work() as session:
+        rows = await session.scalars(select(WebhookAttempt).order_by(WebhookAttempt.id))
+        return [r.status_code for r in rows]
+
+
+async def test_a_delivery_is_pushed_signed_as_a_cloudevent_and_the_2xx_is_its_receipt(
+    world: World, receiver: Receiver
+) -> None:
+    secret = await _webhook_for_council(world, receiver.url)
+    message_id = await _published(world, [COUNCIL, HOUSING])
+
+    [pushed] = await receiver.until(1)
+    event = Webhook(secret).verify(pushed.body.decode(), pushed.headers)
+    [item] = await eventually(
+        lambda: world.inbox(COUNCIL), lambda items: items and items[0]["status"] == "received"
+    )
+
+    assert pushed.headers["content-type"] == "application/cloudevents+json"
+    assert pushed.headers["webhook-id"] == item["delivery_id"] == event["id"]
+    assert event["specversion"] == "1.0"
+    assert event["type"] == "uk.imb.risk.changed.v1"
+    assert event["datacontenttype"] == "application/json"
+    assert event["data"]["message_id"] == message_id
+    assert event["data"]["subject"]["nhs_number"] == NHS_NUMBER
+    assert event["data"]["payload"], "the content the inbox fetch would show"
+    assert await _audited(world, "delivery.received") == [
+        {"recipient": COUNCIL, "channel": "webhook"}
+    ]
+    assert await _attempts(world) == [200]
+    await asyncio.sleep(0.5)
+    assert len(receiver.received) == 1, "only the webhook agency is pushed to, and once"
+
+
+async def test_a_tampered_body_or_a_stale_timestamp_fails_verification(
+    world: World, receiver: Receiver
+) -> None:
+    secret = await _webhook_for_council(world, receiver.url)
+    await _published(world, [COUNCIL])
+    [pushed] = await receiver.until(1)
+    verifier = Webhook(secret)
+
+    tampered = json.loads(pushed.body)
+    tampered["data"]["reason_for_sharing"] += " (altered on the way)"
+    with pytest.raises(WebhookVerificationError):
+        verifier.verify(json.dumps(tampered), pushed.headers)
+    stale = datetime.now(UTC) - timedelta(minutes=10)
+    old = {**pushed.headers, "webhook-timestamp": str(int(stale.timestamp()))}
+    with pytest.raises(WebhookVerificationError):
+        verifier.verify(pushed.body.decode(), old)
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_a_failing_receiver_is_retried_with_the_same_webhook_id_until_it_answers(
+    world: World, receiver: Receiver
+) -> None:
+    receiver.script = [500, 503]
+    await _webhook_for_council(world, receiver.url)
+    await _published(world, [COUNCIL])
+
+    pushes = await receiver.until(3)
+    await eventually(lambda: _attempts(world), lambda attempts: len(attempts) == 3)
+
+    assert len({p.headers["webhook-id"] for p in pushes}) == 1
+    assert await _attempts(world) == [500, 503, 200]
+    assert len(await _audited(world, "delivery.received")) == 1
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_a_receiver_down_past_the_retries_dead_letters_the_push_and_the_inbox_keeps_it(
+    world: World, receiver: Receiver
+) -> None:
+    receiver.script = [500, 500, 500]
+    await _webhook_for_council(world, receiver.url)
+    message_id = await _published(world, [COUNCIL])
+
+    [dead] = await eventually(
+        lambda: _audited(world, "delivery.dead_lettered"), lambda found: len(found) == 1
+    )
+
+    assert dead == {"recipient": COUNCIL, "attempts": 3}
+    assert await _attempts(world) == [500, 500, 500]
+    [item] = await world.inbox(COUNCIL)
+    assert item["message_id"] == message_id and item["status"] == "delivered"
+
+
+async def test_410_gone_turns_the_channel_off(world: World, receiver: Receiver) -> None:
+    receiver.script = [410]
+    await _webhook_for_council(world, receiver.url)
+    await _published(world, [COUNCIL])
+
+    await eventually(lambda: _audited(world, "channel.disabled"), lambda found: len(found) == 1)
+    channel = (await world.get("admin", f"/v1/agencies/{COUNCIL}/channel")).json()
+    await _published(world, [COUNCIL])
+    await eventually(lambda: world.inbox(COUNCIL), lambda items: len(items) == 2)
+    await asyncio.sleep(0.5)
+
+    assert channel["enabled"] is False
+    assert "410" in channel["disabled_reason"]
+    assert len(receiver.received) == 1, "nothing is pushed to a receiver that said Gone"

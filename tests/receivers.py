@@ -1,0 +1,67 @@
+"""A real HTTP receiver on a loopback port, standing in for an agency's record system: it
+records every request and answers each with the next status of its script."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """Answers 200 unless `script` says otherwise (one status per request, in order)."""
+
+    script: list[int] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    url: str = ""
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        self.received.append(Received(headers, body))
+        status = self.script.pop(0) if self.script else 200
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def until(self, count: int, timeout: float = 30.0) -> list[Received]:
+        """The requests once `count` have arrived; fails after `timeout` seconds."""
+        async with asyncio.timeout(timeout):
+            while len(self.received) < count:  # noqa: ASYNC110 (the receiver runs apart)
+                await asyncio.sleep(0.02)
+        return self.received
+
+
+@asynccontextmanager
+async def receiving(receiver: Receiver, path: str = "/imb") -> AsyncIterator[Receiver]:
+    """The receiver served on 127.0.0.1 at a free port until the block ends."""
+    config = uvicorn.Config(receiver, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn only sets a flag)
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    receiver.url = f"http://127.0.0.1:{port}{path}"
+    try:
+        yield receiver
+    finally:
+        server.should_exit = True
+        await serving
