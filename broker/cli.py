@@ -29,6 +29,7 @@ from broker.audit.commands import add_audit_commands, run_audit
 from broker.audit.log import Actor
 from broker.crypto import CryptoError
 from broker.db.migrate import upgrade_to_head
+from broker.deliveries.commands import add_dead_letter_commands, run_dead_letters
 from broker.errors import BrokerError, NotFound
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     _agreement_commands(commands)
     add_user_commands(commands)
     add_audit_commands(commands)
+    add_dead_letter_commands(commands)
     return parser
 
 
@@ -238,6 +240,8 @@ def _run(args: argparse.Namespace) -> None:
         if args.action == "add":
             client_registration(args)  # bad input is refused before any connection is made
         asyncio.run(_with_runtime(lambda rt: run_client(rt, args)))
+    elif args.command == "dead-letters":
+        asyncio.run(_with_runtime(lambda rt: run_dead_letters(rt, args)))
     elif args.command == "audit":
         failure = asyncio.run(_with_runtime(lambda rt: run_audit(rt, args)))
         if failure:

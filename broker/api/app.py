@@ -15,6 +15,7 @@ from broker.api.routes import (
     audit_export,
     channels,
     crisis_plans,
+    dead_letters,
     decisions,
     duty_teams,
     escalations,
@@ -69,6 +70,7 @@ def create_app(rt: Runtime) -> FastAPI:
         agency_limits,
         duty_teams,
         channels,
+        dead_letters,
         health,
         web,
     ):

@@ -18,6 +18,7 @@ class AuditEvent(StrEnum):
     DELIVERY_DELIVERED = "delivery.delivered"
     DELIVERY_RECEIVED = "delivery.received"
     DELIVERY_DEAD_LETTERED = "delivery.dead_lettered"
+    DELIVERY_REDRIVEN = "delivery.redriven"
     DELIVERY_ACKNOWLEDGED = "delivery.acknowledged"
     PAYLOAD_VIEWED = "payload.viewed"
     AGENCY_REGISTERED = "agency.registered"

@@ -1,6 +1,6 @@
-"""`imb agency channel`: an administrator chooses an agency's delivery channel from the
-command line; the signing secret is printed once, and bad input is one line that writes
-nothing."""
+"""`imb agency channel` and `imb dead-letters`: an administrator chooses an agency's delivery
+channel and re-drives dead letters from the command line; the signing secret is printed once,
+and bad input is one line that writes nothing."""
 
 import json
 
@@ -57,3 +57,21 @@ def test_bad_channels_are_one_line_errors_that_write_nothing(
     assert _select(council, "SELECT count(*) FROM audit_records WHERE event = 'channel.set'") == [
         (0,)
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("redrive", "not-an-id"), "not a delivery id"),
+        (("redrive", "0d1c1a0e-1f0e-4c6a-9d8e-5b0c5a9a0001"), "no dead letter"),
+    ],
+)
+def test_redriving_what_is_no_dead_letter_is_a_one_line_error(
+    council: ImbInstallation, args: tuple[str, ...], message: str
+) -> None:
+    result = council.run("dead-letters", *args, check=False)
+
+    assert result.returncode != 0
+    assert result.stderr.startswith("imb: ") and len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr
+    assert council.run("dead-letters", "list").stdout == ""

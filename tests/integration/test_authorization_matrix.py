@@ -185,6 +185,10 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/agencies/{code}/channel/rotate-secret"): Probe(
         404, f"/v1/agencies/{COUNCIL}/channel/rotate-secret", {}
     ),
+    ("GET", "/v1/dead-letters"): Probe(200),  # its own: none
+    ("POST", "/v1/dead-letters/{delivery_id}/redrive"): Probe(
+        404, "/v1/dead-letters/{delivery}/redrive", {}
+    ),
     ("GET", "/healthz"): Probe(200),
     ("GET", "/readyz"): Probe(503),  # no Kafka in this process: says so, and nothing more
     ("GET", "/metrics"): Probe(403),

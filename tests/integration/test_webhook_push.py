@@ -141,6 +141,47 @@ async def test_a_receiver_down_past_the_retries_dead_letters_the_push_and_the_in
     assert await _attempts(world) == [500, 500, 500]
     [item] = await world.inbox(COUNCIL)
     assert item["message_id"] == message_id and item["status"] == "delivered"
+    [letter] = (await world.get(COUNCIL, "/v1/dead-letters")).json()["items"]
+    assert letter["delivery_id"] == item["delivery_id"]
+    assert (letter["attempts"], letter["last_status_code"]) == (3, 500)
+    assert (await world.get("admin", "/v1/dead-letters")).json()["items"] == [letter]
+    assert (await world.get(HOUSING, "/v1/dead-letters")).json()["items"] == []
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_a_dead_letter_redriven_is_pushed_again_once_the_receiver_is_back(
+    world: World, receiver: Receiver
+) -> None:
+    receiver.script = [500, 500, 500]
+    await _webhook_for_council(world, receiver.url)
+    await _published(world, [COUNCIL])
+    await eventually(lambda: _audited(world, "delivery.dead_lettered"), lambda found: found)
+    [item] = await world.inbox(COUNCIL)
+    redrive = f"/v1/dead-letters/{item['delivery_id']}/redrive"
+
+    hostile = await world.post(HOUSING, redrive, {})
+    again = await world.post(COUNCIL, redrive, {})
+    await eventually(lambda: world.inbox(COUNCIL), lambda items: items[0]["status"] == "received")
+    twice = await world.post(COUNCIL, redrive, {})
+
+    assert hostile.status_code == 404, hostile.text
+    assert again.status_code == 200, again.text
+    assert await _attempts(world) == [500, 500, 500, 200]
+    assert await _audited(world, "delivery.redriven") == [{"recipient": COUNCIL}]
+    assert twice.status_code == 409, twice.text
+    assert (await world.get(COUNCIL, "/v1/dead-letters")).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("delivery_id", "status"),
+    [("0d1c1a0e-1f0e-4c6a-9d8e-5b0c5a9a0001", 404), ("not-an-id", 422)],
+)
+async def test_redriving_what_is_no_dead_letter_is_refused(
+    world: World, delivery_id: str, status: int
+) -> None:
+    answer = await world.post(COUNCIL, f"/v1/dead-letters/{delivery_id}/redrive", {})
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_410_gone_turns_the_channel_off(world: World, receiver: Receiver) -> None:
