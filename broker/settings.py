@@ -84,6 +84,8 @@ class DeliverySettings(BaseModel):
     give_up_after_seconds: float = Field(default=86400.0, gt=0, le=7 * 86400)
     # How often the pusher looks for retries that have come due.
     poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # Each agency with a webhook hears at least this often which seq it should have reached.
+    heartbeat_seconds: float = Field(default=60.0, gt=0, le=3600)
     # The CloudEvents `source` of every pushed delivery.
     source: str = Field(default="urn:imb:broker", min_length=1, max_length=200)
 

@@ -52,6 +52,11 @@ class InboxItem(BaseModel):
         "the inbox lists urgent deliveries first",
     )
     status: str
+    seq: int | None = Field(
+        default=None,
+        description="the recipient's sequence number: 1, 2, 3, … with no gaps, in the order "
+        "deliveries were made available to it (none on those made available before seqs)",
+    )
     occurred_at: datetime
     delivered_at: datetime | None
     received_at: datetime | None
@@ -67,6 +72,17 @@ class InboxItem(BaseModel):
 class InboxPage(BaseModel):
     items: list[InboxItem]
     next_cursor: str | None
+
+
+class OldestUnacknowledged(BaseModel):
+    delivery_id: UUID
+    seq: int | None
+    delivered_at: datetime | None
+
+
+class InboxStatus(BaseModel):
+    last_seq: int = Field(description="the last seq given to a delivery to this agency; 0: none")
+    oldest_unacknowledged: OldestUnacknowledged | None
 
 
 class DeliveryContent(InboxItem):

@@ -209,6 +209,8 @@ class Delivery(Base):
         Index("ix_deliveries_deliver_by", "status", "deliver_by"),
         Index("ix_deliveries_ack_by", "status", "ack_by"),
         Index("ix_deliveries_next_escalation_at", "next_escalation_at"),
+        # `GET /v1/inbox?after_seq=`; unique, so a seq is never given twice.
+        Index("ux_deliveries_recipient_seq", "recipient_agency", "seq", unique=True),
     )
     id: Mapped[UUID] = mapped_column(primary_key=True)
     message_id: Mapped[UUID] = mapped_column(ForeignKey("messages.id"), index=True)
@@ -220,6 +222,8 @@ class Delivery(Base):
     deliver_by: Mapped[datetime | None]
     ack_by: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    # The recipient's sequence number, from 1 with no gaps, given when made available.
+    seq: Mapped[int | None] = mapped_column(BigId)
     received_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
     ack_outcome: Mapped[str | None] = mapped_column(String(16))
@@ -374,6 +378,15 @@ class DeliveryChannel(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime]
+
+
+class AgencySequence(Base):
+    """The last `seq` given to a delivery made available to the agency: each delivery gets the
+    next, in the transaction that makes it available, so an agency's seqs have no gaps."""
+
+    __tablename__ = "agency_sequences"
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigId)
 
 
 class WebhookPush(Base):

@@ -13,6 +13,7 @@ from broker.audit.log import Actor, AuditEvent, append_about_delivery
 from broker.crypto.envelope import Sealed, message_ad, open_sealed, seal
 from broker.db.models import Delivery, Message, Subject
 from broker.db.types import UtcDateTime
+from broker.deliveries import sequence
 from broker.deliveries.minimise import minimised
 from broker.errors import Conflict, InvalidInput, NotFound
 from broker.escalations.service import resolve_for_delivery
@@ -22,7 +23,7 @@ from broker.subjects.repository import subject_ad
 from consent.model import Obligations
 from consent.redact import field_paths, path_allowed, redaction
 from schemas.acks import Acknowledgement
-from schemas.responses import DeliveryContent, InboxItem
+from schemas.responses import DeliveryContent, InboxItem, InboxStatus, OldestUnacknowledged
 from schemas.vocabulary import DeliveryStatus
 
 VISIBLE = (
@@ -47,9 +48,11 @@ async def list_inbox(
     limit: int,
     cursor: str | None,
     since: datetime | None = None,
+    after_seq: int | None = None,
 ) -> tuple[list[InboxEntry], str | None]:
     """Urgent first, then routine, each newest first; one page, the cursor opaque to callers.
-    With `since`, only deliveries made available after that moment."""
+    With `since`, only deliveries made available after that moment. With `after_seq`, those
+    whose seq is greater, in seq order: the next page is after the last seq of this one."""
     wanted = [status] if status is not None else list(VISIBLE)
     if not set(wanted) <= set(VISIBLE):
         return [], None
@@ -63,6 +66,9 @@ async def list_inbox(
     )
     if since is not None:
         statement = statement.where(Delivery.delivered_at > since)
+    if after_seq is not None:
+        statement = statement.where(Delivery.seq > after_seq).order_by(None).order_by(Delivery.seq)
+        cursor = None
     if cursor is not None:
         lane, created_at, delivery_id = decode_cursor(cursor)
         statement = statement.where(
@@ -91,6 +97,30 @@ def decode_cursor(cursor: str) -> tuple[str, datetime, UUID]:
         return Lane(lane).value, datetime.fromisoformat(created_at), UUID(delivery_id)
     except (ValueError, TypeError) as exc:
         raise InvalidInput("the cursor is not one this service issued") from exc
+
+
+async def inbox_status(session: AsyncSession, agency: str) -> InboxStatus:
+    """The last seq given to the agency and its oldest delivery not yet acknowledged."""
+    oldest = (
+        await session.execute(
+            select(Delivery.id, Delivery.seq, Delivery.delivered_at)
+            .where(
+                Delivery.recipient_agency == agency,
+                Delivery.status.in_([s.value for s in VISIBLE if s != DeliveryStatus.ACKNOWLEDGED]),
+            )
+            # Within one dispatch (one delivered_at), seq is the order they were accepted in.
+            .order_by(Delivery.delivered_at, Delivery.seq, Delivery.id)
+            .limit(1)
+        )
+    ).first()
+    return InboxStatus(
+        last_seq=await sequence.last_seq(session, agency),
+        oldest_unacknowledged=OldestUnacknowledged(
+            delivery_id=oldest.id, seq=oldest.seq, delivered_at=oldest.delivered_at
+        )
+        if oldest
+        else None,
+    )
 
 
 async def visible_delivery(session: AsyncSession, agency: str, delivery_id: UUID) -> InboxEntry:
@@ -271,6 +301,7 @@ def inbox_item(entry: InboxEntry) -> InboxItem:
         urgency=m.urgency,
         lane=d.lane,
         status=d.status,
+        seq=d.seq,
         occurred_at=m.occurred_at,
         delivered_at=d.delivered_at,
         received_at=d.received_at,

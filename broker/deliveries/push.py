@@ -115,14 +115,14 @@ async def _claim_due(rt: Runtime) -> list[UUID]:
 
 
 @dataclass(frozen=True)
-class _Request:
+class Request:
     url: str
     headers: dict[str, str]
     body: bytes
 
 
 @dataclass(frozen=True)
-class _Answer:
+class Answer:
     status_code: int | None
     error: str | None
     latency_ms: float
@@ -137,13 +137,13 @@ async def push_one(rt: Runtime, http: httpx.AsyncClient, delivery_id: UUID) -> N
         request = await _signed_request(rt, delivery_id)
         if request is None:
             return
-        answer = await _post(http, request)
+        answer = await post(http, request)
         await _record(rt, delivery_id, answer)
     except Exception:  # one push's trouble is never another's: it is retried after its lease
         log.exception("pushing delivery %s failed; it will be tried again", delivery_id)
 
 
-async def _signed_request(rt: Runtime, delivery_id: UUID) -> _Request | None:
+async def _signed_request(rt: Runtime, delivery_id: UUID) -> Request | None:
     async with rt.db.unit_of_work() as session:
         entry = await entry_of(session, delivery_id)
         channel = await session.get(DeliveryChannel, entry.delivery.recipient_agency)
@@ -157,28 +157,43 @@ async def _signed_request(rt: Runtime, delivery_id: UUID) -> _Request | None:
         content = await delivery_content(session, rt, BROKER, entry)
         now = rt.clock()
         body = _cloud_event(rt, entry, content.model_dump(mode="json"), now)
-        message_id = str(delivery_id)
-        signatures = " ".join(
-            Webhook(secret).sign(message_id, now, body.decode())
-            for secret in signing_secrets(rt, channel, now)
-        )
+        headers = signed_headers(rt, channel, str(delivery_id), body, now)
         # The session's audit of the view is dropped here: rolled back with the session.
-    headers = {
+    return Request(url, headers, body)
+
+
+def signed_headers(
+    rt: Runtime, channel: DeliveryChannel, webhook_id: str, body: bytes, at: datetime
+) -> dict[str, str]:
+    """Standard Webhooks headers: one signature per secret in use (two during a rotation)."""
+    signatures = " ".join(
+        Webhook(secret).sign(webhook_id, at, body.decode())
+        for secret in signing_secrets(rt, channel, at)
+    )
+    return {
         "content-type": "application/cloudevents+json",
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(at.timestamp())),
         "webhook-signature": signatures,
     }
-    return _Request(url, headers, body)
 
 
 def _cloud_event(rt: Runtime, entry: InboxEntry, data: dict[str, object], at: datetime) -> bytes:
+    event_type = f"uk.imb.{entry.message.type}.v1"
+    delivered_at = entry.delivery.delivered_at or at
+    return cloud_event(rt, str(entry.delivery.id), event_type, delivered_at, data)
+
+
+def cloud_event(
+    rt: Runtime, event_id: str, event_type: str, at: datetime, data: dict[str, object]
+) -> bytes:
+    """A CloudEvents 1.0 event in structured JSON, as every push and heartbeat is sent."""
     event = CloudEvent(
         attributes={
-            "id": str(entry.delivery.id),
+            "id": event_id,
             "source": rt.settings.delivery.source,
-            "type": f"uk.imb.{entry.message.type}.v1",
-            "time": entry.delivery.delivered_at or at,
+            "type": event_type,
+            "time": at,
             "datacontenttype": "application/json",
         },
         data=data,
@@ -186,21 +201,21 @@ def _cloud_event(rt: Runtime, entry: InboxEntry, data: dict[str, object], at: da
     return to_structured_event(event).body
 
 
-async def _post(http: httpx.AsyncClient, request: _Request) -> _Answer:
+async def post(http: httpx.AsyncClient, request: Request) -> Answer:
     began = time.perf_counter()
     try:
         response = await http.post(request.url, content=request.body, headers=request.headers)
     except httpx.HTTPError as exc:
         # The kind of failure only: an error's text can carry the URL and its token.
-        return _Answer(None, type(exc).__name__, _ms_since(began))
-    return _Answer(response.status_code, None, _ms_since(began))
+        return Answer(None, type(exc).__name__, _ms_since(began))
+    return Answer(response.status_code, None, _ms_since(began))
 
 
 def _ms_since(began: float) -> float:
     return round((time.perf_counter() - began) * 1000, 1)
 
 
-async def _record(rt: Runtime, delivery_id: UUID, answer: _Answer) -> None:
+async def _record(rt: Runtime, delivery_id: UUID, answer: Answer) -> None:
     now = rt.clock()
     async with rt.db.unit_of_work() as session:
         push = await session.get(WebhookPush, delivery_id, with_for_update=True)

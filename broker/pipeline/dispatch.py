@@ -2,8 +2,9 @@
 
 Idempotent: only a pending delivery becomes delivered, so a replayed record changes nothing.
 Reads, updates and audit records are Core statements over the whole batch: one select, one
-update and one insert, whatever the batch's size; and a notice to the recipients' waiting
-inbox readers at commit (`broker.deliveries.arrivals`).
+update and one insert, whatever the batch's size. Then each delivery's `seq`
+(`broker.deliveries.sequence`), pushes queued for webhook agencies, and a notice to the
+recipients' waiting inbox readers at commit (`broker.deliveries.arrivals`).
 """
 
 from uuid import UUID
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.audit.log import BROKER, AuditEvent, record
 from broker.db.bulk import RowsToInsert
 from broker.db.models import AuditRecord, Delivery, Message
-from broker.deliveries import arrivals, push
+from broker.deliveries import arrivals, push, sequence
 from broker.runtime import Runtime
 from schemas.vocabulary import DeliveryStatus
 
@@ -61,3 +62,6 @@ async def make_available(session: AsyncSession, rt: Runtime, delivery_ids: list[
     await audit.insert(session)
     await arrivals.announce(session, (row.recipient_agency for row in found))
     await push.queue_pushes(session, now, [(row.id, row.recipient_agency) for row in found])
+    # Last, so the agencies' counters are held only for the commit: in acceptance order.
+    in_order = sorted(found, key=lambda row: (row.received_at, str(row.id)))
+    await sequence.number(session, [(row.id, row.recipient_agency) for row in in_order])

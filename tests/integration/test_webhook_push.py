@@ -25,7 +25,11 @@ pytestmark = pytest.mark.usefixtures("pipeline")
 @pytest.fixture
 def fast_retries(world: World) -> None:
     world.rt.settings.delivery = DeliverySettings(
-        retry_first_seconds=0.05, retry_max_seconds=0.2, max_attempts=3, poll_seconds=0.05
+        retry_first_seconds=0.05,
+        retry_max_seconds=0.2,
+        max_attempts=3,
+        poll_seconds=0.05,
+        push_timeout_seconds=2,  # an attempt cut short by a crash is taken again 7 s later
     )
 
 
@@ -134,7 +138,7 @@ async def test_a_receiver_down_past_the_retries_dead_letters_the_push_and_the_in
     message_id = await _published(world, [COUNCIL])
 
     [dead] = await eventually(
-        lambda: _audited(world, "delivery.dead_lettered"), lambda found: len(found) == 1
+        lambda: _audited(world, "delivery.dead_lettered"), lambda found: len(found) == 1, 60
     )
 
     assert dead == {"recipient": COUNCIL, "attempts": 3}
@@ -155,7 +159,7 @@ async def test_a_dead_letter_redriven_is_pushed_again_once_the_receiver_is_back(
     receiver.script = [500, 500, 500]
     await _webhook_for_council(world, receiver.url)
     await _published(world, [COUNCIL])
-    await eventually(lambda: _audited(world, "delivery.dead_lettered"), lambda found: found)
+    await eventually(lambda: _audited(world, "delivery.dead_lettered"), lambda found: found, 60)
     [item] = await world.inbox(COUNCIL)
     redrive = f"/v1/dead-letters/{item['delivery_id']}/redrive"
 

@@ -15,11 +15,12 @@ from broker.deliveries.inbox import (
     acknowledge,
     fetch_delivery,
     inbox_item,
+    inbox_status,
     list_inbox,
 )
 from broker.runtime import Runtime
 from schemas.acks import Acknowledgement
-from schemas.responses import DeliveryContent, InboxPage
+from schemas.responses import DeliveryContent, InboxPage, InboxStatus
 from schemas.vocabulary import DeliveryStatus, Scope
 
 router = APIRouter(tags=["inbox"])
@@ -37,16 +38,19 @@ async def get_inbox(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     since: AwareDatetime | None = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> InboxPage:
     """The caller agency's deliveries, without payloads: urgent ones first (urgency urgent or
     emergency, or any crisis), then routine ones, each newest first. With `since`, only those
-    made available after that moment (with its offset). With `wait` (seconds, at most 30), an
-    empty page is not answered at once: the request waits until a delivery is made available to
-    the agency, then answers the page, or answers it empty when the wait ends."""
+    made available after that moment (with its offset). With `after_seq`, only those whose
+    `seq` is greater, in `seq` order (the next page: after the last `seq` of this one). With
+    `wait` (seconds, at most 30), an empty page is not answered at once: the request waits
+    until a delivery is made available to the agency, then answers the page, or answers it
+    empty when the wait ends."""
 
     async def page() -> tuple[list[InboxEntry], str | None]:
-        return await list_inbox(session, caller.agency, status, limit, cursor, since)
+        return await list_inbox(session, caller.agency, status, limit, cursor, since, after_seq)
 
     wait = min(wait, rt.settings.inbox.max_wait_seconds)
     if not wait or not rt.arrivals.may_wait(caller.agency):
@@ -73,6 +77,13 @@ async def _when_not_empty(
             await arrivals.arrival(until - time.monotonic())
             entries, next_cursor = await page()
     return entries, next_cursor
+
+
+@router.get("/v1/inbox/status", response_model=InboxStatus)
+async def get_inbox_status(caller: Reader, session: SessionDep) -> InboxStatus:
+    """The last `seq` given to the caller agency's deliveries, and its oldest delivery not yet
+    acknowledged: whether its system has missed anything, in one call."""
+    return await inbox_status(session, caller.agency)
 
 
 @router.get("/v1/inbox/{delivery_id}", response_model=DeliveryContent)

@@ -1,6 +1,6 @@
 """delivery channels: how IMB pushes an agency's deliveries beside its inbox (webhook or the
-agency's own Kafka topic), and each webhook push with its attempts; an agency without a
-channel reads its inbox only, as before
+agency's own Kafka topic), each webhook push with its attempts, and each agency's delivery
+sequence numbers; an agency without a channel reads its inbox only, as before
 
 Revision ID: 0008
 Revises: 0007
@@ -23,6 +23,17 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    op.create_table(
+        "agency_sequences",
+        sa.Column("agency_code", sa.String(16), sa.ForeignKey("agencies.code"), primary_key=True),
+        sa.Column("last_seq", BIG_ID, nullable=False),
+    )
+    with op.batch_alter_table("deliveries") as table:
+        table.add_column(sa.Column("seq", BIG_ID, nullable=True))
+    # Deliveries made available before sequence numbers have none; each agency starts at 1.
+    op.create_index(
+        "ux_deliveries_recipient_seq", "deliveries", ["recipient_agency", "seq"], unique=True
+    )
     op.create_table(
         "delivery_channels",
         sa.Column("agency_code", sa.String(16), sa.ForeignKey("agencies.code"), primary_key=True),
@@ -59,6 +70,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ux_deliveries_recipient_seq", table_name="deliveries")
+    with op.batch_alter_table("deliveries") as table:
+        table.drop_column("seq")
+    op.drop_table("agency_sequences")
     op.drop_table("webhook_attempts")
     op.drop_table("webhook_pushes")
     op.drop_table("delivery_channels")
