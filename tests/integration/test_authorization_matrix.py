@@ -186,6 +186,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
         404, f"/v1/agencies/{COUNCIL}/channel/rotate-secret", {}
     ),
     ("GET", "/v1/dead-letters"): Probe(200),  # its own: none
+    ("GET", "/v1/inbox/status"): Probe(200),  # its own: nothing given yet
     ("POST", "/v1/dead-letters/{delivery_id}/redrive"): Probe(
         404, "/v1/dead-letters/{delivery}/redrive", {}
     ),
