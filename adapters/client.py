@@ -111,16 +111,21 @@ class ImbClient:
         cursor: str | None = None,
         *,
         since: str | None = None,
+        after_seq: int | None = None,
         wait: float | None = None,
     ) -> dict[str, Any]:
         """A page of the inbox. With `wait` (seconds, at most 30) an empty page is answered
-        only when a delivery arrives or the wait ends; with `since` (an ISO 8601 moment with
-        its offset, e.g. the last item's `delivered_at`), only what arrived after it."""
-        wanted = {"status": status, "limit": limit, "cursor": cursor, "since": since, "wait": wait}
-        params = {k: v for k, v in wanted.items() if v}
-        timeout = self._http.timeout.read or 0.0
+        only when a delivery arrives or the wait ends; with `after_seq`, only deliveries whose
+        `seq` is greater, in seq order (the way to catch up); with `since` (an ISO 8601 moment
+        with its offset), only those made available after it."""
+        wanted: dict[str, object] = {"status": status, "limit": limit, "cursor": cursor}
+        wanted |= {"since": since}
+        wanted |= {"after_seq": after_seq, "wait": wait}
+        params = {k: v for k, v in wanted.items() if v is not None}
+        read = self._http.timeout.read  # None: no read timeout at all
+        timeout = None if read is None else read + (wait or 0.0)
         result: dict[str, Any] = await self._call(
-            "GET", "/v1/inbox", params=params, timeout=timeout + (wait or 0.0)
+            "GET", "/v1/inbox", params=params, timeout=timeout
         )
         return result
 

@@ -209,7 +209,7 @@ def _wait_listed(
                 delivery_id: str = item["delivery_id"]
                 return delivery_id
         if page["items"]:
-            params["since"] = max(item["delivered_at"] for item in page["items"])
+            params["after_seq"] = max(item["seq"] for item in page["items"])
 
 
 def _bearer(base_url: str, client: tuple[str, str]) -> dict[str, str]:

@@ -14,6 +14,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_never_a_receiver(host: str) -> bool:
+    """Addresses no agency's system answers on: link-local (where cloud metadata services
+    listen), multicast, unspecified and reserved. Private ranges stay allowed: partner record
+    systems often sit on private networks such as HSCN."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return (
+        address.is_link_local
+        or address.is_multicast
+        or address.is_unspecified
+        or address.is_reserved
+    )
+
+
 def origin_of(url: str) -> str:
     """Scheme, host and port: what may be recorded of a URL, whose path or query often carries
     the receiver's access token."""

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.addresses import is_loopback, origin_of
+from broker.addresses import is_loopback, is_never_a_receiver, origin_of
 from broker.audit.log import Actor, AuditEvent, append
 from broker.crypto.envelope import Sealed, open_sealed, seal
 from broker.db.models import Agency, DeliveryChannel
@@ -25,6 +25,7 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 (a format, not a secret)
 SECRET_BYTES = 32
 # After a rotation the old secret signs too, so a receiver can switch at its own pace.
 OLD_SECRET_VALID_FOR = timedelta(hours=24)
+MAX_URL = 2000  # the column's width
 
 
 def may_see_channel(visible_agency: str | None, agency: str) -> None:
@@ -148,6 +149,10 @@ def _refuse_unsafe_url(body: ChannelBody) -> None:
         problem = "a webhook URL must not carry a user or password"
     elif url.scheme != "https" and not is_loopback(url.host or ""):
         problem = "a webhook URL must be https:// (http:// only to a loopback address)"
+    elif is_never_a_receiver(url.host or ""):
+        problem = "a webhook URL must not name a link-local, multicast or reserved address"
+    elif len(str(url)) > MAX_URL:
+        problem = f"a webhook URL is at most {MAX_URL} characters, written out in full"
     else:
         return
     raise InvalidInput("the delivery channel cannot be set", [FieldError(("body", "url"), problem)])

@@ -394,12 +394,14 @@ class WebhookPush(Base):
     retries run out (then it is dead-lettered)."""
 
     __tablename__ = "webhook_pushes"
+    # The pusher's claim looks only at pending pushes that are due.
+    __table_args__ = (Index("ix_webhook_pushes_due", "state", "next_attempt_at"),)
     delivery_id: Mapped[UUID] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
     state: Mapped[str] = mapped_column(String(16))  # pending, received, dead_lettered
     attempts: Mapped[int] = mapped_column(default=0)
     # When the next attempt is due; a claimed push is leased by moving it forward.
-    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    next_attempt_at: Mapped[datetime]
     created_at: Mapped[datetime]
 
 

@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.audit.log import Actor, AuditEvent, append_about_delivery
 from broker.db.models import Delivery, Message, WebhookAttempt, WebhookPush
 from broker.deliveries.inbox import entry_of
-from broker.deliveries.push import DEAD_LETTERED, PENDING
+from broker.deliveries.push import DEAD_LETTERED, PENDING, WITHDRAWN
 from broker.errors import Conflict, NotFound
 from broker.runtime import Runtime
 from schemas.dead_letters import DeadLetter
 
 PAGE = 200
+# A push withdrawn after a 410 (or a channel changed) can be sent again once the channel is back.
+REDRIVABLE = {DEAD_LETTERED, WITHDRAWN}
 
 
 async def dead_letters(
@@ -65,7 +67,7 @@ async def redrive(
     push = await session.get(WebhookPush, delivery_id, with_for_update=True)
     if push is None or visible_agency not in (None, push.agency_code):
         raise NotFound(f"no dead letter {delivery_id}")
-    if push.state != DEAD_LETTERED:
+    if push.state not in REDRIVABLE:
         raise Conflict(f"delivery {delivery_id} is not a dead letter (its push is {push.state})")
     now = rt.clock()
     push.state, push.attempts, push.next_attempt_at, push.created_at = PENDING, 0, now, now

@@ -37,7 +37,8 @@ async def run_heartbeats(rt: Runtime, stop: asyncio.Event) -> None:
 
 async def send_heartbeats(rt: Runtime, http: httpx.AsyncClient) -> None:
     requests = await _heartbeats(rt)
-    answers = await asyncio.gather(*(post(http, request) for request in requests))
+    within = rt.settings.delivery.push_timeout_seconds
+    answers = await asyncio.gather(*(post(http, request, within) for request in requests))
     for request, answer in zip(requests, answers, strict=True):
         if not answer.received:
             log.info(

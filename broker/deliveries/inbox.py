@@ -77,7 +77,7 @@ async def list_inbox(
         )
     rows = [InboxEntry(d, m) for d, m in (await session.execute(statement)).all()]
     page = rows[:limit]
-    more = len(rows) > limit
+    more = len(rows) > limit and after_seq is None  # by seq, the next page is after_seq
     return page, encode_cursor(page[-1].delivery) if more and page else None
 
 

@@ -35,6 +35,8 @@ from schemas.channels import ChannelKind
 log = logging.getLogger(__name__)
 PENDING, RECEIVED, DEAD_LETTERED, WITHDRAWN = "pending", "received", "dead_lettered", "withdrawn"
 CLAIM_AT_ONCE = 20
+# Failures after which the body cannot have reached anybody: no disclosure to record.
+NEVER_SENT = {"ConnectError", "ConnectTimeout", "InvalidURL", "UnsupportedProtocol", None}
 QUEUED_AFTER_COMMIT = "imb_pushes_queued"
 
 
@@ -53,8 +55,10 @@ async def queue_pushes(
         )
     )
     pushes = RowsToInsert(WebhookPush)
+    queued = 0
     for delivery_id, recipient in deliveries:
         if recipient in webhooks:
+            queued += 1
             pushes.add(
                 WebhookPush,
                 {
@@ -66,7 +70,7 @@ async def queue_pushes(
                     "created_at": at,
                 },
             )
-    if pushes:
+    if queued:
         await pushes.insert(session)
         session.info[QUEUED_AFTER_COMMIT] = True
 
@@ -131,16 +135,26 @@ class Answer:
     def received(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
 
+    @property
+    def may_have_been_read(self) -> bool:
+        """Whether the body may have reached the receiver: anything but a failure to
+        connect (or to build the request)."""
+        return self.status_code is not None or self.error not in NEVER_SENT
+
 
 async def push_one(rt: Runtime, http: httpx.AsyncClient, delivery_id: UUID) -> None:
     try:
         request = await _signed_request(rt, delivery_id)
         if request is None:
             return
-        answer = await post(http, request)
+        answer = await post(http, request, rt.settings.delivery.push_timeout_seconds)
+    except Exception as exc:  # one push's trouble is never another's: an attempt that failed
+        log.exception("pushing delivery %s failed", delivery_id)
+        answer = Answer(None, type(exc).__name__, 0.0)
+    try:
         await _record(rt, delivery_id, answer)
-    except Exception:  # one push's trouble is never another's: it is retried after its lease
-        log.exception("pushing delivery %s failed; it will be tried again", delivery_id)
+    except Exception:  # not recorded: its lease runs out and it is tried again
+        log.exception("recording the push of delivery %s failed", delivery_id)
 
 
 async def _signed_request(rt: Runtime, delivery_id: UUID) -> Request | None:
@@ -201,14 +215,20 @@ def cloud_event(
     return to_structured_event(event).body
 
 
-async def post(http: httpx.AsyncClient, request: Request) -> Answer:
+async def post(http: httpx.AsyncClient, request: Request, within: float) -> Answer:
+    """POST and take the status only: the whole exchange within `within` seconds however the
+    receiver trickles, and its answer's body never read."""
     began = time.perf_counter()
     try:
-        response = await http.post(request.url, content=request.body, headers=request.headers)
-    except httpx.HTTPError as exc:
+        async with asyncio.timeout(within):
+            async with http.stream(
+                "POST", request.url, content=request.body, headers=request.headers
+            ) as response:
+                status = response.status_code
+    except Exception as exc:
         # The kind of failure only: an error's text can carry the URL and its token.
         return Answer(None, type(exc).__name__, _ms_since(began))
-    return Answer(response.status_code, None, _ms_since(began))
+    return Answer(status, None, _ms_since(began))
 
 
 def _ms_since(began: float) -> float:
@@ -233,10 +253,11 @@ async def _record(rt: Runtime, delivery_id: UUID, answer: Answer) -> None:
             )
         )
         entry = await entry_of(session, delivery_id)
+        if answer.may_have_been_read:
+            await delivery_content(session, rt, BROKER, entry)  # the disclosure, audited
         if answer.received:
             push.state = RECEIVED
             record_receipt(session, rt, BROKER, entry, channel=ChannelKind.WEBHOOK.value)
-            await delivery_content(session, rt, BROKER, entry)  # the disclosure, audited
         elif answer.status_code == 410:
             await _receiver_gone(session, rt, push, now)
         elif _out_of_retries(rt, push, now):
@@ -259,16 +280,13 @@ async def _receiver_gone(
     session: AsyncSession, rt: Runtime, push: WebhookPush, now: datetime
 ) -> None:
     """410 Gone: the receiver says it will never take deliveries again. The channel is turned
-    off (the agency sets it again to turn it on), and its queued pushes withdrawn."""
+    off (the agency sets it again to turn it on). Its other queued pushes are withdrawn as
+    their turn comes, each in its own transaction, so two 410s never wait on each other; a
+    withdrawn push can be re-driven like a dead letter."""
     await session.execute(
         update(DeliveryChannel)
         .where(DeliveryChannel.agency_code == push.agency_code)
         .values(enabled=False, disabled_reason="the receiver answered 410 Gone", updated_at=now)
-    )
-    await session.execute(
-        update(WebhookPush)
-        .where(WebhookPush.agency_code == push.agency_code, WebhookPush.state == PENDING)
-        .values(state=WITHDRAWN)
     )
     push.state = WITHDRAWN
     append(

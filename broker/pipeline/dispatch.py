@@ -2,9 +2,9 @@
 
 Idempotent: only a pending delivery becomes delivered, so a replayed record changes nothing.
 Reads, updates and audit records are Core statements over the whole batch: one select, one
-update and one insert, whatever the batch's size. Then each delivery's `seq`
-(`broker.deliveries.sequence`), pushes queued for webhook agencies, and a notice to the
-recipients' waiting inbox readers at commit (`broker.deliveries.arrivals`).
+update and one insert, whatever the batch's size. Then what follows every delivery made
+available (`broker.deliveries.available`): its `seq`, a push queued for a webhook agency, and
+a notice to the recipient's waiting inbox readers at commit.
 """
 
 from uuid import UUID
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.audit.log import BROKER, AuditEvent, record
 from broker.db.bulk import RowsToInsert
 from broker.db.models import AuditRecord, Delivery, Message
-from broker.deliveries import arrivals, push, sequence
+from broker.deliveries.available import made_available
 from broker.runtime import Runtime
 from schemas.vocabulary import DeliveryStatus
 
@@ -60,8 +60,5 @@ async def make_available(session: AsyncSession, rt: Runtime, delivery_ids: list[
         rt.metrics.deliveries_delivered.inc()
         rt.metrics.publish_to_inbox_seconds.observe(max((now - accepted_at).total_seconds(), 0.0))
     await audit.insert(session)
-    await arrivals.announce(session, (row.recipient_agency for row in found))
-    await push.queue_pushes(session, now, [(row.id, row.recipient_agency) for row in found])
-    # Last, so the agencies' counters are held only for the commit: in acceptance order.
     in_order = sorted(found, key=lambda row: (row.received_at, str(row.id)))
-    await sequence.number(session, [(row.id, row.recipient_agency) for row in in_order])
+    await made_available(session, now, [(row.id, row.recipient_agency) for row in in_order])

@@ -17,6 +17,7 @@ from broker.audit.log import BROKER, AuditEvent, append_about_delivery
 from broker.crypto.envelope import message_ad, seal
 from broker.crypto.pseudonym import canonical_json, payload_digest
 from broker.db.models import Agency, Delivery, Message
+from broker.deliveries.available import made_available
 from broker.messages.submit import find_by_sender_event
 from broker.pipeline.route import ROUTED
 from broker.runtime import Runtime
@@ -63,6 +64,10 @@ async def report_non_delivery(
     await session.flush()  # the delivery's foreign key needs the message row first
     inbox_item = _to_sender(report, now)
     session.add(inbox_item)
+    await session.flush()
+    # In the sender's inbox at once: numbered, pushed and announced as any delivery made
+    # available is.
+    await made_available(session, now, [(inbox_item.id, report.sender_agency)])
     _audit(session, original, delivery, report, inbox_item, breach)
     return report
 

@@ -140,6 +140,8 @@ async def test_an_http_webhook_is_allowed_to_a_loopback_address_only(managers: W
         ({"kind": "webhook", "url": "http://epr.council.example/imb"}, "https://"),
         ({"kind": "webhook", "url": "https://user:pw@epr.council.example/imb"}, "password"),
         ({"kind": "webhook", "url": "ftp://epr.council.example/imb"}, "url"),
+        ({"kind": "webhook", "url": "https://169.254.169.254/latest/meta-data"}, "link-local"),
+        ({"kind": "webhook", "url": "https://[ff02::1]/imb"}, "multicast"),
         ({"kind": "webhook"}, "needs url"),
         ({"kind": "kafka"}, "needs public_key"),
         ({"kind": "kafka", "public_key": "not base64!"}, "base64url"),

@@ -57,6 +57,10 @@ async def test_unacknowledged_routine_event_is_reported_to_the_sender(world: Wor
         None,
         None,
     )
+    # Numbered as any delivery made available: the sender's first, so its system sees it.
+    assert item["seq"] == 1
+    [by_seq] = (await world.get(TRUST, "/v1/inbox", after_seq=0)).json()["items"]
+    assert by_seq["delivery_id"] == item["delivery_id"]
     assert fetched.status_code == 200, fetched.text
     report = fetched.json()
     assert report["payload"] == {

@@ -58,6 +58,9 @@ async def test_after_seq_lists_what_came_later_in_seq_order(world: World) -> Non
     page = (await world.get(COUNCIL, "/v1/inbox", after_seq=1)).json()["items"]
 
     assert [(i["seq"], i["message_id"]) for i in page] == [(2, sent[1]), (3, sent[2])]
+    one = (await world.get(COUNCIL, "/v1/inbox", after_seq=1, limit=1)).json()
+    assert [i["seq"] for i in one["items"]] == [2]
+    assert one["next_cursor"] is None, "by seq, the next page is after_seq=2"
     assert (await world.get(COUNCIL, "/v1/inbox", after_seq=3)).json()["items"] == []
 
 

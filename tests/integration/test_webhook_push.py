@@ -127,6 +127,8 @@ async def test_a_failing_receiver_is_retried_with_the_same_webhook_id_until_it_a
     assert len({p.headers["webhook-id"] for p in pushes}) == 1
     assert await _attempts(world) == [500, 503, 200]
     assert len(await _audited(world, "delivery.received")) == 1
+    # Each attempt handed the content to the receiver: each is a disclosure on the trail.
+    assert len(await _audited(world, "payload.viewed")) == 3
 
 
 @pytest.mark.usefixtures("fast_retries")
@@ -188,6 +190,25 @@ async def test_redriving_what_is_no_dead_letter_is_refused(
     assert answer.headers["content-type"].startswith("application/problem+json")
 
 
+@pytest.mark.usefixtures("fast_retries")
+async def test_a_receiver_nobody_answers_at_is_retried_and_dead_lettered_without_disclosure(
+    world: World,
+) -> None:
+    async with receiving(Receiver()) as gone:
+        url = gone.url  # a loopback port nothing listens on once the block ends
+    await _webhook_for_council(world, url)
+    await _published(world, [COUNCIL])
+
+    await eventually(
+        lambda: _audited(world, "delivery.dead_lettered"), lambda found: len(found) == 1, 60
+    )
+
+    async with world.rt.db.unit_of_work() as session:
+        attempts = [(a.status_code, a.error) for a in await session.scalars(select(WebhookAttempt))]
+    assert attempts == [(None, "ConnectError")] * 3
+    assert await _audited(world, "payload.viewed") == [], "nothing reached anybody"
+
+
 async def test_410_gone_turns_the_channel_off(world: World, receiver: Receiver) -> None:
     receiver.script = [410]
     await _webhook_for_council(world, receiver.url)
@@ -202,3 +223,9 @@ async def test_410_gone_turns_the_channel_off(world: World, receiver: Receiver) 
     assert channel["enabled"] is False
     assert "410" in channel["disabled_reason"]
     assert len(receiver.received) == 1, "nothing is pushed to a receiver that said Gone"
+
+    await _webhook_for_council(world, receiver.url)  # the agency turns it back on
+    gone = (await world.inbox(COUNCIL))[-1]["delivery_id"]
+    redriven = await world.post(COUNCIL, f"/v1/dead-letters/{gone}/redrive", {})
+    assert redriven.status_code == 200, redriven.text
+    assert (await receiver.until(2))[-1].headers["webhook-id"] == gone

@@ -25,7 +25,7 @@ async def put_channel(
     """How the agency's deliveries are pushed, beside its inbox: `inbox` (pull only),
     `webhook` (signed POSTs to `url`; the answer that first sets it carries the signing
     `secret`, shown once) or `kafka` (records on the agency's own topic, sealed to its
-    `public_key`). Audited. An unknown agency is a 422."""
+    `public_key`: not yet produced in this version). Audited. An unknown agency is a 422."""
     may_see_channel(caller.visible_agency, code)
     view = await set_channel(session, rt, caller.actor, code, body)
     await session.commit()

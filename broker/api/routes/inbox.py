@@ -6,7 +6,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
@@ -20,6 +19,7 @@ from broker.deliveries.inbox import (
 )
 from broker.runtime import Runtime
 from schemas.acks import Acknowledgement
+from schemas.instants import Instant
 from schemas.responses import DeliveryContent, InboxPage, InboxStatus
 from schemas.vocabulary import DeliveryStatus, Scope
 
@@ -37,7 +37,7 @@ async def get_inbox(
     status: DeliveryStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    since: AwareDatetime | None = None,
+    since: Instant | None = None,
     after_seq: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> InboxPage:

@@ -53,9 +53,10 @@ def upgrade() -> None:
         sa.Column("agency_code", sa.String(16), sa.ForeignKey("agencies.code"), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
-        sa.Column("next_attempt_at", UTC_TIME, nullable=False, index=True),
+        sa.Column("next_attempt_at", UTC_TIME, nullable=False),
         sa.Column("created_at", UTC_TIME, nullable=False),
     )
+    op.create_index("ix_webhook_pushes_due", "webhook_pushes", ["state", "next_attempt_at"])
     op.create_table(
         "webhook_attempts",
         sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
