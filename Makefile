@@ -20,8 +20,11 @@ run: $(STAMP) ## install, migrate and serve with embedded SQLite and Kafka on 12
 	$(BIN)/imb migrate
 	$(BIN)/imb serve
 
+# One worker per core, each taking a test file at a time; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
+
 test: $(STAMP) lint ## install, lint and run the whole suite (SQLite; PostgreSQL too with IMB_TEST_DATABASE_URL)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP) ## ruff, ruff format --check and mypy --strict
 	$(BIN)/ruff check .
