@@ -278,8 +278,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     # Alembic narrates every schema check and aiokafka every group join at INFO, and
     # aiosqlite logs each statement's parameters at DEBUG; what an operator needs from them is
-    # a warning or worse, and no log may carry a parameter.
-    for chatty in ("alembic", "aiokafka", "aiosqlite"):
+    # a warning or worse, and no log may carry a parameter. httpx logs every request's full URL
+    # at INFO, and a webhook's URL may carry the receiver's token.
+    for chatty in ("alembic", "aiokafka", "aiosqlite", "httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         _run(args)

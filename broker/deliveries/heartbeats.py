@@ -27,12 +27,14 @@ async def run_heartbeats(rt: Runtime, stop: asyncio.Event) -> None:
     async with httpx.AsyncClient(
         timeout=settings.push_timeout_seconds, follow_redirects=False, trust_env=False
     ) as http:
-        while not stop.is_set():
-            await send_heartbeats(rt, http)
+        # The first after one interval, as every one after it: a process (re)starting does not
+        # send a round of its own on top of the others'.
+        while True:
             try:
                 await asyncio.wait_for(stop.wait(), settings.heartbeat_seconds)
+                return
             except TimeoutError:
-                continue
+                await send_heartbeats(rt, http)
 
 
 async def send_heartbeats(rt: Runtime, http: httpx.AsyncClient) -> None:

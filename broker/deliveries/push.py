@@ -35,6 +35,9 @@ from schemas.channels import ChannelKind
 log = logging.getLogger(__name__)
 PENDING, RECEIVED, DEAD_LETTERED, WITHDRAWN = "pending", "received", "dead_lettered", "withdrawn"
 CLAIM_AT_ONCE = 20
+# A claimed push is taken again only this long after its POST's deadline: long enough for a
+# busy database to record the attempt, so that only a crashed attempt is ever repeated.
+LEASE_MARGIN_SECONDS = 30
 # Failures after which the body cannot have reached anybody: no disclosure to record.
 NEVER_SENT = {"ConnectError", "ConnectTimeout", "InvalidURL", "UnsupportedProtocol", None}
 QUEUED_AFTER_COMMIT = "imb_pushes_queued"
@@ -97,7 +100,7 @@ async def _claim_due(rt: Runtime) -> list[UUID]:
     """Lease the pushes that are due: each is moved past its POST's timeout, so another pusher
     (or this one after a crash) takes it only if this attempt never records its result."""
     now = rt.clock()
-    lease = timedelta(seconds=rt.settings.delivery.push_timeout_seconds + 5)
+    lease = timedelta(seconds=rt.settings.delivery.push_timeout_seconds + LEASE_MARGIN_SECONDS)
     async with rt.db.unit_of_work() as session:
         due = list(
             await session.scalars(
@@ -239,8 +242,9 @@ async def _record(rt: Runtime, delivery_id: UUID, answer: Answer) -> None:
     now = rt.clock()
     async with rt.db.unit_of_work() as session:
         push = await session.get(WebhookPush, delivery_id, with_for_update=True)
-        if push is None or push.state != PENDING:
+        if push is None:
             return
+        # Recorded whatever the push's state: an attempt that outlived its lease happened too.
         push.attempts += 1
         session.add(
             WebhookAttempt(
@@ -255,7 +259,9 @@ async def _record(rt: Runtime, delivery_id: UUID, answer: Answer) -> None:
         entry = await entry_of(session, delivery_id)
         if answer.may_have_been_read:
             await delivery_content(session, rt, BROKER, entry)  # the disclosure, audited
-        if answer.received:
+        if push.state != PENDING:
+            pass  # already received, dead-lettered or withdrawn: the attempt is only recorded
+        elif answer.received:
             push.state = RECEIVED
             record_receipt(session, rt, BROKER, entry, channel=ChannelKind.WEBHOOK.value)
         elif answer.status_code == 410:
