@@ -78,7 +78,8 @@ async def kafka_for(settings: Settings) -> AsyncIterator[str]:
 
 async def prepare(rt: Runtime, bootstrap: str) -> None:
     await check_schema(rt)
-    await ensure_topics(bootstrap, rt.settings.kafka.pipeline_topics())
+    kafka = rt.settings.kafka
+    await ensure_topics(bootstrap, kafka.pipeline_topics(), kafka.replication_factor)
     if rt.settings.uses_embedded_kafka:
         requeued = await requeue_unfinished(rt)
         if requeued:

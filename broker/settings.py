@@ -12,6 +12,9 @@ from schemas.admin import Rate
 class KafkaSettings(BaseModel):
     topic_prefix: str = ""
     partitions: int = Field(default=6, ge=1, le=1000)
+    # Of the topics IMB creates itself: agencies' own topics as their channel first needs
+    # them, and any pipeline topic still missing. 3 on a production cluster.
+    replication_factor: int = Field(default=1, ge=1, le=10)
     router_group: str = "imb-router"
     dispatcher_group: str = "imb-dispatcher"
     # Some Kafka-protocol brokers hold a new group member for half the session timeout, so

@@ -4,8 +4,6 @@ Every delivery stays readable in the inbox whatever the channel: the channel say
 also pushes it to the agency's record system.
 """
 
-import base64
-import binascii
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Self
@@ -13,8 +11,7 @@ from typing import Annotated, Self
 from pydantic import AnyHttpUrl, BaseModel, Field, UrlConstraints, field_validator, model_validator
 
 from schemas.common import WireModel
-
-PUBLIC_KEY_BYTES = 32  # an X25519 public key
+from schemas.sealed_records import usable_public_key
 
 
 class ChannelKind(StrEnum):
@@ -43,15 +40,7 @@ class ChannelBody(WireModel):
     @field_validator("public_key")
     @classmethod
     def _x25519_key(cls, key: str | None) -> str | None:
-        if key is None:
-            return None
-        try:
-            raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("the public key is not base64url") from exc
-        if len(raw) != PUBLIC_KEY_BYTES:
-            raise ValueError(f"an X25519 public key is {PUBLIC_KEY_BYTES} bytes")
-        return key
+        return None if key is None else usable_public_key(key)
 
     @model_validator(mode="after")
     def _what_each_kind_needs(self) -> Self:

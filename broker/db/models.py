@@ -390,15 +390,19 @@ class AgencySequence(Base):
 
 
 class WebhookPush(Base):
-    """A delivery to push to its recipient's webhook, until the receiver answers 2xx or the
-    retries run out (then it is dead-lettered)."""
+    """A delivery to push to its recipient's webhook (until the receiver answers 2xx) or to
+    produce to its own Kafka topic (until the broker takes it), or until the retries run out
+    (then it is dead-lettered)."""
 
     __tablename__ = "webhook_pushes"
     # The pusher's claim looks only at pending pushes that are due.
     __table_args__ = (Index("ix_webhook_pushes_due", "state", "next_attempt_at"),)
     delivery_id: Mapped[UUID] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
-    state: Mapped[str] = mapped_column(String(16))  # pending, received, dead_lettered
+    # The channel it goes by, fixed when queued: "webhook" or "kafka".
+    channel: Mapped[str] = mapped_column(String(16), default="webhook", server_default="webhook")
+    # pending, received (webhook), produced (kafka), dead_lettered, withdrawn
+    state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(default=0)
     # When the next attempt is due; a claimed push is leased by moving it forward.
     next_attempt_at: Mapped[datetime]

@@ -34,6 +34,8 @@ from schemas.channels import ChannelKind
 
 log = logging.getLogger(__name__)
 PENDING, RECEIVED, DEAD_LETTERED, WITHDRAWN = "pending", "received", "dead_lettered", "withdrawn"
+PRODUCED = "produced"  # on the agency's own topic: Kafka cannot say when it is read
+PUSHED_BY = (ChannelKind.WEBHOOK.value, ChannelKind.KAFKA.value)
 CLAIM_AT_ONCE = 20
 # A claimed push is taken again only this long after its POST's deadline: long enough for a
 # busy database to record the attempt, so that only a crashed attempt is ever repeated.
@@ -46,27 +48,28 @@ QUEUED_AFTER_COMMIT = "imb_pushes_queued"
 async def queue_pushes(
     session: AsyncSession, at: datetime, deliveries: list[tuple[UUID, str]]
 ) -> None:
-    """Queue a push for each (delivery, recipient) whose recipient has a working webhook."""
+    """Queue a push for each (delivery, recipient) whose recipient has a working webhook or
+    Kafka channel."""
     recipients = {recipient for _, recipient in deliveries}
-    webhooks = set(
-        await session.scalars(
-            select(DeliveryChannel.agency_code).where(
-                DeliveryChannel.agency_code.in_(recipients),
-                DeliveryChannel.kind == ChannelKind.WEBHOOK.value,
-                DeliveryChannel.enabled.is_(True),
-            )
+    pushed_by = await session.execute(
+        select(DeliveryChannel.agency_code, DeliveryChannel.kind).where(
+            DeliveryChannel.agency_code.in_(recipients),
+            DeliveryChannel.kind.in_(PUSHED_BY),
+            DeliveryChannel.enabled.is_(True),
         )
     )
+    channels = dict(pushed_by.tuples().all())  # .all(): a Result has keys(), a list not
     pushes = RowsToInsert(WebhookPush)
     queued = 0
     for delivery_id, recipient in deliveries:
-        if recipient in webhooks:
+        if recipient in channels:
             queued += 1
             pushes.add(
                 WebhookPush,
                 {
                     "delivery_id": delivery_id,
                     "agency_code": recipient,
+                    "channel": channels[recipient],
                     "state": PENDING,
                     "attempts": 0,
                     "next_attempt_at": at,
@@ -89,14 +92,14 @@ async def run_pusher(rt: Runtime, stop: asyncio.Event) -> None:
         timeout=settings.push_timeout_seconds, follow_redirects=False, trust_env=False
     ) as http:
         while not stop.is_set():
-            due = await _claim_due(rt)
+            due = await claim_due(rt, ChannelKind.WEBHOOK)
             if due:
                 await asyncio.gather(*(push_one(rt, http, delivery_id) for delivery_id in due))
             else:
-                await rt.wakeups.wait_for_pushes(settings.poll_seconds)
+                await rt.wakeups.wait_for_pushes(ChannelKind.WEBHOOK, settings.poll_seconds)
 
 
-async def _claim_due(rt: Runtime) -> list[UUID]:
+async def claim_due(rt: Runtime, channel: ChannelKind) -> list[UUID]:
     """Lease the pushes that are due: each is moved past its POST's timeout, so another pusher
     (or this one after a crash) takes it only if this attempt never records its result."""
     now = rt.clock()
@@ -105,7 +108,11 @@ async def _claim_due(rt: Runtime) -> list[UUID]:
         due = list(
             await session.scalars(
                 select(WebhookPush.delivery_id)
-                .where(WebhookPush.state == PENDING, WebhookPush.next_attempt_at <= now)
+                .where(
+                    WebhookPush.state == PENDING,
+                    WebhookPush.channel == channel.value,
+                    WebhookPush.next_attempt_at <= now,
+                )
                 .order_by(WebhookPush.next_attempt_at)
                 .limit(CLAIM_AT_ONCE)
                 .with_for_update(skip_locked=True)
@@ -130,9 +137,13 @@ class Request:
 
 @dataclass(frozen=True)
 class Answer:
+    """How an attempt went: a webhook's status code, or that the Kafka broker took the record
+    (`produced`), or the kind of error."""
+
     status_code: int | None
     error: str | None
     latency_ms: float
+    produced: bool = False
 
     @property
     def received(self) -> bool:
@@ -142,7 +153,7 @@ class Answer:
     def may_have_been_read(self) -> bool:
         """Whether the body may have reached the receiver: anything but a failure to
         connect (or to build the request)."""
-        return self.status_code is not None or self.error not in NEVER_SENT
+        return self.produced or self.status_code is not None or self.error not in NEVER_SENT
 
 
 async def push_one(rt: Runtime, http: httpx.AsyncClient, delivery_id: UUID) -> None:
@@ -154,6 +165,10 @@ async def push_one(rt: Runtime, http: httpx.AsyncClient, delivery_id: UUID) -> N
     except Exception as exc:  # one push's trouble is never another's: an attempt that failed
         log.exception("pushing delivery %s failed", delivery_id)
         answer = Answer(None, type(exc).__name__, 0.0)
+    await record_safely(rt, delivery_id, answer)
+
+
+async def record_safely(rt: Runtime, delivery_id: UUID, answer: Answer) -> None:
     try:
         await _record(rt, delivery_id, answer)
     except Exception:  # not recorded: its lease runs out and it is tried again
@@ -164,10 +179,11 @@ async def _signed_request(rt: Runtime, delivery_id: UUID) -> Request | None:
     async with rt.db.unit_of_work() as session:
         entry = await entry_of(session, delivery_id)
         channel = await session.get(DeliveryChannel, entry.delivery.recipient_agency)
-        if channel is None or channel.kind != ChannelKind.WEBHOOK or not channel.enabled:
-            await _withdraw(session, delivery_id)
+        if not still_goes_by(channel, ChannelKind.WEBHOOK):
+            await withdraw(session, delivery_id)
             await session.commit()
             return None
+        assert channel is not None
         assert channel.url is not None
         url = channel.url
         # Built without its audit record: a disclosure is recorded when the receiver has it.
@@ -264,6 +280,8 @@ async def _record(rt: Runtime, delivery_id: UUID, answer: Answer) -> None:
         elif answer.received:
             push.state = RECEIVED
             record_receipt(session, rt, BROKER, entry, channel=ChannelKind.WEBHOOK.value)
+        elif answer.produced:
+            push.state = PRODUCED  # received when the agency fetches or acknowledges it
         elif answer.status_code == 410:
             await _receiver_gone(session, rt, push, now)
         elif _out_of_retries(rt, push, now):
@@ -304,7 +322,13 @@ async def _receiver_gone(
     )
 
 
-async def _withdraw(session: AsyncSession, delivery_id: UUID) -> None:
+def still_goes_by(channel: DeliveryChannel | None, kind: ChannelKind) -> bool:
+    """Whether a push queued for `kind` still goes: the agency may have changed its channel,
+    or a 410 turned it off, since it was queued."""
+    return channel is not None and channel.kind == kind and channel.enabled
+
+
+async def withdraw(session: AsyncSession, delivery_id: UUID) -> None:
     await session.execute(
         update(WebhookPush)
         .where(WebhookPush.delivery_id == delivery_id, WebhookPush.state == PENDING)

@@ -69,20 +69,22 @@ class Wakeups:
 
     def __init__(self) -> None:
         self._events = {lane: asyncio.Event() for lane in Lane}
-        # Set after a commit that queued webhook pushes, so the pusher looks at once.
-        self._pushes = asyncio.Event()
+        # Set after a commit that queued pushes, so each channel's pusher looks at once.
+        self._pushes = {kind: asyncio.Event() for kind in ("webhook", "kafka")}
 
     def wake_pushes(self) -> None:
-        self._pushes.set()
+        for queued in self._pushes.values():
+            queued.set()
 
-    async def wait_for_pushes(self, at_most: float) -> None:
+    async def wait_for_pushes(self, channel: str, at_most: float) -> None:
         """Until pushes are queued in this process or `at_most` seconds have passed (then look
         anyway: retries come due, and other processes queue pushes too)."""
+        queued = self._pushes[channel]
         try:
-            await asyncio.wait_for(self._pushes.wait(), at_most)
+            await asyncio.wait_for(queued.wait(), at_most)
         except TimeoutError:
             return
-        self._pushes.clear()
+        queued.clear()
 
     def wake(self, lane: Lane) -> None:
         self._events[lane].set()

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from broker.audit.worker import run_chainer
 from broker.deadlines.worker import run_deadline_monitor
+from broker.deliveries.agency_topics import run_agency_producer
 from broker.deliveries.heartbeats import run_heartbeats
 from broker.deliveries.push import run_pusher
 from broker.notify.worker import run_notifier
@@ -86,6 +87,7 @@ def worker_loops(
     }
     if worker is Worker.DISPATCHER:
         loops["pusher"] = lambda: run_pusher(rt, stop)
+        loops["agency-topics"] = lambda: run_agency_producer(rt, bootstrap, stop)
         loops["heartbeats"] = lambda: run_heartbeats(rt, stop)
     return loops
 

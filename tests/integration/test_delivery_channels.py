@@ -146,6 +146,7 @@ async def test_an_http_webhook_is_allowed_to_a_loopback_address_only(managers: W
         ({"kind": "kafka"}, "needs public_key"),
         ({"kind": "kafka", "public_key": "not base64!"}, "base64url"),
         ({"kind": "kafka", "public_key": "AAAA"}, "32 bytes"),
+        ({"kind": "kafka", "public_key": "A" * 43}, "low-order"),
         ({"kind": "inbox", "url": "https://epr.council.example/imb"}, "only for a webhook"),
         ({"kind": "pigeon"}, "kind"),
     ],

@@ -1,0 +1,113 @@
+"""Reading an agency's own Kafka topic (`kafka` channel): each record a CloudEvent whose
+content is sealed to the agency's X25519 key, opened here with its private key.
+
+    reader = AgencyTopicReader(bootstrap, "LA001", private_key, topic="imb.agency.LA001.v1",
+                               group_id="la001-epr")
+    async with reader:
+        async for delivery in reader:
+            record_in_epr(delivery.content)  # what GET /v1/inbox/{id} returns
+            await imb.acknowledge(delivery.delivery_id, {...})  # the receipt IMB sees
+            await reader.commit()
+"""
+
+import json
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from schemas.sealed_records import SEALING, SealedRecordUnreadable, open_for_agency
+
+__all__ = ["AgencyTopicReader", "OpenedDelivery", "SealedRecordUnreadable", "open_record"]
+
+
+@dataclass(frozen=True)
+class OpenedDelivery:
+    delivery_id: str
+    type: str  # uk.imb.risk.changed.v1, …
+    seq: int | None
+    content: dict[str, Any]  # as GET /v1/inbox/{id} returns it
+
+
+def open_record(
+    value: bytes,
+    private_key: X25519PrivateKey,
+    agency: str,
+    headers: dict[str, bytes] | None = None,
+) -> OpenedDelivery:
+    """Open one record's value (a structured CloudEvent). Raises SealedRecordUnreadable when it
+    was not sealed to this key for this agency, or was altered."""
+    message = KafkaMessage(
+        headers={"content-type": b"application/cloudevents+json", **(headers or {})},
+        key=None,
+        value=value,
+    )
+    event = from_structured_event(message)
+    attributes = event.get_attributes()
+    if attributes.get("imbsealing") != SEALING:
+        raise SealedRecordUnreadable(f"not sealed as {SEALING}: {attributes.get('imbsealing')}")
+    sealed = event.get_data()
+    if not isinstance(sealed, bytes):
+        raise SealedRecordUnreadable("the record carries no sealed data")
+    delivery_id = str(attributes["id"])
+    plain = open_for_agency(private_key, agency, delivery_id, sealed)
+    seq = attributes.get("imbseq")
+    return OpenedDelivery(
+        delivery_id=delivery_id,
+        type=str(attributes["type"]),
+        seq=int(seq) if seq is not None else None,
+        content=json.loads(plain),
+    )
+
+
+class AgencyTopicReader:
+    """A consumer of the agency's topic that yields opened deliveries. Offsets are committed
+    only when asked (`commit`), after the EPR has recorded what it read: a crash re-reads, and
+    a delivery id seen twice is the same delivery."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        agency: str,
+        private_key: X25519PrivateKey,
+        *,
+        topic: str,
+        group_id: str,
+        **consumer_options: Any,
+    ) -> None:
+        self.agency = agency
+        self._key = private_key
+        self._consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **consumer_options,
+        )
+
+    async def __aenter__(self) -> "AgencyTopicReader":
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._consumer.stop()
+
+    def __aiter__(self) -> "AgencyTopicReader":
+        return self
+
+    async def __anext__(self) -> OpenedDelivery:
+        record = await self._consumer.getone()
+        headers = dict(record.headers)
+        return open_record(record.value, self._key, self.agency, headers)
+
+    async def commit(self) -> None:
+        await self._consumer.commit()

@@ -1,0 +1,136 @@
+"""Producing deliveries to `kafka` agencies' own topics, `imb.agency.{code}.v1`.
+
+Each record is the CloudEvent a webhook would carry, keyed by the subject's pseudonym (one
+person's records stay in order), with the content sealed to the agency's registered X25519
+key (`schemas.sealed_records`): read access to the topic shows the envelope only. Pushes are
+queued, claimed and retried exactly as webhook pushes are (`broker.deliveries.push`); a
+record the broker has taken is `produced`. Kafka cannot say when a record is read, so the
+transport receipt stays the agency's first inbox fetch or its acknowledgement.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from datetime import datetime
+from uuid import UUID
+
+from aiokafka import AIOKafkaProducer
+from cloudevents.core.bindings.kafka import KafkaMessage, to_structured_event
+from cloudevents.core.v1.event import CloudEvent
+
+from broker.audit.log import BROKER
+from broker.db.models import DeliveryChannel
+from broker.deliveries.inbox import InboxEntry, delivery_content, entry_of
+from broker.deliveries.push import Answer, claim_due, record_safely, still_goes_by, withdraw
+from broker.kafka.topics import ensure_topics
+from broker.pipeline import transport
+from broker.runtime import Runtime
+from schemas.channels import ChannelKind
+from schemas.sealed_records import SEALED_CONTENT_TYPE, SEALING, seal_for_agency
+
+log = logging.getLogger(__name__)
+
+
+async def run_agency_producer(rt: Runtime, bootstrap: str, stop: asyncio.Event) -> None:
+    kafka = transport.producer(bootstrap)
+    await kafka.start()
+    topics = AgencyTopics(rt, bootstrap)
+    try:
+        while not stop.is_set():
+            due = await claim_due(rt, ChannelKind.KAFKA)
+            if due:
+                await asyncio.gather(*(produce_one(rt, kafka, topics, d) for d in due))
+            else:
+                poll = rt.settings.delivery.poll_seconds
+                await rt.wakeups.wait_for_pushes(ChannelKind.KAFKA, poll)
+    finally:
+        await kafka.stop()
+
+
+class AgencyTopics:
+    """Creates an agency's topic the first time this process produces to it."""
+
+    def __init__(self, rt: Runtime, bootstrap: str) -> None:
+        self._rt = rt
+        self._bootstrap = bootstrap
+        self._ready: set[str] = set()
+
+    async def ready(self, topic: str) -> None:
+        if topic in self._ready:
+            return
+        kafka = self._rt.settings.kafka
+        await ensure_topics(self._bootstrap, {topic: kafka.partitions}, kafka.replication_factor)
+        self._ready.add(topic)
+
+
+async def produce_one(
+    rt: Runtime, kafka: AIOKafkaProducer, topics: AgencyTopics, delivery_id: UUID
+) -> None:
+    began = time.perf_counter()
+    try:
+        record = await _sealed_record(rt, delivery_id)
+        if record is None:
+            return
+        topic, message = record
+        await topics.ready(topic)
+        async with asyncio.timeout(rt.settings.delivery.push_timeout_seconds):
+            await kafka.send_and_wait(
+                topic, message.value, key=_bytes(message.key), headers=_headers(message)
+            )
+        answer = Answer(None, None, _ms_since(began), produced=True)
+    except Exception as exc:  # one record's trouble is never another's
+        log.exception("producing delivery %s to its agency's topic failed", delivery_id)
+        answer = Answer(None, type(exc).__name__, _ms_since(began))
+    await record_safely(rt, delivery_id, answer)
+
+
+async def _sealed_record(rt: Runtime, delivery_id: UUID) -> tuple[str, KafkaMessage] | None:
+    async with rt.db.unit_of_work() as session:
+        entry = await entry_of(session, delivery_id)
+        channel = await session.get(DeliveryChannel, entry.delivery.recipient_agency)
+        if not still_goes_by(channel, ChannelKind.KAFKA):
+            await withdraw(session, delivery_id)
+            await session.commit()
+            return None
+        assert channel is not None
+        assert channel.public_key is not None
+        # Built without its audit record, rolled back with the session: the disclosure is
+        # recorded once the broker has the record.
+        content = await delivery_content(session, rt, BROKER, entry)
+        plain = json.dumps(content.model_dump(mode="json"), separators=(",", ":")).encode()
+        agency = channel.agency_code
+        sealed = seal_for_agency(channel.public_key, agency, delivery_id, plain)
+        event = _cloud_event(rt, entry, sealed, rt.clock())
+    return rt.settings.kafka.agency_topic(agency), to_structured_event(event)
+
+
+def _cloud_event(rt: Runtime, entry: InboxEntry, sealed: bytes, at: datetime) -> CloudEvent:
+    delivery = entry.delivery
+    attributes: dict[str, object] = {
+        "id": str(delivery.id),
+        "source": rt.settings.delivery.source,
+        "type": f"uk.imb.{entry.message.type}.v1",
+        "time": delivery.delivered_at or at,
+        "datacontenttype": SEALED_CONTENT_TYPE,
+        # In the clear, so a consumer sees a gap (and whose key opens it) without opening.
+        "imbseq": delivery.seq,
+        "imbrecipient": delivery.recipient_agency,
+        "imbsealing": SEALING,
+        "partitionkey": entry.message.subject_pseudonym,
+    }
+    if delivery.seq is None:  # made available before seqs were given
+        del attributes["imbseq"]
+    return CloudEvent(attributes=attributes, data=sealed)
+
+
+def _headers(message: KafkaMessage) -> list[tuple[str, bytes]]:
+    return [(name, _bytes(value) or b"") for name, value in message.headers.items()]
+
+
+def _bytes(value: str | bytes | None) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value
+
+
+def _ms_since(began: float) -> float:
+    return round((time.perf_counter() - began) * 1000, 1)
