@@ -14,11 +14,13 @@ from broker.db.models import AuditRecord, Message
 class AuditEvent(StrEnum):
     EVENT_RECEIVED = "event.received"
     EVENT_UNROUTABLE = "event.unroutable"
+    EVENT_REPLAYED = "event.replayed"
     DELIVERY_DECIDED = "delivery.decided"
     DELIVERY_DELIVERED = "delivery.delivered"
     DELIVERY_RECEIVED = "delivery.received"
     DELIVERY_DEAD_LETTERED = "delivery.dead_lettered"
     DELIVERY_REDRIVEN = "delivery.redriven"
+    DELIVERY_REDELIVERY_ASKED = "delivery.redelivery_asked"
     DELIVERY_ACKNOWLEDGED = "delivery.acknowledged"
     PAYLOAD_VIEWED = "payload.viewed"
     AGENCY_REGISTERED = "agency.registered"

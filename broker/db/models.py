@@ -201,7 +201,16 @@ class Message(Base):
 class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("message_id", "recipient_agency"),
+        # A recipient's first decision on a message; replays add more, each replaying one.
+        Index(
+            "ux_deliveries_first_decision",
+            "message_id",
+            "recipient_agency",
+            unique=True,
+            postgresql_where=text("replay_of IS NULL"),
+            sqlite_where=text("replay_of IS NULL"),
+        ),
+        Index("ux_deliveries_replay_of", "replay_of", unique=True),
         Index("ix_deliveries_inbox", "recipient_agency", "status", "created_at"),
         # The inbox lists urgent deliveries first, then the newest.
         Index("ix_deliveries_inbox_lane", "recipient_agency", "lane", "created_at"),
@@ -222,6 +231,8 @@ class Delivery(Base):
     deliver_by: Mapped[datetime | None]
     ack_by: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    # The delivery this one replays (POST /v1/events/{id}/replay): decided afresh, sent again.
+    replay_of: Mapped[UUID | None] = mapped_column(ForeignKey("deliveries.id"))
     # The recipient's sequence number, from 1 with no gaps, given when made available.
     seq: Mapped[int | None] = mapped_column(BigId)
     received_at: Mapped[datetime | None]

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.audit.log import Actor, AuditEvent, append_about_delivery
-from broker.db.models import Delivery, Message, WebhookAttempt, WebhookPush
+from broker.db.models import Delivery, DeliveryChannel, Message, WebhookAttempt, WebhookPush
 from broker.deliveries.inbox import entry_of
-from broker.deliveries.push import DEAD_LETTERED, PENDING, WITHDRAWN
+from broker.deliveries.push import DEAD_LETTERED, PUSHED_BY, WITHDRAWN, queue_again
 from broker.errors import Conflict, NotFound
 from broker.runtime import Runtime
 from schemas.dead_letters import DeadLetter
@@ -70,7 +70,10 @@ async def redrive(
     if push.state not in REDRIVABLE:
         raise Conflict(f"delivery {delivery_id} is not a dead letter (its push is {push.state})")
     now = rt.clock()
-    push.state, push.attempts, push.next_attempt_at, push.created_at = PENDING, 0, now, now
+    # By the channel the agency has now: one withdrawn when it changed goes the new way.
+    channel = await session.get(DeliveryChannel, push.agency_code)
+    kind = channel.kind if channel is not None and channel.kind in PUSHED_BY else push.channel
+    queue_again(session, push, delivery_id, push.agency_code, kind, now)
     entry = await entry_of(session, delivery_id)
     append_about_delivery(
         session,

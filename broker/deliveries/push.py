@@ -81,6 +81,24 @@ async def queue_pushes(
         session.info[QUEUED_AFTER_COMMIT] = True
 
 
+def queue_again(
+    session: AsyncSession,
+    push: WebhookPush | None,
+    delivery_id: UUID,
+    agency: str,
+    channel: str,
+    at: datetime,
+) -> None:
+    """Push it again from `at` by `channel`, with a fresh budget of retries (a redrive, or the
+    recipient asking for it again)."""
+    if push is None:
+        push = WebhookPush(delivery_id=delivery_id, agency_code=agency)
+        session.add(push)
+    push.channel, push.state, push.attempts = channel, PENDING, 0
+    push.next_attempt_at, push.created_at = at, at
+    session.info[QUEUED_AFTER_COMMIT] = True
+
+
 def queued_after_commit(session: AsyncSession) -> bool:
     """Whether a committed transaction queued pushes, so that this process's pusher looks now."""
     return bool(session.info.pop(QUEUED_AFTER_COMMIT, False))

@@ -85,6 +85,7 @@ def recipient_view(
         "redacted": obligations.get("redact", []),
         "override": override_flag(override),
         "crisis_plan_id": str(delivery.crisis_plan_id) if delivery.crisis_plan_id else None,
+        "replay_of": str(delivery.replay_of) if delivery.replay_of else None,
         "status": delivery.status,
         "deliver_by": _iso(delivery.deliver_by),
         "ack_by": _iso(delivery.ack_by),

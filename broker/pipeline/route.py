@@ -6,6 +6,7 @@ nothing. Deliveries, their audit records and their outbox entries commit togethe
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -151,26 +152,45 @@ async def route_message(
     if not recipients:
         _record_unroutable(session, message, now)
         return Routed(message.id, 0, 0)
+    decided = await decide_and_record(session, rt, message, recipients, reads, plan)
+    message.status, message.routed_at = ROUTED, now
+    permitted = sum(decision.permitted for _, decision in decided.values())
+    return Routed(message.id, permitted, len(decided) - permitted)
+
+
+async def decide_and_record(
+    session: AsyncSession,
+    rt: Runtime,
+    message: Message,
+    recipients: list[str],
+    reads: BatchReads,
+    plan: ActivePlan | None,
+    replaying: Mapping[str, UUID] | None = None,
+) -> dict[str, tuple[UUID, Decision]]:
+    """Decide each recipient now and write its delivery (with its audit record, and its outbox
+    entry if permitted); `replaying`: per recipient, the delivery a replay's replaces."""
+    now = rt.clock()
     consents = reads.consents[message.subject_pseudonym]
     agreements = await reads.agreements_of(message.sender_agency)
     content = _open_content(rt, message)
     base = _request_for(message, content, now)
     decisions = {r: decide(_to(base, r), agreements, consents) for r in recipients}
+    decided = {}
     for recipient, decision in decisions.items():
         in_plan = plan if plan is not None and recipient in plan.partners else None
         planned = in_plan.tightenings_for(recipient) if in_plan else []
         timing = await _timeframe(reads, message, content, decision, now, planned)
+        replay_of = (replaying or {}).get(recipient)
         delivery_id = _create_delivery(
-            reads.rows, rt, message, recipient, decision, content, timing, in_plan
+            reads.rows, rt, message, recipient, decision, content, timing, in_plan, replay_of
         )
+        decided[recipient] = (delivery_id, decision)
         if decision.outcome is DecisionOutcome.PERMIT_OVERRIDE:
             # The review item refers to the delivery: its row goes in first.
             await reads.rows.insert(session)
             claim = content["override"]
             open_override(session, rt, message, delivery_id, recipient, decision, claim)
-    message.status, message.routed_at = ROUTED, now
-    permitted = sum(d.permitted for d in decisions.values())
-    return Routed(message.id, permitted, len(decisions) - permitted)
+    return decided
 
 
 def recipients_of(
@@ -255,6 +275,7 @@ def _create_delivery(
     content: dict[str, Any],
     timing: Assigned | None,
     plan: ActivePlan | None = None,
+    replay_of: UUID | None = None,
 ) -> UUID:
     """The delivery's row, its audit record and (if permitted) its outbox entry, as rows."""
     now, delivery_id = rt.clock(), uuid4()
@@ -276,6 +297,7 @@ def _create_delivery(
             "crisis_plan_id": plan.id if plan else None,
             "escalation_step": 0,
             "lane": message.lane,
+            "replay_of": replay_of,
         },
     )
     detail = {
@@ -284,6 +306,7 @@ def _create_delivery(
         **decision.to_dict(),
         **_deadlines_detail(timing),
         **({"crisis_plan_id": str(plan.id)} if plan else {}),
+        **({"replay_of": str(replay_of)} if replay_of else {}),
     }
     rows.add(
         AuditRecord,

@@ -84,6 +84,12 @@ MATRIX: dict[tuple[str, str], Probe] = {
         207, body={"events": [risk_event(recipients=[COUNCIL]), risk_event()]}, writes=Writes.OWN
     ),
     ("GET", "/v1/events/{message_id}"): Probe(404, "/v1/events/{message}"),
+    ("POST", "/v1/events/{message_id}/replay"): Probe(
+        404, "/v1/events/{message}/replay", {"reason": "the outsider's system lost it"}
+    ),
+    ("POST", "/v1/deliveries/{delivery_id}/redeliver"): Probe(
+        404, "/v1/deliveries/{delivery}/redeliver", {}
+    ),
     ("GET", "/v1/inbox"): Probe(200),
     ("GET", "/v1/inbox/{delivery_id}"): Probe(404, "/v1/inbox/{delivery}"),
     ("POST", "/v1/inbox/{delivery_id}/ack"): Probe(404, "/v1/inbox/{delivery}/ack", ACK),

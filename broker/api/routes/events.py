@@ -10,12 +10,15 @@ from sqlalchemy.exc import IntegrityError
 
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
 from broker.api.problems import error_problem, instance_of, validation_problem
-from broker.errors import BrokerError, FieldError, InvalidInput
+from broker.errors import BrokerError, Conflict, FieldError, InvalidInput
 from broker.messages.group_commit import GroupCommit
+from broker.messages.replay import replay_message
 from broker.messages.submit import Accepted, Outcome, submit_events
 from broker.messages.views import message_status
+from broker.pipeline.lanes import URGENT_FIRST
 from broker.ratelimits.policies import charge_publishing
 from schemas.events import EVENT_SUBMISSION, EventBatch, EventSubmission
+from schemas.replays import Replayed, ReplayRequest
 from schemas.responses import BatchItem, BatchResults, EventAccepted
 from schemas.vocabulary import Scope
 
@@ -142,3 +145,27 @@ async def get_event(
 ) -> dict[str, Any]:
     """The message's status with one entry per recipient: decision, status and deadlines."""
     return await message_status(session, caller.agency, message_id, rt.clock())
+
+
+@router.post("/v1/events/{message_id}/replay", status_code=201, response_model=Replayed)
+async def replay_event(
+    message_id: UUID,
+    body: ReplayRequest,
+    caller: Publisher,
+    rt: RuntimeDep,
+    session: SessionDep,
+) -> Replayed:
+    """Send the message again to each of its recipients, each decided **now** (agreements,
+    consents, care team and crisis plans as they stand): a new delivery per recipient, linked
+    to the one it replays (`replay_of`); one the decision now denies is withheld, with the
+    reason. Only the sender may (another agency's message is a 404); audited with the reason.
+    A message not yet routed, or routed to nobody, is a 409, as is a replay that races
+    another of the same message."""
+    try:
+        replayed = await replay_message(session, rt, caller.actor, message_id, body.reason)
+        await session.commit()
+    except IntegrityError as exc:
+        raise Conflict(f"message {message_id} is being replayed already") from exc
+    for lane in URGENT_FIRST:
+        rt.wakeups.wake(lane)
+    return replayed
