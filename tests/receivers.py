@@ -2,6 +2,8 @@
 records every request and answers each with the next status of its script."""
 
 import asyncio
+import json
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,6 +19,10 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class Received:
     headers: dict[str, str]
     body: bytes
+    status: int  # how the receiver answered it
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 @dataclass
@@ -37,8 +43,8 @@ class Receiver:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        self.received.append(Received(headers, body))
         status = self.script.pop(0) if self.script else 200
+        self.received.append(Received(headers, body, status))
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
@@ -50,10 +56,22 @@ class Receiver:
         return self.received
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on (yet): a receiver that is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 @asynccontextmanager
-async def receiving(receiver: Receiver, path: str = "/imb") -> AsyncIterator[Receiver]:
-    """The receiver served on 127.0.0.1 at a free port until the block ends."""
-    config = uvicorn.Config(receiver, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+async def receiving(
+    receiver: Receiver, path: str = "/imb", port: int = 0
+) -> AsyncIterator[Receiver]:
+    """The receiver served on 127.0.0.1 (at a free port unless given) until the block ends."""
+    config = uvicorn.Config(
+        receiver, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 (uvicorn only sets a flag)

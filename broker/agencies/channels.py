@@ -55,6 +55,8 @@ async def set_channel(
         "public_key": body.public_key,
         "enabled": True,
         "disabled_reason": None,
+        "disabled_at": None,
+        "duty_notice_due_at": None,
         "updated_at": now,
     }
     if body.kind is ChannelKind.WEBHOOK and (current is None or current.secret_sealed is None):

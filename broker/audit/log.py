@@ -61,6 +61,8 @@ class AuditEvent(StrEnum):
     DUTY_TEAM_SET = "duty_team.set"
     CHANNEL_SET = "channel.set"
     CHANNEL_DISABLED = "channel.disabled"
+    CHANNEL_DUTY_TEAM_TOLD = "channel.duty_team_told"
+    CHANNEL_NOTIFY_FAILED = "channel.notify_failed"
     CHANNEL_SECRET_ROTATED = "channel.secret_rotated"  # noqa: S105 (an event name)
     TIMEFRAMES_REPLACED = "timeframes.replaced"
     CRISIS_PLAN_PROPOSED = "crisis_plan.proposed"

@@ -377,6 +377,7 @@ class DeliveryChannel(Base):
     means the inbox only."""
 
     __tablename__ = "delivery_channels"
+    __table_args__ = (Index("ix_delivery_channels_duty_notice", "duty_notice_due_at"),)
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     url: Mapped[str | None] = mapped_column(String(2000))
@@ -388,6 +389,11 @@ class DeliveryChannel(Base):
     previous_secret_until: Mapped[datetime | None]
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    disabled_at: Mapped[datetime | None]
+    # The agency's duty team is told when IMB turns the channel off: due from then, moved on
+    # while a notifier sends it and after each failure, cleared once told (or given up).
+    duty_notice_due_at: Mapped[datetime | None]
+    duty_notice_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime]
 
 

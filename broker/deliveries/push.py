@@ -328,7 +328,14 @@ async def _receiver_gone(
     await session.execute(
         update(DeliveryChannel)
         .where(DeliveryChannel.agency_code == push.agency_code)
-        .values(enabled=False, disabled_reason="the receiver answered 410 Gone", updated_at=now)
+        .values(
+            enabled=False,
+            disabled_reason="the receiver answered 410 Gone",
+            disabled_at=now,
+            duty_notice_due_at=now,  # the notifier tells the agency's duty team
+            duty_notice_attempts=0,
+            updated_at=now,
+        )
     )
     push.state = WITHDRAWN
     append(

@@ -5,7 +5,7 @@ A triage list: event type, urgency, who and how late, never the payload or the N
 The content is read in the agency's own record system.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
@@ -13,15 +13,18 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.db.models import Agency, Delivery, Escalation, Message
+from broker.db.models import Agency, Delivery, DeliveryChannel, Escalation, Message
+from broker.deliveries.dead_letters import dead_letters
 from broker.escalations.views import escalations_for
 from broker.pipeline.lanes import Lane, lane_of
 from broker.timeframes.spoken import spoken
+from schemas.dead_letters import DeadLetter
 from schemas.escalations import EscalationView, TeamContact
 from schemas.vocabulary import DeliveryStatus, EscalationStatus, Urgency
 
 # A queue longer than this is a major incident, not a night shift: show the most urgent.
 MOST_SHOWN = 200
+DEAD_LETTERS_SHOWN = 20
 AWAITING_ACK = (
     DeliveryStatus.PENDING.value,
     DeliveryStatus.DELIVERED.value,
@@ -76,6 +79,10 @@ class DutyQueue:
     escalations: int
     deliveries: int
     truncated: bool
+    # What kept deliveries from the agency's record system: its channel, if IMB turned it
+    # off, and the pushes that ran out of retries (each still in the inbox).
+    channel_off: DeliveryChannel | None = None
+    dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
 def most_urgent_first(items: list[DutyItem], now: datetime) -> list[DutyItem]:
@@ -121,11 +128,14 @@ async def duty_queue(session: AsyncSession, agency: str, now: datetime) -> DutyQ
         _delivery_item(delivery, message, sender, tuple(refs.get(delivery.id, ())))
         for delivery, message, sender in deliveries
     ]
+    channel = await session.get(DeliveryChannel, agency)
     return DutyQueue(
         items=most_urgent_first(items, now),
         escalations=len(escalations),
         deliveries=len(deliveries),
         truncated=MOST_SHOWN in (len(escalations), len(deliveries)),
+        channel_off=channel if channel is not None and not channel.enabled else None,
+        dead_letters=await dead_letters(session, agency, limit=DEAD_LETTERS_SHOWN),
     )
 
 
