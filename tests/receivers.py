@@ -69,17 +69,22 @@ async def receiving(
     receiver: Receiver, path: str = "/imb", port: int = 0
 ) -> AsyncIterator[Receiver]:
     """The receiver served on 127.0.0.1 (at a free port unless given) until the block ends."""
-    config = uvicorn.Config(
-        receiver, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
+    async with serving(receiver, port) as base_url:
+        receiver.url = f"{base_url}{path}"
+        yield receiver
+
+
+@asynccontextmanager
+async def serving(app: Any, port: int = 0) -> AsyncIterator[str]:
+    """Any ASGI app served over real HTTP on 127.0.0.1 until the block ends: its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
+    running = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 (uvicorn only sets a flag)
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    receiver.url = f"http://127.0.0.1:{port}{path}"
+    bound = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield receiver
+        yield f"http://127.0.0.1:{bound}"
     finally:
         server.should_exit = True
-        await serving
+        await running

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from adapters.client import ImbClient
+from adapters.imb_client import AsyncImbClient
 from broker.db.engine import create_engine, is_sqlite
 from tests.e2e.processes import ImbInstallation, ServingImb
 from tests.world import COUNCIL, TRUST, nhs_numbers_for_testing, risk_event
@@ -50,7 +50,7 @@ async def test_two_routers_decide_each_persons_events_in_the_order_they_were_acc
             )
             for i in range(EVENTS)
         ]
-        async with ImbClient(server.base_url, *partnership[TRUST]) as trust:
+        async with AsyncImbClient(server.base_url, *partnership[TRUST]) as trust:
             for start in range(0, EVENTS, 50):  # many transactions, so many relay batches
                 await trust.publish_many(events[start : start + 50])
         await _until_delivered(installation.database_url, EVENTS)
@@ -127,7 +127,7 @@ async def test_a_relay_process_is_woken_by_the_commit_not_by_its_poll(
     server = installation.serve("--no-workers")
     workers = [installation.worker(name) for name in ("relay", "router", "dispatcher")]
     try:
-        async with ImbClient(server.base_url, *partnership[TRUST]) as trust:
+        async with AsyncImbClient(server.base_url, *partnership[TRUST]) as trust:
             await _until_relay_listens(installation)
             sent = time.monotonic()
             await trust.publish(risk_event(recipients=[COUNCIL]))

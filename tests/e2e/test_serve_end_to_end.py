@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.client import ImbClient, ImbError
+from adapters.imb_client import AsyncImbClient, ImbError, calls
 from tests.e2e.processes import ImbInstallation, ServingImb
 from tests.world import CARE_TEAM, COUNCIL, GP, HOUSING, NHS_NUMBER, TRUST, risk_event
 
@@ -26,8 +26,10 @@ async def _until(probe: Any, done: Any, timeout: float = 60.0) -> Any:
         await asyncio.sleep(0.1)
 
 
-def _clients(server: ServingImb, partnership: dict[str, tuple[str, str]]) -> dict[str, ImbClient]:
-    return {code: ImbClient(server.base_url, *creds) for code, creds in partnership.items()}
+def _clients(
+    server: ServingImb, partnership: dict[str, tuple[str, str]]
+) -> dict[str, AsyncImbClient]:
+    return {code: AsyncImbClient(server.base_url, *creds) for code, creds in partnership.items()}
 
 
 async def test_three_agencies_publish_receive_acknowledge_and_audit(
@@ -35,26 +37,26 @@ async def test_three_agencies_publish_receive_acknowledge_and_audit(
 ) -> None:
     imb = _clients(serving, partnership)
     trust, council, housing, gp = imb[TRUST], imb[COUNCIL], imb[HOUSING], imb[GP]
-    await trust.set_care_team(NHS_NUMBER, CARE_TEAM["members"])
+    await trust.send(calls.set_care_team(NHS_NUMBER, CARE_TEAM))
 
     accepted = await trust.publish(risk_event())
-    message_id = accepted["message_id"]
+    message_id = str(accepted.message_id)
     # The council's system waits for its delivery in one request rather than polling.
     council_items = await council.inbox(status="delivered", wait=30)
-    assert len(council_items["items"]) == 1
-    housing_items = await _until(housing.inbox, lambda page: len(page["items"]) == 1)
-    delivery = await council.fetch(council_items["items"][0]["delivery_id"])
-    await council.acknowledge(delivery["delivery_id"], ACK)
+    assert len(council_items) == 1
+    housing_items = await _until(housing.inbox, lambda items: len(items) == 1)
+    delivery = await council.fetch(council_items[0].delivery_id)
+    await council.acknowledge(delivery.delivery_id, ACK)
 
     status = await trust.event_status(message_id)
     by_agency = {r["agency"]: r for r in status["recipients"]}
-    assert accepted["status"] == "accepted"
-    assert housing_items["items"][0]["message_id"] == message_id
-    assert delivery["subject"]["nhs_number"] == NHS_NUMBER
+    assert accepted.status == "accepted"
+    assert str(housing_items[0].message_id) == message_id
+    assert delivery.subject["nhs_number"] == NHS_NUMBER
     assert by_agency[COUNCIL]["status"] == "acknowledged"
     assert by_agency[HOUSING]["status"] == "delivered"
-    assert (await gp.inbox())["items"] == []
-    trail = [r["event"] for r in (await trust.audit_trail(message_id))["records"]]
+    assert await gp.inbox() == []
+    trail = [r["event"] for r in (await trust.send(calls.audit_trail(message_id)))["records"]]
     assert trail[0] == "event.received"
     assert trail.count("delivery.decided") == 2
     assert trail[-1] == "delivery.acknowledged"
@@ -62,7 +64,7 @@ async def test_three_agencies_publish_receive_acknowledge_and_audit(
         await housing.event_status(message_id)
     assert refused.value.status == 404
     for client in imb.values():
-        await client.__aexit__(None, None, None)
+        await client.aclose()
 
 
 async def test_every_accepted_event_arrives_exactly_once_after_a_crash(
@@ -81,7 +83,7 @@ async def test_every_accepted_event_arrives_exactly_once_after_a_crash(
     restarted = installation.serve()
     try:
         imb = _clients(restarted, partnership)
-        expected = sorted(a["message_id"] for a in accepted)
+        expected = sorted(str(a.message_id) for a in accepted)
         for agency in (COUNCIL, HOUSING):
             arrived = await _until(
                 lambda a=agency: _all_message_ids(imb[a]), lambda ids: len(ids) >= len(expected)
@@ -92,7 +94,7 @@ async def test_every_accepted_event_arrives_exactly_once_after_a_crash(
         delivered = [
             r["event"]
             for message_id in expected[:10]
-            for r in (await imb[TRUST].audit_trail(message_id))["records"]
+            for r in (await imb[TRUST].send(calls.audit_trail(message_id)))["records"]
             if r["event"] == "delivery.delivered"
         ]
         assert len(delivered) == 20
@@ -100,15 +102,8 @@ async def test_every_accepted_event_arrives_exactly_once_after_a_crash(
         restarted.stop()
 
 
-async def _all_message_ids(client: ImbClient) -> list[str]:
-    ids: list[str] = []
-    cursor = None
-    while True:
-        page = await client.inbox(limit=500, cursor=cursor)
-        ids.extend(item["message_id"] for item in page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return ids
+async def _all_message_ids(client: AsyncImbClient) -> list[str]:
+    return [str(item.message_id) async for item in client.iter_inbox(page=500)]
 
 
 def test_sigterm_stops_serve_cleanly(serving: ServingImb) -> None:
@@ -163,8 +158,8 @@ async def test_api_alone_with_separate_worker_processes_delivers(
     try:
         imb = _clients(server, partnership)
         accepted = await imb[TRUST].publish(risk_event(recipients=[COUNCIL]))
-        page = await _until(imb[COUNCIL].inbox, lambda p: len(p["items"]) == 1)
-        assert page["items"][0]["message_id"] == accepted["message_id"]
+        items = await _until(imb[COUNCIL].inbox, lambda found: len(found) == 1)
+        assert items[0].message_id == accepted.message_id
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         assert [worker.wait(timeout=30) for worker in workers] == [0, 0, 0]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from adapters.client import ImbClient
+from adapters.imb_client import AsyncImbClient
 from broker.api.app import create_app
 from broker.db.engine import is_sqlite
 from broker.db.models import AuditRecord, Message, OutboxEntry
@@ -182,10 +182,12 @@ async def test_the_python_client_publishes_any_number_in_batches_of_500(world: W
     events = [risk_event(recipients=[COUNCIL], urgency="routine") for _ in range(650)]
     events[620]["urgency"] = "whenever"
     transport = httpx.ASGITransport(app=create_app(world.rt))
-    async with ImbClient("http://imb.test", *world.credentials[TRUST], transport=transport) as imb:
+    credentials = world.credentials[TRUST]
+    async with AsyncImbClient("http://imb.test", *credentials, transport=transport) as imb:
         results = await imb.publish_many(events)
 
-    assert [r["index"] for r in results] == list(range(650))
-    assert [i for i, r in enumerate(results) if r["outcome"] != "accepted"] == [620]
-    assert results[620]["problem"]["errors"][0]["loc"] == ["body", "events", 120, "urgency"]
+    assert [r.index for r in results] == list(range(650))
+    assert [i for i, r in enumerate(results) if r.outcome != "accepted"] == [620]
+    assert results[620].problem
+    assert results[620].problem["errors"][0]["loc"] == ["body", "events", 120, "urgency"]
     assert await _count(world, Message, Message.sender_agency == TRUST) == 649

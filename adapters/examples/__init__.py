@@ -1,0 +1,1 @@
+"""Examples of the EPR side of IMB, runnable as they are."""
