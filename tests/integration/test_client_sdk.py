@@ -211,3 +211,99 @@ def test_verify_webhook_checks_the_signature_with_either_secret_of_a_rotation() 
         verify_webhook(headers, body.replace("7", "8"), [old, new])
     with pytest.raises(WebhookVerificationError):
         verify_webhook(headers, body, old)
+
+
+def _every_call() -> list[calls.Call[Any]]:
+    """One of each call the client offers, with made-up arguments (built, not sent)."""
+    some, nhs, when = DELIVERY, NHS_NUMBER, datetime(2026, 11, 1, tzinfo=UTC)
+    agreement = {"title": "t", "parties": [TRUST, COUNCIL], "terms": {}}
+    return [
+        calls.publish(risk_event()),
+        calls.publish_batch([risk_event()]),
+        calls.event_status(some),
+        calls.replay(some, "restored from backup"),
+        calls.inbox(),
+        calls.inbox_status(),
+        calls.fetch(some),
+        calls.acknowledge(some, ACK),
+        calls.redeliver(some),
+        calls.dead_letters(),
+        calls.redrive(some),
+        calls.agencies(),
+        calls.Call("POST", "/v1/agencies", dict),  # register_agency: body checked elsewhere
+        calls.channel(COUNCIL),
+        calls.set_channel(COUNCIL, {"kind": "inbox"}),
+        calls.rotate_channel_secret(COUNCIL),
+        calls.duty_team(COUNCIL),
+        calls.set_duty_team(COUNCIL, {"name": "n", "email": "d@council.test"}),
+        calls.rate_limits(COUNCIL),
+        calls.set_rate_limits(COUNCIL, {}),
+        calls.clients(),
+        calls.client("c"),
+        calls.register_client({"agency": COUNCIL, "scopes": ["inbox:read"]}),
+        calls.revoke_client("c"),
+        calls.rotate_client_secret("c"),
+        calls.agreements(),
+        calls.agreements_due_for_review(),
+        calls.agreement(some),
+        calls.Call("POST", "/v1/agreements", dict, body=agreement),
+        calls.Call("PUT", "/v1/agreements/{agreement_id}", dict, body=agreement),
+        calls.Call("POST", "/v1/agreements/{agreement_id}/approvals", dict),
+        calls.Call("POST", "/v1/agreements/{agreement_id}/suspend", dict),
+        calls.Call("POST", "/v1/agreements/{agreement_id}/terminate", dict),
+        calls.reinstate_agreement(some),
+        calls.Call("POST", "/v1/decisions/preview", dict),
+        calls.Call("PUT", "/v1/subjects/{nhs_number}/care-team", dict),
+        calls.consents(nhs),
+        calls.Call("POST", "/v1/subjects/{nhs_number}/consents", dict),
+        calls.crisis_plans(nhs),
+        calls.crisis_plan(nhs, some),
+        calls.Call("POST", "/v1/subjects/{nhs_number}/crisis-plans", dict),
+        calls.Call("POST", "/v1/subjects/{nhs_number}/crisis-plans/{plan_id}/confirmations", dict),
+        calls.escalations(),
+        calls.escalation(some),
+        calls.Call("POST", "/v1/escalations/{escalation_id}/ack", dict),
+        calls.overrides(),
+        calls.Call("POST", "/v1/overrides/{override_id}/review", dict),
+        calls.timeframes(),
+        calls.Call("PUT", "/v1/timeframes", dict),
+        calls.audit_trail(some),
+        calls.subject_trace(nhs),
+        calls.audit_records(),
+        calls.verify_audit(),
+        calls.audit_export(when, when),
+        calls.timeliness_report(when, when),
+    ]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_client_has_a_call_for_every_v1_operation(world: World) -> None:
+    spec = (await world.api.get("/openapi.json")).json()
+    operations = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
+    v1 = {(m, p) for m, p in operations if p.startswith("/v1/")}
+    templates = {(m, p) for m, p in v1}
+    offered = {(call.method, _template(call.path, templates)) for call in _every_call()}
+    named = {name for name in dir(calls) if not name.startswith("_")}
+
+    assert v1 - offered == set(), "add a function to adapters/imb_client/calls.py"
+    for builder in ("register_agency", "create_agreement", "revise_agreement"):
+        assert builder in named
+    for builder in ("approve_agreement", "suspend_agreement", "terminate_agreement"):
+        assert builder in named
+    for builder in ("preview_decision", "set_care_team", "record_consent", "set_timeframes"):
+        assert builder in named
+    for builder in ("propose_crisis_plan", "confirm_crisis_plan", "acknowledge_escalation"):
+        assert builder in named
+    assert "review_override" in named
+
+
+def _template(path: str, templates: set[tuple[str, str]]) -> str:
+    """The OpenAPI path template a concrete path matches, a literal segment before a parameter."""
+    for template in sorted({t for _, t in templates}, key=lambda t: t.count("{")):
+        parts, given = template.split("/"), path.split("/")
+        if len(parts) == len(given) and all(
+            p == g or (p.startswith("{") and p.endswith("}"))
+            for p, g in zip(parts, given, strict=True)
+        ):
+            return template
+    return path
