@@ -44,7 +44,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,embedded,bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP) ## P1, P2, P4 (vs the NHS MESH sandbox) and P5 on PostgreSQL; JSON and docs/performance.md
+bench: $(BENCH_STAMP) ## P1, P2, P4 (vs the NHS MESH sandbox), P5 and P6 (webhook push) on PostgreSQL; JSON and docs/performance.md
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 profile: $(BENCH_STAMP) ## where an event's time goes in `imb serve`, by hop (BENCH_ARGS=--batch)

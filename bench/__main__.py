@@ -8,6 +8,8 @@ references, on this machine.
     P4  the full cycle (publish → list → fetch → acknowledge) against the NHS MESH sandbox
         driven by NHS England's mesh-client, same count, same threads, ~1 KiB bodies
     P5  routing with one router process, then two
+    P6  deliveries pushed to a webhook receiver and read by a waiting inbox reader, same run:
+        publish→received latency at a steady rate, and deliveries/s flat out
 
 It prints each result as it comes, writes them all to a JSON file and rewrites the results
 table in docs/performance.md. These are measurements, not tests: nothing here passes or fails.
@@ -26,12 +28,12 @@ from typing import Any
 
 import psutil
 
-from bench import latency, mesh, scale_out, throughput
+from bench import latency, mesh, push, scale_out, throughput
 from bench.report import update_performance_doc
 from broker.kafka.embedded import EmbeddedKafka
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-PARTS = ("p1", "p2", "p4", "p5")
+PARTS = ("p1", "p2", "p4", "p5", "p6")
 
 
 def machine() -> dict[str, Any]:
@@ -51,6 +53,7 @@ def _parts(args: argparse.Namespace, kafka: str, folder: Path) -> dict[str, Call
         "p2": lambda: latency.measure(*common, args.seconds, args.backlog, args.rate),
         "p4": lambda: mesh.measure(*common, args.cycles, args.threads),
         "p5": lambda: scale_out.measure(*common, args.routing_events),
+        "p6": lambda: push.measure(*common, args.push_events, args.push_rate),
     }
 
 
@@ -90,6 +93,8 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=2000, help="P4 messages per system")
     parser.add_argument("--threads", type=int, default=8, help="P4 threads per system")
     parser.add_argument("--routing-events", type=int, default=6000, help="P5 events")
+    parser.add_argument("--push-events", type=int, default=1500, help="P6 events per run")
+    parser.add_argument("--push-rate", type=float, default=50.0, help="P6 steady events/s")
     parser.add_argument("--out", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--no-docs", action="store_true", help="leave docs/performance.md")
     args = parser.parse_args()

@@ -87,8 +87,34 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{p1['single']['imb_cpu_ms_per_event'] / 1000:.4f} s",
             "",
         ),
+        *_push_rows(results.get("p6")),
     ]
     return found
+
+
+def _push_rows(p6: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if p6 is None:
+        return []
+    steady, burst = p6["steady"], p6["burst"]
+    rate = steady["rate_per_s"]
+    return [
+        (
+            f"P6 publish→webhook received p50/p95/p99 at {rate:g} events/s",
+            _ms(steady["webhook"]["publish_to_received_ms"]),
+            "",
+        ),
+        (
+            f"P6 publish→read by a waiting inbox reader, same run, at {rate:g} events/s",
+            _ms(steady["inbox_waiting_reader"]["publish_to_received_ms"]),
+            "",
+        ),
+        (
+            f"P6 deliveries/s, {burst['events']:g} events flat out: webhook, inbox reader",
+            f"{burst['webhook']['deliveries_per_s']:g}, "
+            f"{burst['inbox_waiting_reader']['deliveries_per_s']:g}",
+            "",
+        ),
+    ]
 
 
 def _separate_rows(steady: dict[str, Any] | None) -> list[tuple[str, str, str]]:

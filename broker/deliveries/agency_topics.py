@@ -19,10 +19,9 @@ from aiokafka import AIOKafkaProducer
 from cloudevents.core.bindings.kafka import KafkaMessage, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
-from broker.audit.log import BROKER
 from broker.db.models import DeliveryChannel
-from broker.deliveries.inbox import InboxEntry, delivery_content, entry_of
-from broker.deliveries.push import Answer, claim_due, record_safely, still_goes_by, withdraw
+from broker.deliveries.inbox import Disclosure, InboxEntry, shown_content
+from broker.deliveries.push import Answer, built_for, claim_due, record_answers, still_goes_by
 from broker.kafka.topics import ensure_topics
 from broker.pipeline import transport
 from broker.runtime import Runtime
@@ -40,7 +39,7 @@ async def run_agency_producer(rt: Runtime, bootstrap: str, stop: asyncio.Event) 
         while not stop.is_set():
             due = await claim_due(rt, ChannelKind.KAFKA)
             if due:
-                await asyncio.gather(*(produce_one(rt, kafka, topics, d) for d in due))
+                await produce_batch(rt, kafka, topics, due)
             else:
                 poll = rt.settings.delivery.poll_seconds
                 await rt.wakeups.wait_for_pushes(ChannelKind.KAFKA, poll)
@@ -64,45 +63,49 @@ class AgencyTopics:
         self._ready.add(topic)
 
 
-async def produce_one(
-    rt: Runtime, kafka: AIOKafkaProducer, topics: AgencyTopics, delivery_id: UUID
+async def produce_batch(
+    rt: Runtime, kafka: AIOKafkaProducer, topics: AgencyTopics, due: list[UUID]
 ) -> None:
+    """As webhook pushes go (`push_batch`): records built in one transaction, produced
+    together, the outcomes recorded in one more."""
+    records, outcomes = await built_for(rt, due, _sealed_record)
+    produced = await asyncio.gather(
+        *(produce(rt, kafka, topics, topic, message) for topic, message, _ in records.values())
+    )
+    for (delivery_id, (_, _, disclosure)), answer in zip(records.items(), produced, strict=True):
+        outcomes[delivery_id] = (answer, disclosure)
+    await record_answers(rt, outcomes)
+
+
+async def produce(
+    rt: Runtime, kafka: AIOKafkaProducer, topics: AgencyTopics, topic: str, message: KafkaMessage
+) -> Answer:
     began = time.perf_counter()
     try:
-        record = await _sealed_record(rt, delivery_id)
-        if record is None:
-            return
-        topic, message = record
         await topics.ready(topic)
         async with asyncio.timeout(rt.settings.delivery.push_timeout_seconds):
             await kafka.send_and_wait(
                 topic, message.value, key=_bytes(message.key), headers=_headers(message)
             )
-        answer = Answer(None, None, _ms_since(began), produced=True)
     except Exception as exc:  # one record's trouble is never another's
-        log.exception("producing delivery %s to its agency's topic failed", delivery_id)
-        answer = Answer(None, type(exc).__name__, _ms_since(began))
-    await record_safely(rt, delivery_id, answer)
+        log.warning("producing to %s failed: %s", topic, type(exc).__name__)
+        return Answer(None, type(exc).__name__, _ms_since(began))
+    return Answer(None, None, _ms_since(began), produced=True)
 
 
-async def _sealed_record(rt: Runtime, delivery_id: UUID) -> tuple[str, KafkaMessage] | None:
-    async with rt.db.unit_of_work() as session:
-        entry = await entry_of(session, delivery_id)
-        channel = await session.get(DeliveryChannel, entry.delivery.recipient_agency)
-        if not still_goes_by(channel, ChannelKind.KAFKA):
-            await withdraw(session, delivery_id)
-            await session.commit()
-            return None
-        assert channel is not None
-        assert channel.public_key is not None
-        # Built without its audit record, rolled back with the session: the disclosure is
-        # recorded once the broker has the record.
-        content = await delivery_content(session, rt, BROKER, entry)
-        plain = json.dumps(content.model_dump(mode="json"), separators=(",", ":")).encode()
-        agency = channel.agency_code
-        sealed = seal_for_agency(channel.public_key, agency, delivery_id, plain)
-        event = _cloud_event(rt, entry, sealed, rt.clock())
-    return rt.settings.kafka.agency_topic(agency), to_structured_event(event)
+def _sealed_record(
+    rt: Runtime, channel: DeliveryChannel | None, entry: InboxEntry, nhs_number: str
+) -> tuple[str, KafkaMessage, Disclosure] | None:
+    if not still_goes_by(channel, ChannelKind.KAFKA):
+        return None
+    assert channel is not None
+    assert channel.public_key is not None
+    content, disclosure = shown_content(rt, entry, nhs_number)
+    plain = json.dumps(content.model_dump(mode="json"), separators=(",", ":")).encode()
+    agency = channel.agency_code
+    sealed = seal_for_agency(channel.public_key, agency, entry.delivery.id, plain)
+    event = _cloud_event(rt, entry, sealed, rt.clock())
+    return rt.settings.kafka.agency_topic(agency), to_structured_event(event), disclosure
 
 
 def _cloud_event(rt: Runtime, entry: InboxEntry, sealed: bytes, at: datetime) -> CloudEvent:

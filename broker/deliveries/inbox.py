@@ -146,6 +146,23 @@ async def entry_of(session: AsyncSession, delivery_id: UUID) -> InboxEntry:
     return InboxEntry(delivery, message)
 
 
+async def entries_of(
+    session: AsyncSession, delivery_ids: list[UUID], *, lock: bool
+) -> dict[UUID, InboxEntry]:
+    """Deliveries and their messages in one query (the deliveries locked, in id order, when
+    `lock`): for the broker's work on many at once."""
+    statement = (
+        select(Delivery, Message)
+        .join(Message, Message.id == Delivery.message_id)
+        .where(Delivery.id.in_(delivery_ids))
+        .order_by(Delivery.id)
+    )
+    if lock:
+        statement = statement.with_for_update(of=Delivery)
+    rows = (await session.execute(statement)).tuples().all()
+    return {delivery.id: InboxEntry(delivery, message) for delivery, message in rows}
+
+
 async def fetch_delivery(
     session: AsyncSession, rt: Runtime, actor: Actor, delivery_id: UUID
 ) -> DeliveryContent:
@@ -156,11 +173,30 @@ async def fetch_delivery(
     return await delivery_content(session, rt, actor, entry)
 
 
+@dataclass(frozen=True)
+class Disclosure:
+    """What a view of a delivery showed, for its `payload.viewed` record."""
+
+    present: frozenset[str]
+    obligations: Obligations
+
+
 async def delivery_content(
     session: AsyncSession, rt: Runtime, actor: Actor, entry: InboxEntry
 ) -> DeliveryContent:
     """What the recipient is shown of the delivery, minimised by its agreement; audited as
     `payload.viewed` by `actor`, whoever asks (the recipient, or the broker pushing it)."""
+    nhs_number = await nhs_number_of(session, rt, entry.message.subject_pseudonym)
+    content, disclosure = shown_content(rt, entry, nhs_number)
+    record_view(session, rt, actor, entry, disclosure.present, disclosure.obligations)
+    return content
+
+
+def shown_content(
+    rt: Runtime, entry: InboxEntry, nhs_number: str
+) -> tuple[DeliveryContent, Disclosure]:
+    """The delivery as its recipient is shown it, and what that discloses (not yet audited:
+    a push records it once the receiver has it)."""
     content = json.loads(
         open_sealed(
             rt.keys.key_provider,
@@ -172,9 +208,7 @@ async def delivery_content(
     obligations = Obligations.from_dict(entry.delivery.decision_detail.get("obligations"))
     present = field_paths(content["payload"])
     content = minimised(content, obligations)
-    record_view(session, rt, actor, entry, present, obligations)
-    nhs_number = await _nhs_number(session, rt, entry.message.subject_pseudonym)
-    return DeliveryContent(
+    shown = DeliveryContent(
         **inbox_item(entry).model_dump(),
         subject={"nhs_number": nhs_number, "local_id": content["local_id"]},
         reason_for_sharing=content["reason_for_sharing"],
@@ -183,6 +217,7 @@ async def delivery_content(
         outcome=entry.delivery.ack_outcome,
         reason_code=entry.delivery.ack_reason_code,
     )
+    return shown, Disclosure(present, obligations)
 
 
 def record_view(
@@ -238,7 +273,7 @@ def record_receipt(
     )
 
 
-async def _nhs_number(session: AsyncSession, rt: Runtime, pseudonym: str) -> str:
+async def nhs_number_of(session: AsyncSession, rt: Runtime, pseudonym: str) -> str:
     subject = await session.get(Subject, pseudonym)
     assert subject is not None
     sealed = Sealed.from_bytes(subject.nhs_number_sealed)

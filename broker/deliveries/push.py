@@ -13,22 +13,33 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 from uuid import UUID
 
 import httpx
 from cloudevents.core.bindings.http import to_structured_event
 from cloudevents.core.v1.event import CloudEvent
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
 from broker.agencies.channels import signing_secrets
 from broker.audit.log import BROKER, AuditEvent, append, append_about_delivery
 from broker.db.bulk import RowsToInsert
-from broker.db.models import DeliveryChannel, WebhookAttempt, WebhookPush
-from broker.deliveries.inbox import InboxEntry, delivery_content, entry_of, record_receipt
+from broker.db.models import Delivery, DeliveryChannel, WebhookAttempt, WebhookPush
+from broker.deliveries.inbox import (
+    Disclosure,
+    InboxEntry,
+    entries_of,
+    nhs_number_of,
+    record_receipt,
+    record_view,
+    shown_content,
+)
+from broker.pipeline.lanes import Lane
 from broker.runtime import Runtime
 from schemas.channels import ChannelKind
 
@@ -112,7 +123,7 @@ async def run_pusher(rt: Runtime, stop: asyncio.Event) -> None:
         while not stop.is_set():
             due = await claim_due(rt, ChannelKind.WEBHOOK)
             if due:
-                await asyncio.gather(*(push_one(rt, http, delivery_id) for delivery_id in due))
+                await push_batch(rt, http, due)
             else:
                 await rt.wakeups.wait_for_pushes(ChannelKind.WEBHOOK, settings.poll_seconds)
 
@@ -126,14 +137,17 @@ async def claim_due(rt: Runtime, channel: ChannelKind) -> list[UUID]:
         due = list(
             await session.scalars(
                 select(WebhookPush.delivery_id)
+                .join(Delivery, Delivery.id == WebhookPush.delivery_id)
                 .where(
                     WebhookPush.state == PENDING,
                     WebhookPush.channel == channel.value,
                     WebhookPush.next_attempt_at <= now,
                 )
+                # The urgent lane first here too: a crisis is not pushed behind a backlog.
+                .order_by(case((Delivery.lane == Lane.URGENT.value, 0), else_=1))
                 .order_by(WebhookPush.next_attempt_at)
                 .limit(CLAIM_AT_ONCE)
-                .with_for_update(skip_locked=True)
+                .with_for_update(of=WebhookPush, skip_locked=True)
             )
         )
         if due:
@@ -151,6 +165,7 @@ class Request:
     url: str
     headers: dict[str, str]
     body: bytes
+    disclosure: Disclosure | None = None  # what it shows of a delivery (none: a heartbeat)
 
 
 @dataclass(frozen=True)
@@ -174,43 +189,94 @@ class Answer:
         return self.produced or self.status_code is not None or self.error not in NEVER_SENT
 
 
-async def push_one(rt: Runtime, http: httpx.AsyncClient, delivery_id: UUID) -> None:
-    try:
-        request = await _signed_request(rt, delivery_id)
-        if request is None:
-            return
-        answer = await post(http, request, rt.settings.delivery.push_timeout_seconds)
-    except Exception as exc:  # one push's trouble is never another's: an attempt that failed
-        log.exception("pushing delivery %s failed", delivery_id)
-        answer = Answer(None, type(exc).__name__, 0.0)
-    await record_safely(rt, delivery_id, answer)
+async def push_batch(rt: Runtime, http: httpx.AsyncClient, due: list[UUID]) -> None:
+    """Push the claimed deliveries: their requests built in one transaction, POSTed together
+    outside any, their answers recorded in one more. A few queries for the batch rather than
+    several per push, so that pushing never crowds out the pipeline."""
+    requests, outcomes = await built_for(rt, due, _signed_request)
+    within = rt.settings.delivery.push_timeout_seconds
+    posted = await asyncio.gather(*(post(http, request, within) for request in requests.values()))
+    for (delivery_id, request), answer in zip(requests.items(), posted, strict=True):
+        outcomes[delivery_id] = (answer, request.disclosure)
+    await record_answers(rt, outcomes)
 
 
-async def record_safely(rt: Runtime, delivery_id: UUID, answer: Answer) -> None:
-    try:
-        await _record(rt, delivery_id, answer)
-    except Exception:  # not recorded: its lease runs out and it is tried again
-        log.exception("recording the push of delivery %s failed", delivery_id)
+Built = TypeVar("Built")
+Outcomes = dict[UUID, tuple["Answer", Disclosure | None]]
 
 
-async def _signed_request(rt: Runtime, delivery_id: UUID) -> Request | None:
+async def built_for(
+    rt: Runtime,
+    due: list[UUID],
+    build: Callable[[Runtime, DeliveryChannel | None, InboxEntry, str], Built | None],
+) -> tuple[dict[UUID, Built], Outcomes]:
+    """What to send for each due push (None from `build`: its channel has changed since, so
+    it is withdrawn), and already an outcome for each whose building failed: one push's
+    trouble is never another's. Nothing here is audited: a disclosure is recorded when the
+    receiver has it."""
+    built: dict[UUID, Built] = {}
+    failed: Outcomes = {}
+    gone: list[UUID] = []
     async with rt.db.unit_of_work() as session:
-        entry = await entry_of(session, delivery_id)
-        channel = await session.get(DeliveryChannel, entry.delivery.recipient_agency)
-        if not still_goes_by(channel, ChannelKind.WEBHOOK):
-            await withdraw(session, delivery_id)
+        entries = await entries_of(session, due, lock=False)
+        nhs_numbers: dict[str, str] = {}
+        for delivery_id, entry in entries.items():
+            try:
+                pseudonym = entry.message.subject_pseudonym
+                if pseudonym not in nhs_numbers:
+                    nhs_numbers[pseudonym] = await nhs_number_of(session, rt, pseudonym)
+                channel = await session.get(DeliveryChannel, entry.delivery.recipient_agency)
+                made = build(rt, channel, entry, nhs_numbers[pseudonym])
+            except Exception as exc:
+                log.exception("building the push of delivery %s failed", delivery_id)
+                failed[delivery_id] = (Answer(None, type(exc).__name__, 0.0), None)
+                continue
+            if made is None:
+                gone.append(delivery_id)
+            else:
+                built[delivery_id] = made
+    if gone:
+        async with rt.db.unit_of_work() as session:
+            await withdraw(session, gone)
             await session.commit()
-            return None
-        assert channel is not None
-        assert channel.url is not None
-        url = channel.url
-        # Built without its audit record: a disclosure is recorded when the receiver has it.
-        content = await delivery_content(session, rt, BROKER, entry)
-        now = rt.clock()
-        body = _cloud_event(rt, entry, content.model_dump(mode="json"), now)
-        headers = signed_headers(rt, channel, str(delivery_id), body, now)
-        # The session's audit of the view is dropped here: rolled back with the session.
-    return Request(url, headers, body)
+    return built, failed
+
+
+async def record_answers(rt: Runtime, outcomes: Outcomes) -> None:
+    """Every attempt and what follows from it, in one transaction. If it fails nothing is
+    recorded: the leases run out and the pushes are tried again (the same webhook-ids)."""
+    if not outcomes:
+        return
+    ids = sorted(outcomes)  # one lock order for every pusher
+    try:
+        async with rt.db.unit_of_work() as session:
+            pushes = await session.scalars(
+                select(WebhookPush)
+                .where(WebhookPush.delivery_id.in_(ids))
+                .order_by(WebhookPush.delivery_id)
+                .with_for_update()
+            )
+            entries = await entries_of(session, ids, lock=True)
+            for push in pushes:
+                answer, disclosure = outcomes[push.delivery_id]
+                await _record(session, rt, push, entries[push.delivery_id], answer, disclosure)
+            await session.commit()
+    except Exception:
+        log.exception("recording %d pushes failed", len(outcomes))
+
+
+def _signed_request(
+    rt: Runtime, channel: DeliveryChannel | None, entry: InboxEntry, nhs_number: str
+) -> Request | None:
+    if not still_goes_by(channel, ChannelKind.WEBHOOK):
+        return None
+    assert channel is not None
+    assert channel.url is not None
+    content, disclosure = shown_content(rt, entry, nhs_number)
+    now = rt.clock()
+    body = _cloud_event(rt, entry, content.model_dump(mode="json"), now)
+    headers = signed_headers(rt, channel, str(entry.delivery.id), body, now)
+    return Request(channel.url, headers, body, disclosure)
 
 
 def signed_headers(
@@ -272,50 +338,51 @@ def _ms_since(began: float) -> float:
     return round((time.perf_counter() - began) * 1000, 1)
 
 
-async def _record(rt: Runtime, delivery_id: UUID, answer: Answer) -> None:
+async def _record(
+    session: AsyncSession,
+    rt: Runtime,
+    push: WebhookPush,
+    entry: InboxEntry,
+    answer: Answer,
+    disclosure: Disclosure | None,
+) -> None:
     now = rt.clock()
-    async with rt.db.unit_of_work() as session:
-        push = await session.get(WebhookPush, delivery_id, with_for_update=True)
-        if push is None:
-            return
-        # Recorded whatever the push's state: an attempt that outlived its lease happened too.
-        push.attempts += 1
-        session.add(
-            WebhookAttempt(
-                delivery_id=delivery_id,
-                attempt=push.attempts,
-                at=now,
-                status_code=answer.status_code,
-                error=answer.error,
-                latency_ms=answer.latency_ms,
-            )
+    # Recorded whatever the push's state: an attempt that outlived its lease happened too.
+    push.attempts += 1
+    session.add(
+        WebhookAttempt(
+            delivery_id=push.delivery_id,
+            attempt=push.attempts,
+            at=now,
+            status_code=answer.status_code,
+            error=answer.error,
+            latency_ms=answer.latency_ms,
         )
-        entry = await entry_of(session, delivery_id)
-        if answer.may_have_been_read:
-            await delivery_content(session, rt, BROKER, entry)  # the disclosure, audited
-        if push.state != PENDING:
-            pass  # already received, dead-lettered or withdrawn: the attempt is only recorded
-        elif answer.received:
-            push.state = RECEIVED
-            record_receipt(session, rt, BROKER, entry, channel=ChannelKind.WEBHOOK.value)
-        elif answer.produced:
-            push.state = PRODUCED  # received when the agency fetches or acknowledges it
-        elif answer.status_code == 410:
-            await _receiver_gone(session, rt, push, now)
-        elif _out_of_retries(rt, push, now):
-            push.state = DEAD_LETTERED
-            append_about_delivery(
-                session,
-                AuditEvent.DELIVERY_DEAD_LETTERED,
-                BROKER,
-                now,
-                entry.message,
-                delivery_id,
-                detail={"recipient": push.agency_code, "attempts": push.attempts},
-            )
-        else:
-            push.next_attempt_at = now + _backoff(rt, push.attempts)
-        await session.commit()
+    )
+    if disclosure is not None and answer.may_have_been_read:
+        record_view(session, rt, BROKER, entry, disclosure.present, disclosure.obligations)
+    if push.state != PENDING:
+        pass  # already received, dead-lettered or withdrawn: the attempt is only recorded
+    elif answer.received:
+        push.state = RECEIVED
+        record_receipt(session, rt, BROKER, entry, channel=ChannelKind.WEBHOOK.value)
+    elif answer.produced:
+        push.state = PRODUCED  # received when the agency fetches or acknowledges it
+    elif answer.status_code == 410:
+        await _receiver_gone(session, rt, push, now)
+    elif _out_of_retries(rt, push, now):
+        push.state = DEAD_LETTERED
+        append_about_delivery(
+            session,
+            AuditEvent.DELIVERY_DEAD_LETTERED,
+            BROKER,
+            now,
+            entry.message,
+            push.delivery_id,
+            detail={"recipient": push.agency_code, "attempts": push.attempts},
+        )
+    else:
+        push.next_attempt_at = now + _backoff(rt, push.attempts)
 
 
 async def _receiver_gone(
@@ -353,10 +420,10 @@ def still_goes_by(channel: DeliveryChannel | None, kind: ChannelKind) -> bool:
     return channel is not None and channel.kind == kind and channel.enabled
 
 
-async def withdraw(session: AsyncSession, delivery_id: UUID) -> None:
+async def withdraw(session: AsyncSession, delivery_ids: list[UUID]) -> None:
     await session.execute(
         update(WebhookPush)
-        .where(WebhookPush.delivery_id == delivery_id, WebhookPush.state == PENDING)
+        .where(WebhookPush.delivery_id.in_(delivery_ids), WebhookPush.state == PENDING)
         .values(state=WITHDRAWN)
     )
 

@@ -27,7 +27,7 @@ async def _delivered(world: World, recipients: list[str]) -> tuple[str, dict[str
         lambda: _status(world, message_id),
         lambda body: (
             len(body["recipients"]) == len(recipients)
-            and all(r["status"] == "delivered" for r in body["recipients"])
+            and all(r["status"] in ("delivered", "received") for r in body["recipients"])
         ),
     )
     return message_id, {r["agency"]: r for r in status["recipients"]}
