@@ -4,6 +4,7 @@ records every request and answers each with the next status of its script."""
 import asyncio
 import json
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int  # how the receiver answered it
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -32,6 +34,8 @@ class Receiver:
     script: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     url: str = ""
+    answer_after: float = 0.0  # seconds: a slow record system
+    answered_at: list[float] = field(default_factory=list)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,6 +49,8 @@ class Receiver:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         status = self.script.pop(0) if self.script else 200
         self.received.append(Received(headers, body, status))
+        await asyncio.sleep(self.answer_after)
+        self.answered_at.append(time.monotonic())
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 

@@ -21,7 +21,13 @@ from cloudevents.core.v1.event import CloudEvent
 
 from broker.db.models import DeliveryChannel
 from broker.deliveries.inbox import Disclosure, InboxEntry, shown_content
-from broker.deliveries.push import Answer, built_for, claim_due, record_answers, still_goes_by
+from broker.deliveries.push import (
+    Answer,
+    built_for,
+    keep_pushing,
+    record_answers,
+    still_goes_by,
+)
 from broker.kafka.topics import ensure_topics
 from broker.pipeline import transport
 from broker.runtime import Runtime
@@ -36,13 +42,9 @@ async def run_agency_producer(rt: Runtime, bootstrap: str, stop: asyncio.Event) 
     await kafka.start()
     topics = AgencyTopics(rt, bootstrap)
     try:
-        while not stop.is_set():
-            due = await claim_due(rt, ChannelKind.KAFKA)
-            if due:
-                await produce_batch(rt, kafka, topics, due)
-            else:
-                poll = rt.settings.delivery.poll_seconds
-                await rt.wakeups.wait_for_pushes(ChannelKind.KAFKA, poll)
+        await keep_pushing(
+            rt, ChannelKind.KAFKA, stop, lambda due: produce_batch(rt, kafka, topics, due)
+        )
     finally:
         await kafka.stop()
 

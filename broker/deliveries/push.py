@@ -13,10 +13,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import httpx
@@ -48,6 +48,7 @@ PENDING, RECEIVED, DEAD_LETTERED, WITHDRAWN = "pending", "received", "dead_lette
 PRODUCED = "produced"  # on the agency's own topic: Kafka cannot say when it is read
 PUSHED_BY = (ChannelKind.WEBHOOK.value, ChannelKind.KAFKA.value)
 CLAIM_AT_ONCE = 20
+BATCHES_IN_FLIGHT = 4
 # A claimed push is taken again only this long after its POST's deadline: long enough for a
 # busy database to record the attempt, so that only a crashed attempt is ever repeated.
 LEASE_MARGIN_SECONDS = 30
@@ -120,12 +121,32 @@ async def run_pusher(rt: Runtime, stop: asyncio.Event) -> None:
     async with httpx.AsyncClient(
         timeout=settings.push_timeout_seconds, follow_redirects=False, trust_env=False
     ) as http:
+        await keep_pushing(rt, ChannelKind.WEBHOOK, stop, lambda due: push_batch(rt, http, due))
+
+
+async def keep_pushing(
+    rt: Runtime,
+    channel: ChannelKind,
+    stop: asyncio.Event,
+    push: Callable[[list[UUID]], Coroutine[Any, Any, None]],
+) -> None:
+    """Claim due pushes and push them, a few batches at a time: a receiver that is slow to
+    answer holds up its own batch, not every agency's pushes behind it."""
+    in_flight: set[asyncio.Task[None]] = set()
+    try:
         while not stop.is_set():
-            due = await claim_due(rt, ChannelKind.WEBHOOK)
+            if len(in_flight) >= BATCHES_IN_FLIGHT:
+                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            due = await claim_due(rt, channel)
             if due:
-                await push_batch(rt, http, due)
+                batch = asyncio.create_task(push(due))
+                in_flight.add(batch)
+                batch.add_done_callback(in_flight.discard)
             else:
-                await rt.wakeups.wait_for_pushes(ChannelKind.WEBHOOK, settings.poll_seconds)
+                await rt.wakeups.wait_for_pushes(channel, rt.settings.delivery.poll_seconds)
+    finally:
+        await asyncio.gather(*in_flight, return_exceptions=True)
 
 
 async def claim_due(rt: Runtime, channel: ChannelKind) -> list[UUID]:

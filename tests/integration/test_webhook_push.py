@@ -230,3 +230,25 @@ async def test_410_gone_turns_the_channel_off(world: World, receiver: Receiver) 
     redriven = await world.post(COUNCIL, f"/v1/dead-letters/{gone}/redrive", {})
     assert redriven.status_code == 200, redriven.text
     assert (await receiver.until(2))[-1].headers["webhook-id"] == gone
+
+
+async def test_a_slow_receiver_does_not_hold_up_another_agencys_pushes(
+    world: World, receiver: Receiver
+) -> None:
+    receiver.answer_after = 3.0  # the council's record system takes its time
+    await _webhook_for_council(world, receiver.url)
+    async with receiving(Receiver()) as housing:
+        body = {"kind": "webhook", "url": housing.url}
+        answer = await world.put("admin", f"/v1/agencies/{HOUSING}/channel", body)
+        assert answer.status_code == 200, answer.text
+        await _published(world, [COUNCIL])
+        await receiver.until(1)  # the council's push is in flight, and will be for a while
+        await _published(world, [HOUSING])
+        [housing_push] = await housing.until(1)
+        await eventually(lambda: _answered(receiver), bool)
+
+    assert housing_push.at < receiver.answered_at[0], "while the council's was still out"
+
+
+async def _answered(receiver: Receiver) -> list[float]:
+    return receiver.answered_at
