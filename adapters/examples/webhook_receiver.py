@@ -10,8 +10,8 @@ What a record system's integration does with each push:
 3. answer 2xx at once (that is IMB's transport receipt) and do the slow work after;
 4. acknowledge the delivery to IMB (`POST /v1/inbox/{id}/ack`) once it is in the record:
    that is what stops IMB escalating it to a duty team;
-5. keep the last seq seen, and on a gap (or a heartbeat naming a later seq) catch up from
-   the inbox with `iter_after_seq`.
+5. watch the seqs: on a gap (or a heartbeat naming a seq not yet seen) catch up from the
+   inbox with `iter_after_seq`, after the last seq up to which nothing is missing.
 
 Run it (the secret comes from the environment, never from code):
 
@@ -76,6 +76,18 @@ class Record:
         found = self._db.execute("SELECT max(seq) FROM deliveries").fetchone()[0]
         return int(found or 0)
 
+    def contiguous(self) -> int:
+        """The highest seq n such that 1…n are all recorded: everything after it may still
+        be missing, and is read from the inbox with `after_seq=n`."""
+        seen = 0
+        for (seq,) in self._db.execute(
+            "SELECT seq FROM deliveries WHERE seq IS NOT NULL ORDER BY seq"
+        ):
+            if seq != seen + 1:
+                break
+            seen = seq
+        return seen
+
 
 def create_receiver(
     secrets: list[str], record: Record, imb: AsyncImbClient | None = None
@@ -90,11 +102,13 @@ def create_receiver(
         except WebhookVerificationError:
             return Response(status_code=401)
         if event.is_heartbeat:
-            if (event.seq or 0) > record.last_seq() and imb is not None:
-                _start(acknowledging, _catch_up(imb, record))
-            return Response(status_code=204)
-        if record.add(event) and imb is not None:
-            _start(acknowledging, _acknowledge(imb, event.id))
+            behind = (event.seq or 0) > record.contiguous()
+        else:
+            if record.add(event) and imb is not None:
+                _start(acknowledging, _acknowledge(imb, event.id))
+            behind = (event.seq or 0) > record.contiguous() + 1  # a gap before this one
+        if behind and imb is not None:
+            _start(acknowledging, _catch_up(imb, record))
         return Response(status_code=204)
 
     @asynccontextmanager
@@ -121,8 +135,9 @@ async def _acknowledge(imb: AsyncImbClient, delivery_id: str) -> None:
 
 
 async def _catch_up(imb: AsyncImbClient, record: Record) -> None:
-    """A heartbeat named a seq this system has not seen: read what was missed from the inbox."""
-    async for item in imb.iter_after_seq(record.last_seq()):
+    """A gap in the seqs, or a heartbeat naming a seq not seen: read what was missed from the
+    inbox. What was recorded already is recorded once (and acknowledged once)."""
+    async for item in imb.iter_after_seq(record.contiguous()):
         content = await imb.fetch(item.delivery_id)
         pushed = PushedEvent(str(item.delivery_id), item.type, "", content.model_dump(mode="json"))
         if record.add(pushed):

@@ -63,3 +63,29 @@ async def _pushes_taken(world: World) -> int:
     async with world.rt.db.unit_of_work() as session:
         query = select(func.count()).where(WebhookAttempt.status_code == 204)
         return int(await session.scalar(query) or 0)
+
+
+async def test_a_gap_in_the_seqs_is_caught_up_from_the_inbox_once(
+    world: World, imb_url: str, tmp_path: Path
+) -> None:
+    """Two deliveries made while the council read its inbox only (seqs 1 and 2), then a push
+    (seq 3): the receiver sees the gap, reads 1 and 2 from the inbox, and records each once."""
+    for _ in range(2):
+        await world.publish(TRUST, recipients=[COUNCIL])
+    await eventually(lambda: world.inbox(COUNCIL), lambda found: len(found) == 2)
+    secrets: list[str] = []
+    record = Record(tmp_path / "epr.sqlite3")
+    council = AsyncImbClient(imb_url, *world.credentials[COUNCIL])
+    async with council, serving(create_receiver(secrets, record, council)) as epr_url:
+        body = {"kind": "webhook", "url": f"{epr_url}/imb/deliveries"}
+        channel = await world.put("admin", f"/v1/agencies/{COUNCIL}/channel", body)
+        secrets.append(channel.json()["secret"])
+        await world.publish(TRUST, recipients=[COUNCIL])
+        items = await eventually(
+            lambda: world.inbox(COUNCIL),
+            lambda found: len(found) == 3 and all(i["status"] == "acknowledged" for i in found),
+        )
+
+    assert record.count() == 3
+    assert record.contiguous() == 3, "seqs 1, 2 and 3, none missing"
+    assert sorted(i["seq"] for i in items) == [1, 2, 3]
