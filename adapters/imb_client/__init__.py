@@ -10,9 +10,11 @@
 from adapters.imb_client import calls
 from adapters.imb_client.agency_topic import (
     AgencyTopicReader,
+    Heartbeat,
     OpenedDelivery,
     SealedRecordUnreadable,
     open_record,
+    read_record,
 )
 from adapters.imb_client.asynchronous import AsyncImbClient
 from adapters.imb_client.policy import ImbError, Retries
@@ -23,6 +25,7 @@ from schemas.sealed_records import encoded_public_key
 __all__ = [
     "AgencyTopicReader",
     "AsyncImbClient",
+    "Heartbeat",
     "ImbClient",
     "ImbError",
     "OpenedDelivery",
@@ -33,5 +36,6 @@ __all__ = [
     "calls",
     "encoded_public_key",
     "open_record",
+    "read_record",
     "verify_webhook",
 ]

@@ -4,9 +4,11 @@ content is sealed to the agency's X25519 key, opened here with its private key.
     reader = AgencyTopicReader(bootstrap, "LA001", private_key, topic="imb.agency.LA001.v1",
                                group_id="la001-epr")
     async with reader:
-        async for delivery in reader:
-            record_in_epr(delivery.content)  # what GET /v1/inbox/{id} returns
-            await imb.acknowledge(delivery.delivery_id, {...})  # the receipt IMB sees
+        async for record in reader:
+            if isinstance(record, Heartbeat):  # behind? read the inbox after_seq
+                continue
+            record_in_epr(record.content)  # what GET /v1/inbox/{id} returns
+            await imb.acknowledge(record.delivery_id, {...})  # the receipt IMB sees
             await reader.commit()
 """
 
@@ -16,12 +18,21 @@ from types import TracebackType
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from schemas.sealed_records import SEALING, SealedRecordUnreadable, open_for_agency
 
-__all__ = ["AgencyTopicReader", "OpenedDelivery", "SealedRecordUnreadable", "open_record"]
+__all__ = [
+    "AgencyTopicReader",
+    "Heartbeat",
+    "OpenedDelivery",
+    "SealedRecordUnreadable",
+    "open_record",
+    "read_record",
+]
+HEARTBEAT = "uk.imb.heartbeat.v1"
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,39 @@ class OpenedDelivery:
     content: dict[str, Any]  # as GET /v1/inbox/{id} returns it
 
 
+@dataclass(frozen=True)
+class Heartbeat:
+    """The last seq IMB gave the agency: a reader that has not seen it catches up from the
+    inbox (`iter_after_seq`)."""
+
+    agency: str
+    last_seq: int
+
+
+def read_record(
+    value: bytes,
+    private_key: X25519PrivateKey,
+    agency: str,
+    headers: dict[str, bytes] | None = None,
+) -> OpenedDelivery | Heartbeat:
+    """A record of the agency's topic: a delivery, opened, or a heartbeat."""
+    event = _event(value, headers)
+    if event.get_type() == HEARTBEAT:
+        data = event.get_data()
+        last = data.get("last_seq", 0) if isinstance(data, dict) else 0
+        return Heartbeat(agency=agency, last_seq=int(last))
+    return open_record(value, private_key, agency, headers)
+
+
+def _event(value: bytes, headers: dict[str, bytes] | None) -> BaseCloudEvent:
+    message = KafkaMessage(
+        headers={"content-type": b"application/cloudevents+json", **(headers or {})},
+        key=None,
+        value=value,
+    )
+    return from_structured_event(message)
+
+
 def open_record(
     value: bytes,
     private_key: X25519PrivateKey,
@@ -40,16 +84,10 @@ def open_record(
 ) -> OpenedDelivery:
     """Open one record's value (a structured CloudEvent). Raises SealedRecordUnreadable when it
     was not sealed to this key for this agency, or was altered."""
-    message = KafkaMessage(
-        headers={"content-type": b"application/cloudevents+json", **(headers or {})},
-        key=None,
-        value=value,
-    )
-    event = from_structured_event(message)
-    attributes = event.get_attributes()
+    attributes = _event(value, headers).get_attributes()
     if attributes.get("imbsealing") != SEALING:
         raise SealedRecordUnreadable(f"not sealed as {SEALING}: {attributes.get('imbsealing')}")
-    sealed = event.get_data()
+    sealed = _event(value, headers).get_data()
     if not isinstance(sealed, bytes):
         raise SealedRecordUnreadable("the record carries no sealed data")
     delivery_id = str(attributes["id"])
@@ -104,10 +142,9 @@ class AgencyTopicReader:
     def __aiter__(self) -> "AgencyTopicReader":
         return self
 
-    async def __anext__(self) -> OpenedDelivery:
+    async def __anext__(self) -> OpenedDelivery | Heartbeat:
         record = await self._consumer.getone()
-        headers = dict(record.headers)
-        return open_record(record.value, self._key, self.agency, headers)
+        return read_record(record.value, self._key, self.agency, dict(record.headers))
 
     async def commit(self) -> None:
         await self._consumer.commit()

@@ -87,7 +87,7 @@ async def produce(
         await topics.ready(topic)
         async with asyncio.timeout(rt.settings.delivery.push_timeout_seconds):
             await kafka.send_and_wait(
-                topic, message.value, key=_bytes(message.key), headers=_headers(message)
+                topic, message.value, key=_bytes(message.key), headers=kafka_headers(message)
             )
     except Exception as exc:  # one record's trouble is never another's
         log.warning("producing to %s failed: %s", topic, type(exc).__name__)
@@ -129,7 +129,7 @@ def _cloud_event(rt: Runtime, entry: InboxEntry, sealed: bytes, at: datetime) ->
     return CloudEvent(attributes=attributes, data=sealed)
 
 
-def _headers(message: KafkaMessage) -> list[tuple[str, bytes]]:
+def kafka_headers(message: KafkaMessage) -> list[tuple[str, bytes]]:
     return [(name, _bytes(value) or b"") for name, value in message.headers.items()]
 
 

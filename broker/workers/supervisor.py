@@ -88,7 +88,7 @@ def worker_loops(
     if worker is Worker.DISPATCHER:
         loops["pusher"] = lambda: run_pusher(rt, stop)
         loops["agency-topics"] = lambda: run_agency_producer(rt, bootstrap, stop)
-        loops["heartbeats"] = lambda: run_heartbeats(rt, stop)
+        loops["heartbeats"] = lambda: run_heartbeats(rt, bootstrap, stop)
     return loops
 
 

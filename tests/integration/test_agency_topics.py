@@ -11,12 +11,27 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 
-from adapters.imb_client.agency_topic import AgencyTopicReader, open_record
+from adapters.imb_client.agency_topic import (
+    AgencyTopicReader,
+    Heartbeat,
+    OpenedDelivery,
+    open_record,
+    read_record,
+)
 from broker.db.models import AuditRecord, WebhookPush
+from broker.settings import DeliverySettings, Settings
 from schemas.sealed_records import SealedRecordUnreadable, encoded_public_key
 from tests.world import COUNCIL, HOUSING, NHS_NUMBER, TRUST, World, eventually
 
 pytestmark = pytest.mark.usefixtures("pipeline")
+HEARTBEAT = b"uk.imb.heartbeat.v1"
+
+
+@pytest.fixture
+def settings(settings: Settings, database_url: str) -> Settings:
+    """Heartbeats every 0.3 s, so that a test hears some."""
+    settings.delivery = DeliverySettings(heartbeat_seconds=0.3, poll_seconds=0.05)
+    return settings
 
 
 @pytest.fixture
@@ -116,7 +131,7 @@ async def test_the_sdk_reader_yields_opened_deliveries_and_the_ack_is_the_receip
         metadata_max_age_ms=200,
     )
     async with reader:
-        delivery = await asyncio.wait_for(anext(aiter(reader)), 30)
+        delivery = await asyncio.wait_for(_first_delivery(reader), 30)
         await reader.commit()
     answer = await world.post(
         COUNCIL,
@@ -139,12 +154,42 @@ async def test_changing_to_the_inbox_withdraws_records_not_yet_produced(
 
     [item] = await eventually(lambda: world.inbox(COUNCIL), lambda items: len(items) == 1)
     await asyncio.sleep(0.5)
-    assert records == [], "nothing goes to the topic once the agency reads its inbox only"
+    assert await _settled(records) == [], "no delivery goes to the topic once it is the inbox"
     assert await _push_state(world, item["delivery_id"]) is None
 
 
+async def test_a_kafka_agency_hears_the_last_seq_in_heartbeats_on_its_topic(
+    world: World, council_key: X25519PrivateKey, records: list[ConsumerRecord]
+) -> None:
+    await _kafka_channel(world, COUNCIL, council_key)
+    await world.publish(TRUST, recipients=[COUNCIL])
+
+    read = await eventually(
+        lambda: _read(records, council_key),
+        lambda found: any(isinstance(r, Heartbeat) and r.last_seq == 1 for r in found),
+    )
+
+    assert any(isinstance(r, OpenedDelivery) and r.seq == 1 for r in read)
+    beats = [r for r in records if HEARTBEAT in r.value]
+    assert all(NHS_NUMBER.encode() not in beat.value for beat in beats)
+
+
+async def _read(
+    records: list[ConsumerRecord], key: X25519PrivateKey
+) -> list[OpenedDelivery | Heartbeat]:
+    return [read_record(r.value, key, COUNCIL, dict(r.headers)) for r in list(records)]
+
+
+async def _first_delivery(reader: AgencyTopicReader) -> OpenedDelivery:
+    async for record in reader:
+        if isinstance(record, OpenedDelivery):
+            return record
+    raise AssertionError("the topic ended")
+
+
 async def _settled(records: list[ConsumerRecord]) -> list[ConsumerRecord]:
-    return list(records)
+    """The deliveries read so far, heartbeats aside."""
+    return [record for record in records if HEARTBEAT not in record.value]
 
 
 async def _pseudonym_of(world: World, message_id: str) -> str:
