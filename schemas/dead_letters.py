@@ -1,9 +1,10 @@
-"""Dead letters on the wire (`/v1/dead-letters`): webhook pushes whose retries ran out."""
+"""Dead letters on the wire (`/v1/dead-letters`): pushes whose retries ran out, or that were
+withdrawn when the agency's channel was turned off or changed."""
 
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class DeadLetter(BaseModel):
@@ -14,7 +15,12 @@ class DeadLetter(BaseModel):
     attempts: int
     last_status_code: int | None
     last_error: str | None
-    dead_lettered_at: datetime
+    dead_lettered_at: datetime = Field(description="its last attempt, or when it was queued")
+    state: str = Field(
+        default="dead_lettered",
+        description="dead_lettered: its retries ran out; withdrawn: its channel was turned off "
+        "(410) or changed before it went. Either can be re-driven.",
+    )
 
 
 class DeadLetterPage(BaseModel):

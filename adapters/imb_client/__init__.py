@@ -13,6 +13,7 @@ from adapters.imb_client.agency_topic import (
     Heartbeat,
     OpenedDelivery,
     SealedRecordUnreadable,
+    Unreadable,
     open_record,
     read_record,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "PushedEvent",
     "Retries",
     "SealedRecordUnreadable",
+    "Unreadable",
     "WebhookVerificationError",
     "calls",
     "encoded_public_key",

@@ -5,8 +5,8 @@ content is sealed to the agency's X25519 key, opened here with its private key.
                                group_id="la001-epr")
     async with reader:
         async for record in reader:
-            if isinstance(record, Heartbeat):  # behind? read the inbox after_seq
-                continue
+            if not isinstance(record, OpenedDelivery):  # a heartbeat, or a record that did
+                continue  # not open: either way, catch up from the inbox after_seq
             record_in_epr(record.content)  # what GET /v1/inbox/{id} returns
             await imb.acknowledge(record.delivery_id, {...})  # the receipt IMB sees
             await reader.commit()
@@ -29,6 +29,7 @@ __all__ = [
     "Heartbeat",
     "OpenedDelivery",
     "SealedRecordUnreadable",
+    "Unreadable",
     "open_record",
     "read_record",
 ]
@@ -41,6 +42,16 @@ class OpenedDelivery:
     type: str  # uk.imb.risk.changed.v1, …
     seq: int | None
     content: dict[str, Any]  # as GET /v1/inbox/{id} returns it
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A record that did not open (not sealed to this key, altered, or not IMB's): the reader
+    goes on past it. Commit it, and read the delivery from the inbox (`after_seq`) instead."""
+
+    partition: int
+    offset: int
+    why: str
 
 
 @dataclass(frozen=True)
@@ -91,13 +102,14 @@ def open_record(
     if not isinstance(sealed, bytes):
         raise SealedRecordUnreadable("the record carries no sealed data")
     delivery_id = str(attributes["id"])
-    plain = open_for_agency(private_key, agency, delivery_id, sealed)
+    content = json.loads(open_for_agency(private_key, agency, delivery_id, sealed))
     seq = attributes.get("imbseq")
+    seq = int(seq) if seq is not None else None
+    # The envelope is in the clear: what counts is what was sealed, and they must agree.
+    if content.get("delivery_id") != delivery_id or content.get("seq") != seq:
+        raise SealedRecordUnreadable(f"record {delivery_id}: its envelope and content disagree")
     return OpenedDelivery(
-        delivery_id=delivery_id,
-        type=str(attributes["type"]),
-        seq=int(seq) if seq is not None else None,
-        content=json.loads(plain),
+        delivery_id=delivery_id, type=str(attributes["type"]), seq=seq, content=content
     )
 
 
@@ -142,9 +154,14 @@ class AgencyTopicReader:
     def __aiter__(self) -> "AgencyTopicReader":
         return self
 
-    async def __anext__(self) -> OpenedDelivery | Heartbeat:
+    async def __anext__(self) -> OpenedDelivery | Heartbeat | Unreadable:
         record = await self._consumer.getone()
-        return read_record(record.value, self._key, self.agency, dict(record.headers))
+        try:
+            return read_record(record.value, self._key, self.agency, dict(record.headers))
+        except (SealedRecordUnreadable, ValueError, KeyError, TypeError) as exc:
+            # One bad record must not stop the reader for good: it is handed on, to be
+            # committed past and caught up from the inbox.
+            return Unreadable(record.partition, record.offset, str(exc)[:200])
 
     async def commit(self) -> None:
         await self._consumer.commit()

@@ -9,6 +9,7 @@ transport receipt stays the agency's first inbox fetch or its acknowledgement.
 """
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -22,6 +23,7 @@ from cloudevents.core.v1.event import CloudEvent
 from broker.db.models import DeliveryChannel
 from broker.deliveries.inbox import Disclosure, InboxEntry, shown_content
 from broker.deliveries.push import (
+    TOPIC_NOT_READY,
     Answer,
     built_for,
     keep_pushing,
@@ -85,6 +87,10 @@ async def produce(
     began = time.perf_counter()
     try:
         await topics.ready(topic)
+    except Exception as exc:  # nothing was sent: no disclosure to record
+        log.warning("the topic %s is not ready: %s", topic, type(exc).__name__)
+        return Answer(None, TOPIC_NOT_READY, _ms_since(began))
+    try:
         async with asyncio.timeout(rt.settings.delivery.push_timeout_seconds):
             await kafka.send_and_wait(
                 topic, message.value, key=_bytes(message.key), headers=kafka_headers(message)
@@ -122,11 +128,18 @@ def _cloud_event(rt: Runtime, entry: InboxEntry, sealed: bytes, at: datetime) ->
         "imbseq": delivery.seq,
         "imbrecipient": delivery.recipient_agency,
         "imbsealing": SEALING,
-        "partitionkey": entry.message.subject_pseudonym,
+        "partitionkey": record_key(delivery.recipient_agency, entry.message.subject_pseudonym),
     }
     if delivery.seq is None:  # made available before seqs were given
         del attributes["imbseq"]
     return CloudEvent(attributes=attributes, data=sealed)
+
+
+def record_key(agency: str, pseudonym: str) -> str:
+    """The record key: one person's records stay in order on one partition, but the key
+    differs from one agency's topic to another's, so that whoever reads several topics cannot
+    link a person across them (the pseudonym itself is the same for every agency)."""
+    return hashlib.sha256(f"imb:v1:agency-record-key:{agency}:{pseudonym}".encode()).hexdigest()
 
 
 def kafka_headers(message: KafkaMessage) -> list[tuple[str, bytes]]:

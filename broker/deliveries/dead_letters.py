@@ -26,7 +26,8 @@ REDRIVABLE = {DEAD_LETTERED, WITHDRAWN}
 async def dead_letters(
     session: AsyncSession, visible_agency: str | None, limit: int = PAGE
 ) -> list[DeadLetter]:
-    """The dead letters the caller may see, newest first."""
+    """The dead letters the caller may see, newest first: pushes whose retries ran out, and
+    those withdrawn when the channel was turned off or changed (`state` says which)."""
     last = (
         select(WebhookAttempt.delivery_id, func.max(WebhookAttempt.id).label("attempt_id"))
         .group_by(WebhookAttempt.delivery_id)
@@ -36,10 +37,11 @@ async def dead_letters(
         select(WebhookPush, Message.id, Message.type, WebhookAttempt)
         .join(Delivery, Delivery.id == WebhookPush.delivery_id)
         .join(Message, Message.id == Delivery.message_id)
-        .join(last, last.c.delivery_id == WebhookPush.delivery_id)
-        .join(WebhookAttempt, WebhookAttempt.id == last.c.attempt_id)
-        .where(WebhookPush.state == DEAD_LETTERED)
-        .order_by(WebhookAttempt.at.desc())
+        # Withdrawn before its turn, a push has no attempt.
+        .outerjoin(last, last.c.delivery_id == WebhookPush.delivery_id)
+        .outerjoin(WebhookAttempt, WebhookAttempt.id == last.c.attempt_id)
+        .where(WebhookPush.state.in_(REDRIVABLE))
+        .order_by(func.coalesce(WebhookAttempt.at, WebhookPush.created_at).desc())
         .limit(limit)
     )
     if visible_agency is not None:
@@ -51,9 +53,10 @@ async def dead_letters(
             type=message_type,
             agency=push.agency_code,
             attempts=push.attempts,
-            last_status_code=attempt.status_code,
-            last_error=attempt.error,
-            dead_lettered_at=attempt.at,
+            last_status_code=attempt.status_code if attempt else None,
+            last_error=attempt.error if attempt else None,
+            dead_lettered_at=attempt.at if attempt else push.created_at,
+            state=push.state,
         )
         for push, message_id, message_type, attempt in (await session.execute(statement)).all()
     ]

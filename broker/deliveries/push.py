@@ -53,7 +53,16 @@ BATCHES_IN_FLIGHT = 4
 # busy database to record the attempt, so that only a crashed attempt is ever repeated.
 LEASE_MARGIN_SECONDS = 30
 # Failures after which the body cannot have reached anybody: no disclosure to record.
-NEVER_SENT = {"ConnectError", "ConnectTimeout", "InvalidURL", "UnsupportedProtocol", None}
+TOPIC_NOT_READY = "TopicNotReady"  # an agency's topic could not be created
+NEVER_SENT = {
+    "ConnectError",
+    "ConnectTimeout",
+    "InvalidURL",
+    "UnsupportedProtocol",
+    "KafkaConnectionError",
+    TOPIC_NOT_READY,
+    None,
+}
 QUEUED_AFTER_COMMIT = "imb_pushes_queued"
 
 

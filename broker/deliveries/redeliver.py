@@ -12,8 +12,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.audit.log import Actor, AuditEvent, append_about_delivery
-from broker.db.models import Delivery, DeliveryChannel, WebhookPush
-from broker.deliveries.inbox import entry_of
+from broker.db.models import Delivery, DeliveryChannel, Message, WebhookPush
 from broker.deliveries.push import PENDING, PUSHED_BY, queue_again
 from broker.errors import Conflict, NotFound
 from broker.runtime import Runtime
@@ -31,7 +30,9 @@ async def redeliver(
     delivery_id: UUID,
     reason: str | None,
 ) -> Redelivering:
-    delivery = await session.get(Delivery, delivery_id, with_for_update=True)
+    # Not locked: a redelivery changes the push, not the delivery (and pushers lock the push
+    # before the delivery, so taking them the other way round here could deadlock).
+    delivery = await session.get(Delivery, delivery_id)
     if (
         delivery is None
         or visible_agency not in (None, delivery.recipient_agency)
@@ -51,13 +52,14 @@ async def redeliver(
         raise Conflict(f"delivery {delivery_id} is being pushed already")
     now = rt.clock()
     queue_again(session, push, delivery_id, delivery.recipient_agency, channel.kind, now)
-    entry = await entry_of(session, delivery_id)
+    message = await session.get(Message, delivery.message_id)
+    assert message is not None
     append_about_delivery(
         session,
         AuditEvent.DELIVERY_REDELIVERY_ASKED,
         actor,
         now,
-        entry.message,
+        message,
         delivery_id,
         detail={"recipient": delivery.recipient_agency, "channel": channel.kind}
         | ({"reason": reason} if reason else {}),

@@ -5,7 +5,8 @@ agreements, consents, care team and crisis plans as they stand: a recipient the 
 denies gets nothing (a withheld delivery with the reason, which the sender sees), one it
 permits gets a new delivery through the pipeline as any other (deadlines, seq, push). Each new
 delivery names the one it replays (`replay_of`); a delivery is replayed at most once, so a
-second replay replays the first replay, and two replays at once cannot both succeed.
+second replay replays the first replay. Two replays of one message at once are taken in turn
+(the message's row is locked): the second replays the first's deliveries.
 """
 
 from datetime import datetime
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from broker.audit.log import Actor, AuditEvent, append
+from broker.audit.log import Actor, AuditEvent, append_about_delivery
 from broker.crisis_plans.routing import plan_activated
 from broker.db.models import Delivery, Message
 from broker.errors import Conflict, NotFound
@@ -46,18 +47,18 @@ async def replay_message(
     )
     await reads.rows.insert(session)
     now = rt.clock()
-    append(
-        session,
-        AuditEvent.EVENT_REPLAYED,
-        actor,
-        now,
-        message_id=message.id,
-        subject=message.subject_pseudonym,
-        detail={
-            "reason": reason,
-            "deliveries": {r: str(delivery_id) for r, (delivery_id, _) in decided.items()},
-        },
-    )
+    for delivery_id, _ in decided.values():
+        # One record per new delivery, not one naming them all: a recipient reads the records
+        # of its own deliveries, and must not learn who else the message went to.
+        append_about_delivery(
+            session,
+            AuditEvent.EVENT_REPLAYED,
+            actor,
+            now,
+            message,
+            delivery_id,
+            detail={"reason": reason},
+        )
     await announce(session, [Lane(message.lane)])
     return Replayed(
         message_id=message.id,
@@ -76,6 +77,7 @@ async def _latest_deliveries(session: AsyncSession, message_id: UUID) -> list[De
             Delivery.message_id == message_id,
             ~select(successor.id).where(successor.replay_of == Delivery.id).exists(),
         )
+        .order_by(Delivery.id)
         .with_for_update(of=Delivery)
     )
     return list((await session.scalars(statement)).all())

@@ -156,8 +156,14 @@ async def trail_deliveries(
         )
     overrides = await overrides_of_message(session, message_id)
     known = bool(await persons_known_to(session, viewer, {message.subject_pseudonym}))
-    return [
+    views = [
         recipient_view(d, now, overrides.get(d.id), known) for d in await session.scalars(statement)
+    ]
+    # A replay of a delivery withheld from the viewer must not tell it one was withheld.
+    shown = {view["delivery_id"] for view in views}
+    return [
+        {**view, "replay_of": view["replay_of"] if view["replay_of"] in shown else None}
+        for view in views
     ]
 
 

@@ -306,7 +306,6 @@ def _create_delivery(
         **decision.to_dict(),
         **_deadlines_detail(timing),
         **({"crisis_plan_id": str(plan.id)} if plan else {}),
-        **({"replay_of": str(replay_of)} if replay_of else {}),
     }
     rows.add(
         AuditRecord,

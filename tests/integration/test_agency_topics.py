@@ -3,11 +3,13 @@ same CloudEvent a webhook carries, keyed by the subject's pseudonym, its content
 agency's X25519 key so that only that agency's private key opens it."""
 
 import asyncio
+import base64
+import json
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 
@@ -15,12 +17,19 @@ from adapters.imb_client.agency_topic import (
     AgencyTopicReader,
     Heartbeat,
     OpenedDelivery,
+    Unreadable,
     open_record,
     read_record,
 )
 from broker.db.models import AuditRecord, WebhookPush
+from broker.deliveries.agency_topics import record_key
 from broker.settings import DeliverySettings, Settings
-from schemas.sealed_records import SealedRecordUnreadable, encoded_public_key
+from schemas.sealed_records import (
+    SEALING,
+    SealedRecordUnreadable,
+    encoded_public_key,
+    seal_for_agency,
+)
 from tests.world import COUNCIL, HOUSING, NHS_NUMBER, TRUST, World, eventually
 
 pytestmark = pytest.mark.usefixtures("pipeline")
@@ -95,7 +104,9 @@ async def test_a_delivery_is_a_sealed_cloudevent_on_the_agencys_own_topic(
     # Whoever reads the topic without the key learns no one's NHS number or the content.
     assert NHS_NUMBER.encode() not in record.value + (record.key or b"")
     assert b"reason_for_sharing" not in record.value
-    assert record.key == (await _pseudonym_of(world, message_id)).encode()
+    pseudonym = await _pseudonym_of(world, message_id)
+    assert record.key == record_key(COUNCIL, pseudonym).encode()
+    assert pseudonym.encode() not in record.value + record.key, "not linkable across topics"
     assert item["status"] == "delivered", "Kafka cannot say a record was read: no receipt yet"
     assert await _push_state(world, opened.delivery_id) == "produced"
 
@@ -178,6 +189,61 @@ async def _read(
     records: list[ConsumerRecord], key: X25519PrivateKey
 ) -> list[OpenedDelivery | Heartbeat]:
     return [read_record(r.value, key, COUNCIL, dict(r.headers)) for r in list(records)]
+
+
+async def test_a_record_that_does_not_open_is_handed_on_and_the_reader_goes_on(
+    world: World, council_key: X25519PrivateKey
+) -> None:
+    """Junk on the topic, and a record forged by someone holding the agency's public key (its
+    envelope names one delivery, its sealed content another): neither stops the reader."""
+    topic = await _kafka_channel(world, COUNCIL, council_key)
+    public = encoded_public_key(council_key.public_key())
+    forged_id, claimed_id = uuid.uuid4(), uuid.uuid4()
+    content = json.dumps({"delivery_id": str(forged_id), "seq": 1}).encode()
+    forged = {
+        "specversion": "1.0",
+        "id": str(claimed_id),
+        "source": "urn:imb:broker",
+        "type": "uk.imb.risk.changed.v1",
+        "datacontenttype": "application/octet-stream",
+        "imbseq": 1,
+        "imbsealing": SEALING,
+        "data_base64": base64.b64encode(
+            seal_for_agency(public, COUNCIL, claimed_id, content)
+        ).decode(),
+    }
+    producer = AIOKafkaProducer(bootstrap_servers=world.rt.settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b"not a cloudevent")
+        await producer.send_and_wait(topic, json.dumps(forged).encode())
+    finally:
+        await producer.stop()
+    await world.publish(TRUST, recipients=[COUNCIL])
+    reader = AgencyTopicReader(
+        world.rt.settings.kafka_bootstrap_servers or "",
+        COUNCIL,
+        council_key,
+        topic=topic,
+        group_id=f"council-epr-{uuid.uuid4().hex[:8]}",
+        metadata_max_age_ms=200,
+    )
+    seen: list[object] = []
+
+    async def all_three() -> None:
+        async for record in reader:
+            if not isinstance(record, Heartbeat):
+                seen.append(record)
+            if len(seen) == 3:
+                return
+
+    async with reader:
+        await asyncio.wait_for(all_three(), 30)
+
+    unreadable = [r for r in seen if isinstance(r, Unreadable)]
+    assert len(unreadable) == 2, seen
+    assert any("disagree" in record.why for record in unreadable), "the forgery is caught"
+    assert any(isinstance(r, OpenedDelivery) for r in seen), "and the reader went on"
 
 
 async def _first_delivery(reader: AgencyTopicReader) -> OpenedDelivery:

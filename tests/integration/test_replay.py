@@ -71,10 +71,8 @@ async def test_a_replay_decides_each_recipient_now_and_delivers_a_linked_new_del
         assert replayed[agency]["delivery_id"] != first[agency]["delivery_id"]
     by_id = {item["delivery_id"]: item for item in council}
     assert by_id[replayed[COUNCIL]["delivery_id"]]["seq"] == 2, "the next in the agency's seq"
-    [(actor, detail)] = await _audited(world, "event.replayed")
-    assert actor == TRUST
-    assert detail["reason"] == REASON["reason"]
-    assert set(detail["deliveries"]) == {COUNCIL, HOUSING}
+    replays = await _audited(world, "event.replayed")
+    assert replays == [(TRUST, {"reason": REASON["reason"]})] * 2, "one per new delivery"
     status = await _status(world, message_id)
     assert len(status["recipients"]) == 4, "the sender sees the first deliveries and the replay"
 
@@ -95,6 +93,9 @@ async def test_a_refusal_recorded_in_between_withholds_the_replay_and_the_sender
 
     assert replayed[HOUSING]["status"] == "withheld"
     assert replayed[HOUSING]["reason"] == "consent_refused"
+    trail = (await world.get(COUNCIL, f"/v1/audit/messages/{message_id}")).text
+    assert HOUSING not in trail, "the council learns nothing of housing from the replay"
+    assert replayed[HOUSING]["delivery_id"] not in trail
     assert replayed[COUNCIL]["status"] == "pending"
     assert len(await world.inbox(HOUSING)) == 1, "housing keeps the first; gets no replay"
 

@@ -224,6 +224,8 @@ async def test_410_gone_turns_the_channel_off(world: World, receiver: Receiver) 
     assert channel["enabled"] is False
     assert "410" in channel["disabled_reason"]
     assert len(receiver.received) == 1, "nothing is pushed to a receiver that said Gone"
+    listed = (await world.get(COUNCIL, "/v1/dead-letters")).json()["items"]
+    assert [item["state"] for item in listed] == ["withdrawn"], "the push the 410 answered"
 
     await _webhook_for_council(world, receiver.url)  # the agency turns it back on
     gone = (await world.inbox(COUNCIL))[-1]["delivery_id"]

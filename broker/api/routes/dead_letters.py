@@ -41,7 +41,7 @@ async def post_redrive(
 @router.post("/v1/deliveries/{delivery_id}/redeliver", status_code=202, response_model=Redelivering)
 async def post_redeliver(
     delivery_id: UUID,
-    caller: Reader,
+    caller: Redriver,
     rt: RuntimeDep,
     session: SessionDep,
     body: RedeliverRequest | None = None,

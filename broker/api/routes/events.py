@@ -159,8 +159,8 @@ async def replay_event(
     consents, care team and crisis plans as they stand): a new delivery per recipient, linked
     to the one it replays (`replay_of`); one the decision now denies is withheld, with the
     reason. Only the sender may (another agency's message is a 404); audited with the reason.
-    A message not yet routed, or routed to nobody, is a 409, as is a replay that races
-    another of the same message."""
+    A message not yet routed, or routed to nobody, is a 409. Two replays at once are taken in
+    turn: the second replays the first's deliveries."""
     try:
         replayed = await replay_message(session, rt, caller.actor, message_id, body.reason)
         await session.commit()
