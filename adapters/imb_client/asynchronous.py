@@ -19,12 +19,10 @@ from adapters.imb_client import calls
 from adapters.imb_client.calls import Body, Call
 from adapters.imb_client.policy import (
     DEFAULT_RETRIES,
+    Attempts,
     Retries,
     Token,
-    answer_of,
     error_of,
-    request_options,
-    timeout_for,
     token_form,
 )
 from schemas.responses import BatchItem, DeliveryContent, EventAccepted, InboxItem
@@ -71,30 +69,18 @@ class AsyncImbClient:
 
     async def send(self, call: Call[T]) -> T:
         """Run any v1 call (`adapters.imb_client.calls`); raises ImbError when refused."""
-        retried, renewed = 0, False
+        attempts = Attempts(call, self.retries, self._token)
         while True:
-            response: httpx.Response | None = None
             try:
                 response = await self._http.request(
-                    call.method,
-                    call.path,
-                    headers=await self._bearer(),
-                    timeout=timeout_for(call, self._http.timeout.read) or self._http.timeout,
-                    **request_options(call),
+                    **attempts.request(await self._bearer(), self._http.timeout)
                 )
             except httpx.TransportError:
-                if (delay := self.retries.delay(retried, call, None)) is None:
+                if (delay := attempts.wait_after(None)) is None:
                     raise
             else:
-                if response.status_code == 401 and not renewed:
-                    renewed = True  # revoked or expired early: one fresh token, then give up
-                    self._token.forget()
-                    continue
-                if response.is_success:
-                    return answer_of(call, response)  # type: ignore[no-any-return]
-                if (delay := self.retries.delay(retried, call, response)) is None:
-                    raise error_of(response)
-            retried += 1
+                if (delay := attempts.wait_after(response)) is None:
+                    return attempts.outcome(response)  # type: ignore[no-any-return]
             await asyncio.sleep(delay)
 
     async def _bearer(self) -> dict[str, str]:

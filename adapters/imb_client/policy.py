@@ -104,6 +104,46 @@ def retry_after(header: str | None) -> float | None:
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
+class Attempts:
+    """One call's attempts, without I/O: each client sends, and asks this what follows from
+    the answer (or from an exchange that failed without one)."""
+
+    def __init__(self, call: Call[Any], retries: Retries, token: Token) -> None:
+        self.call = call
+        self._retries = retries
+        self._token = token
+        self._retried = 0
+        self._renewed = False
+
+    def request(self, headers: dict[str, str], http: httpx.Timeout) -> dict[str, Any]:
+        """The arguments of `httpx` `request` for the next attempt."""
+        call = self.call
+        timeout = timeout_for(call, http.read) or http
+        return {"method": call.method, "url": call.path, "headers": headers, "timeout": timeout} | (
+            request_options(call)
+        )
+
+    def wait_after(self, response: httpx.Response | None) -> float | None:
+        """Seconds to wait before the next attempt (0: at once, with a fresh token), or None
+        when this answer stands: `outcome` then gives it, or the exchange's error is raised."""
+        if response is not None and response.status_code == 401 and not self._renewed:
+            self._renewed = True  # revoked or expired early: one fresh token, then give up
+            self._token.forget()
+            return 0.0
+        if response is not None and response.is_success:
+            return None
+        delay = self._retries.delay(self._retried, self.call, response)
+        if delay is not None:
+            self._retried += 1
+        return delay
+
+    def outcome(self, response: httpx.Response) -> Any:
+        """The parsed answer, or the broker's refusal raised as ImbError."""
+        if not response.is_success:
+            raise error_of(response)
+        return answer_of(self.call, response)
+
+
 def timeout_for(call: Call[Any], read: float | None) -> httpx.Timeout | None:
     """A waiting read is answered only after its wait: the read timeout stretches by it."""
     if not call.holds_for or read is None:
