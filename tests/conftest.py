@@ -9,7 +9,7 @@ import pytest
 
 from broker.api.app import create_app
 from broker.runtime import Runtime, build_runtime
-from broker.settings import KafkaSettings, Settings, WorkerSettings
+from broker.settings import DeliverySettings, KafkaSettings, Settings, WorkerSettings
 from broker.workers.supervisor import Worker
 from tests.databases import PostgresDatabase, SqliteTemplate, backends, postgres_database
 from tests.kafka_fixture import start_test_kafka
@@ -86,3 +86,15 @@ async def pipeline(runtime: Runtime, settings: Settings) -> AsyncIterator[None]:
 async def world(runtime: Runtime, api: httpx.AsyncClient) -> World:
     """Three agencies with clients, an agreement among them and a subject's care team."""
     return await build_world(runtime, api)
+
+
+@pytest.fixture
+def fast_retries(world: World) -> None:
+    """Pushes retried within a second, and dead-lettered after three attempts."""
+    world.rt.settings.delivery = DeliverySettings(
+        retry_first_seconds=0.05,
+        retry_max_seconds=0.2,
+        max_attempts=3,
+        poll_seconds=0.05,
+        push_timeout_seconds=2,
+    )

@@ -27,6 +27,7 @@ from broker.deliveries.push import (
     Answer,
     built_for,
     keep_pushing,
+    ms_since,
     record_answers,
     still_goes_by,
 )
@@ -89,16 +90,16 @@ async def produce(
         await topics.ready(topic)
     except Exception as exc:  # nothing was sent: no disclosure to record
         log.warning("the topic %s is not ready: %s", topic, type(exc).__name__)
-        return Answer(None, TOPIC_NOT_READY, _ms_since(began))
+        return Answer(None, TOPIC_NOT_READY, ms_since(began))
     try:
         async with asyncio.timeout(rt.settings.delivery.push_timeout_seconds):
             await kafka.send_and_wait(
-                topic, message.value, key=_bytes(message.key), headers=kafka_headers(message)
+                topic, message.value, key=_bytes(message.key), headers=_kafka_headers(message)
             )
     except Exception as exc:  # one record's trouble is never another's
         log.warning("producing to %s failed: %s", topic, type(exc).__name__)
-        return Answer(None, type(exc).__name__, _ms_since(began))
-    return Answer(None, None, _ms_since(began), produced=True)
+        return Answer(None, type(exc).__name__, ms_since(began))
+    return Answer(None, None, ms_since(began), produced=True)
 
 
 def _sealed_record(
@@ -142,13 +143,9 @@ def record_key(agency: str, pseudonym: str) -> str:
     return hashlib.sha256(f"imb:v1:agency-record-key:{agency}:{pseudonym}".encode()).hexdigest()
 
 
-def kafka_headers(message: KafkaMessage) -> list[tuple[str, bytes]]:
+def _kafka_headers(message: KafkaMessage) -> list[tuple[str, bytes]]:
     return [(name, _bytes(value) or b"") for name, value in message.headers.items()]
 
 
 def _bytes(value: str | bytes | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
-
-
-def _ms_since(began: float) -> float:
-    return round((time.perf_counter() - began) * 1000, 1)

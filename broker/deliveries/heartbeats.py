@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from broker.db.models import DeliveryChannel
 from broker.deliveries import sequence
-from broker.deliveries.agency_topics import AgencyTopics, kafka_headers
+from broker.deliveries.agency_topics import AgencyTopics, produce
 from broker.deliveries.push import PUSHED_BY, Request, cloud_event, post, signed_headers
 from broker.pipeline import transport
 from broker.runtime import Runtime
@@ -111,14 +111,10 @@ async def _produce(
         },
         data={"agency": agency, "last_seq": last_seq},
     )
-    message = to_structured_event(event)
     topic = rt.settings.kafka.agency_topic(agency)
-    try:
-        await topics.ready(topic)
-        async with asyncio.timeout(rt.settings.delivery.push_timeout_seconds):
-            await kafka.send_and_wait(topic, message.value, headers=kafka_headers(message))
-    except Exception as exc:  # the next heartbeat says the same
-        log.info("heartbeat to %s's topic: %s", agency, type(exc).__name__)
+    answer = await produce(rt, kafka, topics, topic, to_structured_event(event))
+    if not answer.produced:  # the next heartbeat says the same
+        log.info("heartbeat to %s's topic: %s", agency, answer.error)
 
 
 def _heartbeat(rt: Runtime, agency: str, last_seq: int, at: datetime) -> bytes:

@@ -360,11 +360,11 @@ async def post(http: httpx.AsyncClient, request: Request, within: float) -> Answ
                 status = response.status_code
     except Exception as exc:
         # The kind of failure only: an error's text can carry the URL and its token.
-        return Answer(None, type(exc).__name__, _ms_since(began))
-    return Answer(status, None, _ms_since(began))
+        return Answer(None, type(exc).__name__, ms_since(began))
+    return Answer(status, None, ms_since(began))
 
 
-def _ms_since(began: float) -> float:
+def ms_since(began: float) -> float:
     return round((time.perf_counter() - began) * 1000, 1)
 
 

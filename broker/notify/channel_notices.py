@@ -2,18 +2,16 @@
 answered 410 Gone): by e-mail and the duty team's webhook, as escalations are, and on the duty
 console until the channel is set again.
 
-Claimed by moving `duty_notice_due_at` past the send's budget, so two notifiers never send the
-same notice and a crashed one's is sent again; retried after each failure with the escalation
-notices' backoff, up to `smtp.max_attempts`. Like every notice, no personal information.
+Claimed by moving `duty_notice_due_at` past the send's lease, as escalation notices are, so
+that two notifiers never send the same notice and a crashed one's is sent again; sent as they
+are (`send_notice`), and retried after each failure with their backoff, up to
+`smtp.max_attempts`. Like every notice, no personal information.
 """
 
-import asyncio
 import logging
-from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from textwrap import fill
 from typing import Any
 
@@ -22,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.audit.log import BROKER, AuditEvent, append
 from broker.db.models import Agency, DeliveryChannel, DutyTeam
-from broker.notify.channels import WEBHOOK_TIMEOUT_SECONDS, ChannelFailed, post_webhook, send_email
-from broker.notify.notice import retry_after
+from broker.notify.notice import machine_email, retry_after
+from broker.notify.service import lease, send_notice
 from broker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -44,25 +42,21 @@ class ChannelNotice:
         return f"IMB: deliveries to {self.agency_name} are no longer pushed ({self.reason})"
 
     def email(self, sender: str, to: str, sent_at: datetime) -> EmailMessage:
-        message = EmailMessage()
-        message["From"], message["To"] = sender, to
-        message["Subject"] = self.subject_line
-        message["Date"] = format_datetime(sent_at)
-        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "imb")
-        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+        return machine_email(sender, to, self.subject_line, self.email_text(), sent_at)
+
+    def email_text(self) -> str:
         summary = (
             f"IMB turned off the {self.kind} channel of {self.agency_name} ({self.agency}) at"
             f" {self.disabled_at.isoformat()}: {self.reason}. Nothing more is pushed to your"
             " record system until the channel is set again; every delivery is still in the"
             " agency's inbox, and deadlines still run, so read the inbox meanwhile."
         )
-        message.set_content(
+        return (
             f"{fill(summary, 72)}\n\n"
             "To resume, set the channel again (PUT /v1/agencies/{code}/channel, or"
             " imb agency channel), then re-drive what was withdrawn (GET /v1/dead-letters).\n\n"
             f"Duty console:\n{self.console_url}\n"
         )
-        return message
 
     def webhook_body(self) -> dict[str, Any]:
         return {
@@ -96,12 +90,9 @@ async def tell_duty_teams(rt: Runtime) -> int:
     for agency in due:
         claimed = await _claim(rt, agency)
         if claimed is not None:
-            await _record(rt, claimed, await _send(rt, claimed))
+            sent = await send_notice(rt, claimed.notice, claimed.email_to, claimed.webhook_url)
+            await _record(rt, claimed, sent)
     return len(due)
-
-
-def _budget(rt: Runtime) -> float:
-    return 4 * rt.settings.smtp.timeout_seconds + 2 * WEBHOOK_TIMEOUT_SECONDS
 
 
 async def _claim(rt: Runtime, agency: str) -> Claimed | None:
@@ -124,7 +115,7 @@ async def _claim(rt: Runtime, agency: str) -> Claimed | None:
             _audit(session, AuditEvent.CHANNEL_NOTIFY_FAILED, agency, now, {"reason": "nowhere"})
             await session.commit()
             return None
-        channel.duty_notice_due_at = now + timedelta(seconds=_budget(rt) + 30)
+        channel.duty_notice_due_at = now + lease(rt)
         channel.duty_notice_attempts += 1
         notice = ChannelNotice(
             agency=agency,
@@ -137,30 +128,6 @@ async def _claim(rt: Runtime, agency: str) -> Claimed | None:
         claimed = Claimed(notice, channel.duty_notice_attempts, email, webhook)
         await session.commit()
     return claimed
-
-
-async def _send(rt: Runtime, claimed: Claimed) -> dict[str, str | None]:
-    outcome: dict[str, str | None] = {}
-    smtp = rt.settings.smtp
-    if claimed.email_to is not None:
-        message = claimed.notice.email(smtp.from_address, claimed.email_to, rt.clock())
-        outcome["email"] = await _try(send_email(smtp, message, claimed.email_to))
-    if claimed.webhook_url is not None:
-        outcome["webhook"] = await _try(
-            post_webhook(claimed.webhook_url, claimed.notice.webhook_body())
-        )
-    return outcome
-
-
-async def _try(sending: Coroutine[Any, Any, None]) -> str | None:
-    try:
-        async with asyncio.timeout(2 * WEBHOOK_TIMEOUT_SECONDS):
-            await sending
-    except ChannelFailed as exc:
-        return str(exc)[:200]
-    except TimeoutError:
-        return "timed out"
-    return None
 
 
 async def _record(rt: Runtime, claimed: Claimed, outcome: dict[str, str | None]) -> None:

@@ -45,15 +45,7 @@ class Notice:
         )
 
     def email(self, sender: str, to: str, sent_at: datetime) -> EmailMessage:
-        message = EmailMessage()
-        message["From"], message["To"] = sender, to
-        message["Subject"] = self.subject_line
-        message["Date"] = format_datetime(sent_at)
-        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "imb")
-        # RFC 3834: out-of-office replies must not answer a machine's notice.
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self.email_text())
-        return message
+        return machine_email(sender, to, self.subject_line, self.email_text(), sent_at)
 
     def email_text(self) -> str:
         coordinator = self.route == EscalationStep.COORDINATOR.value
@@ -94,6 +86,19 @@ class Notice:
             "late_by": iso_duration(self.late_by),
             "console_url": self.console_url,
         }
+
+
+def machine_email(sender: str, to: str, subject: str, text: str, sent_at: datetime) -> EmailMessage:
+    """A notice by e-mail, as IMB sends every one."""
+    message = EmailMessage()
+    message["From"], message["To"] = sender, to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "imb")
+    # RFC 3834: out-of-office replies must not answer a machine's notice.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    return message
 
 
 def retry_after(attempts: int) -> timedelta:

@@ -11,7 +11,8 @@ import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from email.message import EmailMessage
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,7 +70,7 @@ async def notify_due(rt: Runtime) -> int:
     return len(due)
 
 
-def _lease(rt: Runtime) -> timedelta:
+def lease(rt: Runtime) -> timedelta:
     """Longer than any send can take, since each channel is cut off at its budget."""
     return timedelta(seconds=_email_budget(rt) + 2 * WEBHOOK_TIMEOUT_SECONDS + 30)
 
@@ -83,7 +84,7 @@ def _email_budget(rt: Runtime) -> float:
 async def _claim(rt: Runtime, due: Due) -> Attempt | None:
     async with rt.db.unit_of_work() as session:
         now = rt.clock()
-        if not await claim(session, due, now + _lease(rt)):
+        if not await claim(session, due, now + lease(rt)):
             return None
         row = await escalation_row(session, due.id)
         assert row is not None
@@ -125,17 +126,30 @@ def _notice(
     )
 
 
+class Notifiable(Protocol):
+    """A notice a duty team is sent: by e-mail, and to its webhook."""
+
+    def email(self, sender: str, to: str, sent_at: datetime) -> EmailMessage: ...
+
+    def webhook_body(self) -> dict[str, Any]: ...
+
+
 async def _send(rt: Runtime, attempt: Attempt) -> dict[str, str | None]:
+    return await send_notice(rt, attempt.notice, attempt.email_to, attempt.webhook_url)
+
+
+async def send_notice(
+    rt: Runtime, notice: Notifiable, email_to: str | None, webhook_url: str | None
+) -> dict[str, str | None]:
     """Each channel still owed the notice → None if it took it, else why not."""
     outcome: dict[str, str | None] = {}
-    if attempt.email_to is not None:
+    if email_to is not None:
         smtp = rt.settings.smtp
-        message = attempt.notice.email(smtp.from_address, attempt.email_to, rt.clock())
-        outcome[EMAIL] = await _try(send_email(smtp, message, attempt.email_to), _email_budget(rt))
-    if attempt.webhook_url is not None:
-        body = attempt.notice.webhook_body()
+        message = notice.email(smtp.from_address, email_to, rt.clock())
+        outcome[EMAIL] = await _try(send_email(smtp, message, email_to), _email_budget(rt))
+    if webhook_url is not None:
         budget = 2 * WEBHOOK_TIMEOUT_SECONDS
-        outcome[WEBHOOK] = await _try(post_webhook(attempt.webhook_url, body), budget)
+        outcome[WEBHOOK] = await _try(post_webhook(webhook_url, notice.webhook_body()), budget)
     return outcome
 
 
@@ -150,7 +164,7 @@ async def _try(sending: Coroutine[Any, Any, None], budget: float) -> str | None:
     except Exception as exc:
         # One channel's unforeseen failure is that notice's failure, retried like any other,
         # not the end of the notifier for every other duty team.
-        log.exception("escalation notice: unexpected failure")
+        log.exception("duty team notice: unexpected failure")
         return type(exc).__name__
     return None
 

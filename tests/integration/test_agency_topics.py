@@ -133,14 +133,7 @@ async def test_the_sdk_reader_yields_opened_deliveries_and_the_ack_is_the_receip
 ) -> None:
     topic = await _kafka_channel(world, COUNCIL, council_key)
     await world.publish(TRUST, recipients=[COUNCIL])
-    reader = AgencyTopicReader(
-        world.rt.settings.kafka_bootstrap_servers or "",
-        COUNCIL,
-        council_key,
-        topic=topic,
-        group_id=f"council-epr-{uuid.uuid4().hex[:8]}",
-        metadata_max_age_ms=200,
-    )
+    reader = _council_reader(world, council_key, topic)
     async with reader:
         delivery = await asyncio.wait_for(_first_delivery(reader), 30)
         await reader.commit()
@@ -220,14 +213,7 @@ async def test_a_record_that_does_not_open_is_handed_on_and_the_reader_goes_on(
     finally:
         await producer.stop()
     await world.publish(TRUST, recipients=[COUNCIL])
-    reader = AgencyTopicReader(
-        world.rt.settings.kafka_bootstrap_servers or "",
-        COUNCIL,
-        council_key,
-        topic=topic,
-        group_id=f"council-epr-{uuid.uuid4().hex[:8]}",
-        metadata_max_age_ms=200,
-    )
+    reader = _council_reader(world, council_key, topic)
     seen: list[object] = []
 
     async def all_three() -> None:
@@ -244,6 +230,18 @@ async def test_a_record_that_does_not_open_is_handed_on_and_the_reader_goes_on(
     assert len(unreadable) == 2, seen
     assert any("disagree" in record.why for record in unreadable), "the forgery is caught"
     assert any(isinstance(r, OpenedDelivery) for r in seen), "and the reader went on"
+
+
+def _council_reader(world: World, key: X25519PrivateKey, topic: str) -> AgencyTopicReader:
+    """The council's record system reading its topic, from the start, as a group of its own."""
+    return AgencyTopicReader(
+        world.rt.settings.kafka_bootstrap_servers or "",
+        COUNCIL,
+        key,
+        topic=topic,
+        group_id=f"council-epr-{uuid.uuid4().hex[:8]}",
+        metadata_max_age_ms=200,
+    )
 
 
 async def _first_delivery(reader: AgencyTopicReader) -> OpenedDelivery:

@@ -23,17 +23,6 @@ COUNCIL_DUTY = "duty.council"
 
 
 @pytest.fixture
-def fast_retries(world: World) -> None:
-    world.rt.settings.delivery = DeliverySettings(
-        retry_first_seconds=0.05,
-        retry_max_seconds=0.2,
-        max_attempts=3,
-        poll_seconds=0.05,
-        push_timeout_seconds=2,
-    )
-
-
-@pytest.fixture
 async def record_system() -> AsyncIterator[Receiver]:
     async with receiving(Receiver()) as serving:
         yield serving

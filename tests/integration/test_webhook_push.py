@@ -15,22 +15,10 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from broker.db.models import AuditRecord, WebhookAttempt
-from broker.settings import DeliverySettings
 from tests.receivers import Receiver, receiving
 from tests.world import COUNCIL, HOUSING, NHS_NUMBER, TRUST, World, eventually
 
 pytestmark = pytest.mark.usefixtures("pipeline")
-
-
-@pytest.fixture
-def fast_retries(world: World) -> None:
-    world.rt.settings.delivery = DeliverySettings(
-        retry_first_seconds=0.05,
-        retry_max_seconds=0.2,
-        max_attempts=3,
-        poll_seconds=0.05,
-        push_timeout_seconds=2,
-    )
 
 
 @pytest.fixture
