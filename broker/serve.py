@@ -22,12 +22,14 @@ from broker.kafka.topics import ensure_topics
 from broker.pipeline.recovery import requeue_unfinished
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
+from broker.workers.heartbeat import first_beat, keep_beating, stopped_beating
 from broker.workers.supervisor import (
     Worker,
     readiness_probe,
     start_api_loops,
     start_workers,
     stop_workers,
+    supervise,
 )
 
 log = logging.getLogger("imb")
@@ -79,7 +81,12 @@ async def kafka_for(settings: Settings) -> AsyncIterator[str]:
 async def prepare(rt: Runtime, bootstrap: str) -> None:
     await check_schema(rt)
     kafka = rt.settings.kafka
-    await ensure_topics(bootstrap, kafka.pipeline_topics(), kafka.replication_factor)
+    await ensure_topics(
+        bootstrap,
+        kafka.pipeline_topics(),
+        kafka.replication_factor,
+        configs=kafka.topic_configs(),
+    )
     if rt.settings.uses_embedded_kafka:
         requeued = await requeue_unfinished(rt)
         if requeued:
@@ -169,11 +176,20 @@ async def run_worker(settings: Settings, worker: Worker) -> None:
         raise NotMigrated(f"the {worker} worker alone needs IMB_KAFKA_BOOTSTRAP_SERVERS")
     rt = build_runtime(settings)
     await check_schema(rt)
+    heartbeat = settings.workers.heartbeat_file
+    if heartbeat is not None:
+        first_beat(heartbeat)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     tasks = start_workers(rt, settings.kafka_bootstrap_servers or "", [worker], stop)
+    if heartbeat is not None:
+        tasks.append(
+            asyncio.create_task(supervise("heartbeat", lambda: keep_beating(heartbeat, stop), stop))
+        )
     await stop.wait()
     await stop_workers(tasks, stop)
+    if heartbeat is not None:
+        stopped_beating(heartbeat)
     await rt.close()

@@ -1,8 +1,17 @@
 """All configuration, from the environment (prefix IMB_, nested sections joined by __)."""
 
 from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broker.pipeline.lanes import URGENT_FIRST, Lane
@@ -15,12 +24,33 @@ class KafkaSettings(BaseModel):
     # Of the topics IMB creates itself: agencies' own topics as their channel first needs
     # them, and any pipeline topic still missing. 3 on a production cluster.
     replication_factor: int = Field(default=1, ge=1, le=10)
+    # Of the same topics: how many replicas must hold a record before an acks=all produce
+    # succeeds. 2 with replication 3 keeps writing through the loss of one broker and never
+    # acknowledges a record that only one broker holds. Unset: the cluster's default.
+    min_insync_replicas: int | None = Field(default=None, ge=1, le=10)
     router_group: str = "imb-router"
     dispatcher_group: str = "imb-dispatcher"
     # Some Kafka-protocol brokers hold a new group member for half the session timeout, so
     # tests and local runs may want it short; Apache Kafka's default of 10 s suits production.
     session_timeout_ms: int = Field(default=10000, ge=1000, le=300000)
     heartbeat_interval_ms: int = Field(default=3000, ge=100, le=60000)
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> "KafkaSettings":
+        if self.min_insync_replicas is not None and (
+            self.min_insync_replicas > self.replication_factor
+        ):
+            raise ValueError(
+                f"min_insync_replicas ({self.min_insync_replicas}) exceeds replication_factor "
+                f"({self.replication_factor}): Kafka would refuse every write"
+            )
+        return self
+
+    def topic_configs(self) -> dict[str, str]:
+        """The topic-level configuration of each topic IMB creates."""
+        if self.min_insync_replicas is None:
+            return {}
+        return {"min.insync.replicas": str(self.min_insync_replicas)}
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -72,6 +102,9 @@ class WorkerSettings(BaseModel):
     # Routine records are applied this many per transaction, and urgent work in the same
     # process goes between two slices: the most an urgent transaction waits for is one slice.
     routine_slice_size: int = Field(default=100, ge=1, le=10000)
+    # `imb worker` touches this file every few seconds while its event loop runs, so that an
+    # orchestrator without an HTTP port to ask can see it is alive (deploy/k8s probes its age).
+    heartbeat_file: Path | None = None
 
 
 class DeliverySettings(BaseModel):

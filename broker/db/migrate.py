@@ -7,11 +7,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from broker.db.engine import create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Any fixed number, the same in every IMB process: the PostgreSQL advisory lock under which one
+# migrator at a time reads the schema's revision and upgrades it. Without it, pods that start
+# together (deploy/k8s runs `imb migrate` before each one) would each try the same DDL.
+MIGRATION_LOCK = 0x494D42_4D4947  # "IMB" "MIG"
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -25,11 +30,19 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
+def _one_migrator_at_a_time(connection: Connection) -> None:
+    # Released when the migration's transaction ends. SQLite needs none: one process owns it.
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
 def _upgrade(connection: Connection, revision: str = "head") -> None:
+    _one_migrator_at_a_time(connection)
     command.upgrade(_config(connection), revision)
 
 
 def _downgrade(connection: Connection, revision: str) -> None:
+    _one_migrator_at_a_time(connection)
     command.downgrade(_config(connection), revision)
 
 

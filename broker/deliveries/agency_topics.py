@@ -64,7 +64,12 @@ class AgencyTopics:
         if topic in self._ready:
             return
         kafka = self._rt.settings.kafka
-        await ensure_topics(self._bootstrap, {topic: kafka.partitions}, kafka.replication_factor)
+        await ensure_topics(
+            self._bootstrap,
+            {topic: kafka.partitions},
+            kafka.replication_factor,
+            configs=kafka.topic_configs(),
+        )
         self._ready.add(topic)
 
 

@@ -29,9 +29,11 @@ async def ensure_topics(
     topics: Mapping[str, int],
     replication_factor: int = 1,
     *,
+    configs: Mapping[str, str] | None = None,
     connect_timeout: float = 30.0,
 ) -> None:
-    """Create each missing topic with its partition count; existing topics are left as they are.
+    """Create each missing topic with its partition count and topic-level `configs` (such as
+    min.insync.replicas); existing topics are left as they are.
 
     A broker still starting (e.g. beside us in compose) is retried for `connect_timeout`
     seconds. A topic that another process creates at the same moment counts as created.
@@ -42,7 +44,7 @@ async def ensure_topics(
         existing = await _partition_counts(admin, list(topics))
         missing = {name: count for name, count in topics.items() if name not in existing}
         if missing:
-            await _create(admin, missing, replication_factor)
+            await _create(admin, missing, replication_factor, configs or {})
         _warn_of_fewer_partitions(existing, topics)
     finally:
         await admin.close()
@@ -93,10 +95,18 @@ async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dic
 
 
 async def _create(
-    admin: AIOKafkaAdminClient, missing: Mapping[str, int], replication_factor: int
+    admin: AIOKafkaAdminClient,
+    missing: Mapping[str, int],
+    replication_factor: int,
+    configs: Mapping[str, str],
 ) -> None:
     new_topics = [
-        NewTopic(name, num_partitions=count, replication_factor=replication_factor)
+        NewTopic(
+            name,
+            num_partitions=count,
+            replication_factor=replication_factor,
+            topic_configs=dict(configs),
+        )
         for name, count in missing.items()
     ]
     # aiokafka reports per-topic refusals in the response instead of raising them.
