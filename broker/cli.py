@@ -4,7 +4,6 @@ import argparse
 import asyncio
 import getpass
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -47,6 +46,7 @@ EPILOG = """environment:
   IMB_DATABASE_URL              SQLAlchemy async URL (default SQLite under IMB_DATA_DIR)
   IMB_KAFKA_BOOTSTRAP_SERVERS   Kafka bootstrap servers (default: an embedded broker)
   IMB_PUBLIC_BASE_URL           where people reach the pages, for links in e-mails
+  IMB_LOG__FORMAT, __LEVEL      console (key=value, default) or json; INFO by default
   IMB_SMTP__HOST, __PORT, __SECURITY, __USERNAME, __PASSWORD, __FROM_ADDRESS
                                 escalation e-mail to duty teams (none without a host)
   IMB_AUTH__ALLOW_CLIENT_SECRET false in production: private_key_jwt or mutual TLS only
@@ -273,16 +273,8 @@ def _fail(message: str) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=Settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Alembic narrates every schema check and aiokafka every group join at INFO, and
-    # aiosqlite logs each statement's parameters at DEBUG; what an operator needs from them is
-    # a warning or worse, and no log may carry a parameter. httpx logs every request's full URL
-    # at INFO, and a webhook's URL may carry the receiver's token.
-    for chatty in ("alembic", "aiokafka", "aiosqlite", "httpx", "httpcore"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
+        configure_logging(Settings().log)
         _run(args)
     except ValidationError as exc:
         _fail(_one_line(exc))

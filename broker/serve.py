@@ -133,7 +133,11 @@ async def serve(
             create_app(rt),
             host=host,
             port=port,
+            # The broker's own handler renders uvicorn's lines (broker.logs), and the access
+            # line is IMB's (broker.api.access_log): uvicorn's would show the raw path.
+            log_config=None,
             log_level="warning",
+            access_log=False,
             server_header=False,
             # IMB reads forwarded headers itself, from its own trusted proxies only, and keeps
             # the connection's peer (broker.api.proxies).

@@ -208,6 +208,20 @@ class MetricsSettings(BaseModel):
     require_token: bool | None = None
 
 
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+LogLevel = Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)]
+
+
+class LogSettings(BaseModel):
+    # "console": one key=value line per event, for a terminal; "json": one JSON object per
+    # line, for a log collector.
+    format: Literal["console", "json"] = "console"
+    level: LogLevel = "INFO"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMB_", env_nested_delimiter="__", extra="ignore")
 
@@ -225,7 +239,9 @@ class Settings(BaseSettings):
     max_batch_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # A body must arrive whole within this: a slow or short one gets 408 and a closed connection.
     body_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
-    log_level: str = "INFO"
+    log: LogSettings = LogSettings()
+    # The older name of log.level (IMB_LOG_LEVEL), still read when log.level is not given.
+    log_level: LogLevel | None = None
     kafka: KafkaSettings = KafkaSettings()
     auth: AuthSettings = AuthSettings()
     workers: WorkerSettings = WorkerSettings()
@@ -241,6 +257,12 @@ class Settings(BaseSettings):
     # X-Forwarded-Proto and forwarded client certificate IMB believes.
     trusted_proxies: list[str] = ["127.0.0.1/32", "::1/128"]
     rate_limit: RateLimitSettings = RateLimitSettings()
+
+    @model_validator(mode="after")
+    def _older_log_level(self) -> "Settings":
+        if self.log_level is not None and "level" not in self.log.model_fields_set:
+            self.log = self.log.model_copy(update={"level": self.log_level})
+        return self
 
     @property
     def resolved_database_url(self) -> str:

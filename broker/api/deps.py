@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.api.access_log import remember_caller
 from broker.audit.log import Actor
 from broker.auth.certificates import check_binding
 from broker.auth.tokens import AccessClaims, InvalidToken
@@ -74,6 +75,7 @@ async def authenticate(request: Request, rt: RuntimeDep) -> Caller:
         await rt.client_status.check(rt.db, claims)
     except InvalidToken as exc:
         raise Unauthenticated(f"the access token is not valid: {exc}") from exc
+    remember_caller(request.scope, claims.client_id, claims.agency)
     limits = await rt.agency_limits.of(rt.db, claims.agency)
     await rt.limiter.charge(call_limit(request, limits), claims.client_id)
     return Caller(claims)

@@ -1,11 +1,14 @@
-"""Every response counted and given the headers that keep it out of caches and sniffers, and
-every unexpected error turned into a problem-details 500, as plain ASGI middleware (cheap)."""
+"""Every response counted, logged (`broker.api.access_log`) and given the headers that keep it
+out of caches and sniffers and name its request id, and every unexpected error turned into a
+problem-details 500, as plain ASGI middleware (cheap)."""
 
 import logging
+import time
 import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from broker.api.access_log import REQUEST_ID_HEADER, log_access, request_id_of, route_template
 from broker.api.problems import instance_of, problem
 from broker.metrics import Metrics
 
@@ -23,14 +26,15 @@ class ObserveResponses:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        began, request_id = time.perf_counter(), request_id_of(scope)
+        started, status = False, 500
 
         async def observed(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
-                started = True
-                self.metrics.http_requests.labels(scope["method"], str(message["status"])).inc()
-                message = {**message, "headers": _guarded(message, scope)}
+                started, status = True, message["status"]
+                self.metrics.http_requests.labels(scope["method"], str(status)).inc()
+                message = {**message, "headers": _guarded(message, scope, request_id)}
             await send(message)
 
         try:
@@ -40,10 +44,17 @@ class ObserveResponses:
             if started:
                 raise  # the status line has gone; only dropping the connection is left
             await _internal_error(scope, receive, observed)
+        finally:
+            log_access(scope, status, began, request_id)
 
 
-def _guarded(message: Message, scope: Scope) -> list[tuple[bytes, bytes]]:
-    headers = list(message.get("headers", []))
+def _guarded(message: Message, scope: Scope, request_id: str) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (name, value)
+        for name, value in message.get("headers", [])
+        if name.lower() != REQUEST_ID_HEADER
+    ]
+    headers.append((REQUEST_ID_HEADER, request_id.encode()))
     present = {name.lower() for name, _ in headers}
     if b"cache-control" not in present:
         # Responses may carry personal data: no cache along the way may keep them.
@@ -58,7 +69,7 @@ def _guarded(message: Message, scope: Scope) -> list[tuple[bytes, bytes]]:
 def _log_unexpected(scope: Scope, exc: Exception) -> None:
     # The route's template, never the path (which may hold an NHS number), and the exception's
     # type and frames, never its message (which may quote input or SQL parameters).
-    route = getattr(scope.get("route"), "path", "an unmatched route")
+    route = route_template(scope)
     frames = "".join(traceback.format_tb(exc.__traceback__))
     log.error("unexpected %s on %s %s\n%s", type(exc).__name__, scope["method"], route, frames)
 

@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.audit.log import Actor, AuditEvent, append
 from broker.audit.verify import Problem, VerifyReport, verify_chain
 from broker.db.models import AuditRecord
+from broker.logs import get_logger
 from broker.runtime import Runtime
 
+log = get_logger(__name__)
 __all__ = [
     "Verification",
     "last_verification",
@@ -65,7 +67,18 @@ async def run_verification(rt: Runtime, actor: Actor) -> VerifyReport:
         report = await verify_chain(session, rt.keys)
         record_verification(session, actor, rt.clock(), report)
         await session.commit()
+    _log_outcome(report)
     return report
+
+
+def _log_outcome(report: VerifyReport) -> None:
+    checked = {"records_checked": report.records_checked}
+    if report.ok:
+        log.info("audit.verified", **checked)
+        return
+    bad = report.first_bad
+    where = {"first_bad_seq": bad.seq, "problem": bad.problem} if bad else {}
+    log.error("audit.verification_failed", **checked, **where)
 
 
 def record_verification(

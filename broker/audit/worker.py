@@ -11,8 +11,10 @@ from broker.audit.chain import Chained, link_batch, lock_head, recent_floor
 from broker.audit.log import BROKER
 from broker.audit.verification import last_verification, run_verification
 from broker.audit.verify import VerifyReport
+from broker.logs import after_commit, get_logger
 from broker.runtime import Runtime
 
+log = get_logger(__name__)
 # How often the worker asks whether a scheduled verification is due, at most.
 VERIFY_CHECK_SECONDS = 60.0
 
@@ -40,6 +42,7 @@ async def chain_pending(rt: Runtime, *, sweep: bool = True) -> Chained:
                     keys.audit_signing_key, keys.audit_key_id, head.seq, head.hash, now
                 )
             )
+            after_commit(session, log, "audit.checkpointed", seq=head.seq, key_id=keys.audit_key_id)
         await session.commit()
     return chained
 

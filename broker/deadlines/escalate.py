@@ -14,9 +14,12 @@ from broker.db.models import Delivery, Message
 from broker.deadlines.repository import claim_step, coordinator_of
 from broker.deadlines.route import Breach, Route, progress_of
 from broker.escalations.service import open_escalation
+from broker.logs import after_commit, get_logger
 from broker.reports.non_delivery import report_non_delivery
 from broker.runtime import Runtime
 from schemas.vocabulary import EscalationStep
+
+log = get_logger(__name__)
 
 
 def route_started(delivery: Delivery) -> bool:
@@ -56,6 +59,7 @@ async def _run(
     step: EscalationStep,
 ) -> bool:
     """One step; False when it had nobody to go to."""
+    agency: str | None = None
     if step is EscalationStep.SENDER_REPORT:
         progress = progress_of(delivery)
         await report_non_delivery(session, rt, message, delivery, breach.kind, progress)
@@ -76,6 +80,17 @@ async def _run(
             deadline=breach.deadline,
         )
     rt.metrics.escalations_opened.labels(step.value).inc()
+    after_commit(
+        session,
+        log,
+        "delivery.escalated",
+        message_id=str(message.id),
+        delivery_id=str(delivery.id),
+        recipient=delivery.recipient_agency,
+        step=index,
+        route=step.value,
+        to_agency=message.sender_agency if step is EscalationStep.SENDER_REPORT else agency,
+    )
     return True
 
 

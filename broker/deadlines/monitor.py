@@ -21,8 +21,11 @@ from broker.deadlines.repository import (
     unacknowledged,
 )
 from broker.deadlines.route import Breach, latest_breach
+from broker.logs import after_commit, get_logger
 from broker.runtime import Runtime
 from schemas.vocabulary import BreachKind, DeliveryStatus
+
+log = get_logger(__name__)
 
 # Made available but not acknowledged in time: "expired" (docs/timeframes.md). A pending delivery
 # stays pending, so that the dispatcher still delivers it.
@@ -121,3 +124,13 @@ def _record_breach(
         },
     )
     rt.metrics.deadline_breaches.labels(breach.kind.value, message.type).inc()
+    after_commit(
+        session,
+        log,
+        "delivery.breached",
+        message_id=str(message.id),
+        delivery_id=str(delivery.id),
+        recipient=delivery.recipient_agency,
+        breach=breach.kind.value,
+        late_seconds=breach.late_seconds,
+    )

@@ -39,11 +39,13 @@ from broker.deliveries.inbox import (
     record_view,
     shown_content,
 )
+from broker.logs import after_commit, get_logger
 from broker.pipeline.lanes import Lane
 from broker.runtime import Runtime
 from schemas.channels import ChannelKind
 
 log = logging.getLogger(__name__)
+state_log = get_logger(__name__)
 PENDING, RECEIVED, DEAD_LETTERED, WITHDRAWN = "pending", "received", "dead_lettered", "withdrawn"
 PRODUCED = "produced"  # on the agency's own topic: Kafka cannot say when it is read
 PUSHED_BY = (ChannelKind.WEBHOOK.value, ChannelKind.KAFKA.value)
@@ -396,6 +398,7 @@ async def _record(
     elif answer.received:
         push.state = RECEIVED
         record_receipt(session, rt, BROKER, entry, channel=ChannelKind.WEBHOOK.value)
+        _log_push(session, "delivery.received", push, entry)
     elif answer.produced:
         push.state = PRODUCED  # received when the agency fetches or acknowledges it
     elif answer.status_code == 410:
@@ -411,8 +414,22 @@ async def _record(
             push.delivery_id,
             detail={"recipient": push.agency_code, "attempts": push.attempts},
         )
+        _log_push(session, "delivery.dead_lettered", push, entry)
     else:
         push.next_attempt_at = now + _backoff(rt, push.attempts)
+
+
+def _log_push(session: AsyncSession, what: str, push: WebhookPush, entry: InboxEntry) -> None:
+    after_commit(
+        session,
+        state_log,
+        what,
+        message_id=str(entry.message.id),
+        delivery_id=str(push.delivery_id),
+        recipient=push.agency_code,
+        channel=push.channel,
+        attempts=push.attempts,
+    )
 
 
 async def _receiver_gone(

@@ -20,6 +20,7 @@ from broker.crypto.envelope import message_ad, seal
 from broker.crypto.pseudonym import canonical_json, payload_digest
 from broker.db.models import Message
 from broker.errors import BrokerError, Conflict, FieldError, InvalidInput
+from broker.logs import after_commit, get_logger
 from broker.pipeline.lanes import Lane, lane_of
 from broker.pipeline.notices import announce
 from broker.pipeline.outbox import enqueue, event_record
@@ -29,6 +30,7 @@ from broker.subjects.repository import register_subjects
 from schemas.events import EventSubmission
 
 ACCEPTED = "accepted"
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,16 @@ def _store_message(
     lane = Lane(message.lane)
     topic = rt.settings.kafka.events_topic(lane)
     enqueue(session, lane, topic, pseudonym, event_record(message, content), now)
+    after_commit(
+        session,
+        log,
+        "event.accepted",
+        message_id=str(message_id),
+        event_type=event.type,
+        urgency=message.urgency,
+        agency=actor.agency,
+        client_id=actor.client,
+    )
     return message
 
 

@@ -16,8 +16,11 @@ from broker.audit.log import BROKER, AuditEvent, record
 from broker.db.bulk import RowsToInsert
 from broker.db.models import AuditRecord, Delivery, Message
 from broker.deliveries.available import made_available
+from broker.logs import after_commit, get_logger
 from broker.runtime import Runtime
 from schemas.vocabulary import DeliveryStatus
+
+log = get_logger(__name__)
 
 
 async def make_available(session: AsyncSession, rt: Runtime, delivery_ids: list[UUID]) -> None:
@@ -58,6 +61,15 @@ async def make_available(session: AsyncSession, rt: Runtime, delivery_ids: list[
             ),
         )
         rt.metrics.deliveries_delivered.inc()
+        after_commit(
+            session,
+            log,
+            "delivery.delivered",
+            message_id=str(message_id),
+            delivery_id=str(delivery_id),
+            recipient=recipient,
+            channel="inbox",
+        )
         rt.metrics.publish_to_inbox_seconds.observe(max((now - accepted_at).total_seconds(), 0.0))
     await audit.insert(session)
     in_order = sorted(found, key=lambda row: (row.received_at, str(row.id)))

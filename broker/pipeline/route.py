@@ -30,6 +30,7 @@ from broker.crypto.pseudonym import canonical_json
 from broker.db.bulk import RowsToInsert
 from broker.db.models import AgreementVersion, AuditRecord, Delivery, Message, OutboxEntry
 from broker.deliveries.minimise import minimised
+from broker.logs import after_commit, get_logger
 from broker.messages.submit import ACCEPTED
 from broker.overrides.service import open_override
 from broker.pipeline.lanes import Lane
@@ -48,6 +49,7 @@ from schemas.vocabulary import DecisionOutcome, DeliveryStatus, OverrideReason, 
 
 ROUTED = "routed"
 NO_RECIPIENTS = "no_recipients"
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -151,11 +153,22 @@ async def route_message(
     now = rt.clock()
     if not recipients:
         _record_unroutable(session, message, now)
+        after_commit(session, log, "event.unroutable", message_id=str(message.id))
         return Routed(message.id, 0, 0)
     decided = await decide_and_record(session, rt, message, recipients, reads, plan)
     message.status, message.routed_at = ROUTED, now
     permitted = sum(decision.permitted for _, decision in decided.values())
-    return Routed(message.id, permitted, len(decided) - permitted)
+    routed = Routed(message.id, permitted, len(decided) - permitted)
+    after_commit(
+        session,
+        log,
+        "event.routed",
+        message_id=str(message.id),
+        event_type=message.type,
+        deliveries=routed.permitted,
+        withheld=routed.withheld,
+    )
+    return routed
 
 
 async def decide_and_record(
@@ -185,6 +198,8 @@ async def decide_and_record(
             reads.rows, rt, message, recipient, decision, content, timing, in_plan, replay_of
         )
         decided[recipient] = (delivery_id, decision)
+        if not decision.permitted:
+            _log_withheld(session, message, delivery_id, recipient, decision)
         if decision.outcome is DecisionOutcome.PERMIT_OVERRIDE:
             # The review item refers to the delivery: its row goes in first.
             await reads.rows.insert(session)
@@ -328,6 +343,21 @@ def _create_delivery(
         topic = rt.settings.kafka.deliveries_topic(lane)
         rows.add(OutboxEntry, outbox_entry(lane, topic, recipient, record, now))
     return delivery_id
+
+
+def _log_withheld(
+    session: AsyncSession, message: Message, delivery_id: UUID, recipient: str, decision: Decision
+) -> None:
+    reason = decision.reason.value if decision.reason else None
+    after_commit(
+        session,
+        log,
+        "delivery.withheld",
+        message_id=str(message.id),
+        delivery_id=str(delivery_id),
+        recipient=recipient,
+        reason=reason,
+    )
 
 
 def _deadlines_detail(timing: Assigned | None) -> dict[str, Any]:

@@ -1,0 +1,98 @@
+"""What an operator sees in the logs: the format and level they chose, one look for every line."""
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+
+from broker.cli import main
+from broker.logs import configure_logging, get_logger
+from broker.settings import LogSettings, Settings
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("uvicorn.access").disabled = False
+    structlog.reset_defaults()
+
+
+def _lines(settings: LogSettings) -> list[str]:
+    out = io.StringIO()
+    configure_logging(settings, stream=out)
+    get_logger("imb.test").info("event.routed", message_id="m-1", deliveries=2, withheld=1)
+    logging.getLogger("uvicorn.error").warning("worker %s stopped", "w-1")
+    return out.getvalue().splitlines()
+
+
+def test_console_lines_are_key_value_for_ours_and_libraries_alike() -> None:
+    ours, library = _lines(LogSettings(format="console"))
+
+    assert "event.routed" in ours
+    assert "message_id=m-1" in ours and "deliveries=2" in ours and "withheld=1" in ours
+    assert "[info" in ours and "[imb.test]" in ours
+    assert "worker w-1 stopped" in library and "[warning" in library
+    assert "[uvicorn.error]" in library
+    assert not ours.startswith("{")
+
+
+def test_json_lines_each_parse_with_the_same_keys() -> None:
+    ours, library = (json.loads(line) for line in _lines(LogSettings(format="json")))
+
+    assert ours["event"] == "event.routed" and ours["message_id"] == "m-1"
+    assert ours["level"] == "info" and ours["logger"] == "imb.test"
+    assert library["event"] == "worker w-1 stopped" and library["level"] == "warning"
+    assert {"timestamp", "level", "logger", "event"} <= ours.keys() & library.keys()
+
+
+def test_lines_below_the_chosen_level_are_left_out() -> None:
+    lines = _lines(LogSettings(format="json", level="warning"))
+
+    assert [json.loads(line)["level"] for line in lines] == ["warning"]
+
+
+def test_uvicorns_own_access_line_is_silenced() -> None:
+    out = io.StringIO()
+    configure_logging(LogSettings(), stream=out)
+
+    logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET /v1/subjects/9434765919 HTTP/1.1"')
+
+    assert out.getvalue() == ""
+
+
+def test_the_older_log_level_name_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMB_LOG_LEVEL", "warning")
+
+    assert Settings().log.level == "WARNING"
+
+
+def test_the_nested_log_level_wins_over_the_older_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMB_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("IMB_LOG__LEVEL", "debug")
+
+    assert Settings().log.level == "DEBUG"
+
+
+def test_an_unknown_log_format_is_one_line_error_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "imb-data"
+    monkeypatch.setenv("IMB_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("IMB_DATABASE_URL", raising=False)
+    monkeypatch.setenv("IMB_LOG__FORMAT", "xml")
+
+    with pytest.raises(SystemExit) as exited:
+        main(["migrate"])
+
+    error = capsys.readouterr().err
+    assert exited.value.code == 1
+    assert error.startswith("imb: log.format:") and error.count("\n") == 1
+    assert not data_dir.exists()
