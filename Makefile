@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format unit bench profile schemas clean
+.PHONY: help run demo test lint format unit bench profile schemas clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## install, migrate and serve with embedded SQLite and Kafka on 127.0.0.1:8000
 	$(BIN)/imb migrate
 	$(BIN)/imb serve
+
+demo: $(STAMP) ## install, migrate and seed a fictional partnership with events (then `make run`)
+	$(BIN)/imb migrate
+	$(BIN)/imb demo
 
 # One worker per core, each taking a test file at a time; TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= auto
