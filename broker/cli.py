@@ -19,19 +19,30 @@ from broker.agencies.commands import (
     add_client_commands,
     channel_body,
     client_registration,
+    run_agency_reading,
     run_client,
     set_agency_channel,
     set_limits,
 )
+from broker.agencies.duty_team_commands import (
+    add_duty_team_commands,
+    duty_team_body,
+    run_duty_team,
+)
+from broker.agreements.commands import add_agreement_reading_commands, run_agreement_reading
 from broker.agreements.service import approve_agreement, create_agreement
 from broker.audit.commands import add_audit_commands, run_audit
 from broker.audit.log import Actor
+from broker.console import progress, wants_progress
 from broker.crypto import CryptoError
 from broker.db.migrate import upgrade_to_head
 from broker.deliveries.commands import add_dead_letter_commands, run_dead_letters
 from broker.errors import BrokerError, NotFound
+from broker.escalations.commands import add_escalation_commands, run_escalations
+from broker.logs import configure_logging
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
+from broker.timeframes.commands import add_timeframe_commands, read_timeframes, run_timeframes
 from broker.users.commands import add_user, add_user_commands, run_user
 from schemas.admin import AgencyRegistration, RateLimitsBody
 from schemas.agreements import AgreementApproval, AgreementBody
@@ -40,6 +51,7 @@ if TYPE_CHECKING:
     from broker.serve import TlsFiles
 
 OPERATOR = Actor(agency=None, client="imb-cli")
+PROGRESS_HELP = "show progress on standard error even when it is not a terminal"
 WORKERS = ["relay", "router", "dispatcher", "deadlines", "notifier", "chainer"]
 EPILOG = """environment:
   IMB_DATA_DIR                  keys, SQLite database and logs (default ./imb-data)
@@ -56,6 +68,13 @@ EPILOG = """environment:
                                 behind a TLS-terminating proxy: its client-certificate header
   IMB_METRICS__REQUIRE_TOKEN    /metrics needs metrics:read (default: unless on loopback)
 docs/security.md explains the security settings; README.md lists the rest.
+
+exit status:
+  0    done (`audit verify`: the chain is intact)
+  1    refused or failed: bad input (nothing written), verification failed, the database
+       or Kafka unreachable; one line on standard error says why
+  2    usage: an unknown command or option, or a required one missing
+  130  interrupted
 """
 
 
@@ -90,16 +109,28 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the API alone, where `imb worker` processes run the pipeline",
     )
-    commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.add_argument("--progress", action="store_true", help=PROGRESS_HELP)
     worker = commands.add_parser(
         "worker",
         help="run one worker alone (relay, router and dispatcher need external Kafka; "
         "the others only the database)",
     )
     worker.add_argument("name", choices=WORKERS)
+    demo = commands.add_parser(
+        "demo",
+        help="seed a fictional partnership with events (routed, withheld, overridden, "
+        "escalated) into an empty database, and print its log-ins and client secrets once",
+    )
+    demo.add_argument(
+        "--force", action="store_true", help="add a demo partnership beside existing agencies"
+    )
     add_agency_commands(commands)
     add_client_commands(commands)
     _agreement_commands(commands)
+    add_duty_team_commands(commands)
+    add_timeframe_commands(commands)
+    add_escalation_commands(commands)
     add_user_commands(commands)
     add_audit_commands(commands)
     add_dead_letter_commands(commands)
@@ -121,6 +152,7 @@ def _agreement_commands(commands: Any) -> None:
     approve.add_argument("--agency", required=True, help="the party agency signing off")
     approve.add_argument("--name", required=True, help="the person who signed for it")
     approve.add_argument("--role", required=True, help="their role, e.g. Caldicott Guardian")
+    add_agreement_reading_commands(agreement)
 
 
 async def _with_runtime(work: Callable[[Runtime], Awaitable[Any]]) -> Any:
@@ -220,13 +252,20 @@ def _run(args: argparse.Namespace) -> None:
     if args.command in ("serve", "worker"):
         _run_process(settings, args)
     elif args.command == "migrate":
-        asyncio.run(upgrade_to_head(settings.resolved_database_url))
+        with progress(wants_progress(args.progress), "bringing the schema up to date"):
+            asyncio.run(upgrade_to_head(settings.resolved_database_url))
         print(f"imb: database at {settings.resolved_database_url.split('@')[-1]} is up to date")
+    elif args.command == "demo":
+        from broker.demo.run import run_demo  # imports the workers, as `serve` does
+
+        asyncio.run(run_demo(settings, force=args.force))
     elif args.command == "user" and args.action == "add":
         password = _read_password()
         asyncio.run(_with_runtime(lambda rt: add_user(rt, args, password)))
     elif args.command == "user":
         asyncio.run(_with_runtime(lambda rt: run_user(rt, args)))
+    elif args.command == "agency" and args.action in ("list", "show"):
+        asyncio.run(_with_runtime(lambda rt: run_agency_reading(rt, args)))
     elif args.command == "agency" and args.action == "channel":
         channel = channel_body(args)  # bad input is refused before any connection is made
         asyncio.run(_with_runtime(lambda rt: set_agency_channel(rt, args, channel)))
@@ -240,12 +279,23 @@ def _run(args: argparse.Namespace) -> None:
         if args.action == "add":
             client_registration(args)  # bad input is refused before any connection is made
         asyncio.run(_with_runtime(lambda rt: run_client(rt, args)))
+    elif args.command == "duty-team":
+        if args.action == "set":
+            duty_team_body(args)  # bad input is refused before any connection is made
+        asyncio.run(_with_runtime(lambda rt: run_duty_team(rt, args)))
+    elif args.command == "timeframes":
+        policy = read_timeframes(args.file) if args.action == "set" else None
+        asyncio.run(_with_runtime(lambda rt: run_timeframes(rt, args, policy)))
+    elif args.command == "escalation":
+        asyncio.run(_with_runtime(lambda rt: run_escalations(rt, args)))
     elif args.command == "dead-letters":
         asyncio.run(_with_runtime(lambda rt: run_dead_letters(rt, args)))
     elif args.command == "audit":
         failure = asyncio.run(_with_runtime(lambda rt: run_audit(rt, args)))
         if failure:
             raise CliError(failure)
+    elif args.command == "agreement" and args.action in ("list", "show"):
+        asyncio.run(_with_runtime(lambda rt: run_agreement_reading(rt, args)))
     elif args.command == "agreement" and args.action == "add":
         agreement = _read_agreement(args.file)
         asyncio.run(_with_runtime(lambda rt: _add_agreement(rt, agreement)))

@@ -1,7 +1,7 @@
 """Sharing agreements as partners submit them (/v1/agreements): the terms of a
 version, a party's approval of it, and the reason for ending it."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -64,7 +64,11 @@ class AgreementBody(WireModel):
     data_items: dict[EventType, list[FieldPath]] | None = None
     effective_from: Instant
     effective_to: Instant | None = None
-    review_date: CalendarDate | None = None
+    review_date: CalendarDate | None = Field(
+        default=None,
+        description="when the parties will review the agreement: on or after the (UTC) date "
+        "of effective_from",
+    )
     retention_days: Annotated[int, Field(ge=1, le=36500)] | None = None
     timeframes: Annotated[list[AgreedTimeframe], Field(max_length=50)] | None = Field(
         default=None,
@@ -93,6 +97,20 @@ class AgreementBody(WireModel):
         ):
             raise ValueError("effective_to must be after effective_from")
         return effective_to
+
+    @field_validator("review_date")
+    @classmethod
+    def _reviewed_no_earlier_than_it_starts(
+        cls, review_date: date | None, info: ValidationInfo
+    ) -> date | None:
+        # A field validator, not a model validator, so that the error names review_date.
+        effective_from = info.data.get("effective_from")
+        if review_date is None or effective_from is None:
+            return review_date
+        starts = effective_from.astimezone(UTC).date()
+        if review_date < starts:
+            raise ValueError(f"review_date must not be before effective_from ({starts})")
+        return review_date
 
     @field_validator("effective_from")
     @classmethod

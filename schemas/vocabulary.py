@@ -172,6 +172,26 @@ class Scope(StrEnum):
     CHANNELS_MANAGE = "channels:manage"  # an agency choosing how its deliveries are pushed
     ADMIN = "admin"
 
+    @property
+    def allows(self) -> str:
+        """What a client holding the scope may do, as `imb client add --help` tells it."""
+        return _SCOPE_ALLOWS[self]
+
+
+_SCOPE_ALLOWS = {
+    Scope.EVENTS_PUBLISH: "publish events for its agency, read their delivery status, replay them",
+    Scope.INBOX_READ: "read its agency's inbox, escalations, dead letters and duty team",
+    Scope.INBOX_ACK: "acknowledge deliveries and close escalations in its agency's inbox",
+    Scope.AGREEMENTS_MANAGE: "propose, approve, revise and end its agency's sharing agreements; "
+    "review overrides",
+    Scope.CONSENT_MANAGE: "record consents, care teams and crisis plans for people it serves",
+    Scope.AUDIT_READ: "read its agency's audit trail, exports and timeliness report",
+    Scope.AUDIT_ALL: "with audit:read, every agency's audit trail (a regulator or auditor)",
+    Scope.METRICS_READ: "scrape /metrics (a monitoring system)",
+    Scope.CHANNELS_MANAGE: "choose how its agency's deliveries are pushed (webhook or Kafka)",
+    Scope.ADMIN: "administer: agencies, clients, timeframes, duty teams, any agreement",
+}
+
 
 class EscalationStep(StrEnum):
     """What happens, in order, when a delivery misses a deadline (docs/timeframes.md)."""

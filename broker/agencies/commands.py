@@ -1,4 +1,5 @@
-"""`imb agency add | limits | channel` and `imb client add | list | revoke | rotate-secret`."""
+"""`imb agency add | list | show | limits | channel` and
+`imb client add | list | show | revoke | rotate-secret`."""
 
 import argparse
 import json
@@ -7,14 +8,18 @@ from typing import Any
 
 from broker.agencies.channels import rotate_secret, set_channel
 from broker.agencies.clients import (
+    client_named,
     clients_of,
     register_client,
     revoke_client,
     rotate_client_secret,
 )
-from broker.agencies.service import register_agency
+from broker.agencies.duty_teams import duty_team_of
+from broker.agencies.service import agency_named, register_agency, registered_agencies
 from broker.audit.log import Actor
-from broker.errors import FieldError, InvalidInput
+from broker.console import show_record, show_rows
+from broker.db.models import Agency
+from broker.errors import FieldError, InvalidInput, NotFound
 from broker.ratelimits.agencies import set_agency_limits
 from broker.runtime import Runtime
 from schemas.admin import (
@@ -27,6 +32,7 @@ from schemas.channels import ChannelBody, ChannelKind
 from schemas.vocabulary import AgencyKind, Scope
 
 OPERATOR = Actor(agency=None, client="imb-cli")
+CLIENT_COLUMNS = ("client_id", "agency", "auth_method", "scopes", "created_at", "revoked_at")
 
 
 def add_agency_commands(commands: Any) -> None:
@@ -37,6 +43,11 @@ def add_agency_commands(commands: Any) -> None:
     add.add_argument("code", help="ODS-style code, e.g. RX4")
     add.add_argument("--name", required=True, help="the agency's name")
     add.add_argument("--kind", required=True, choices=[k.value for k in AgencyKind])
+    listing = agency.add_parser("list", help="every registered agency")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    show = agency.add_parser("show", help="one agency, its live clients and its duty team")
+    show.add_argument("code", help="the agency's code")
+    show.add_argument("--json", action="store_true", help="one JSON object")
     limits = agency.add_parser(
         "limits",
         help="set the rate limits on each of the agency's clients (omitted: the defaults)",
@@ -68,12 +79,14 @@ def add_client_commands(commands: Any) -> None:
         "add",
         help="create a client; prints {client_id, client_secret} once (no secret for a "
         "client with a key or a certificate)",
+        epilog=_scopes_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add.add_argument("--agency", required=True, help="the agency the client acts for")
     add.add_argument(
         "--scopes",
         required=True,
-        help="space-separated, from: " + " ".join(scope.value for scope in Scope),
+        help="space-separated scopes (listed below)",
     )
     proof = add.add_mutually_exclusive_group()
     proof.add_argument(
@@ -83,8 +96,12 @@ def add_client_commands(commands: Any) -> None:
     proof.add_argument(
         "--tls-subject", metavar="DN", help="tls_client_auth: its certificate's subject (RFC 4514)"
     )
-    listing = client.add_parser("list", help="every client, one JSON object a line")
+    listing = client.add_parser("list", help="every client, revoked ones too; never a secret")
     listing.add_argument("--agency", help="only this agency's")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    show = client.add_parser("show", help="one client; never a secret")
+    show.add_argument("client_id")
+    show.add_argument("--json", action="store_true", help="one JSON object")
     revoke = client.add_parser("revoke", help="revoke a client; its tokens stop working in 1 s")
     revoke.add_argument("client_id")
     rotate = client.add_parser(
@@ -100,6 +117,38 @@ async def add_agency(rt: Runtime, body: AgencyRegistration) -> None:
     print(json.dumps(body.model_dump(mode="json")))
 
 
+def _scopes_epilog() -> str:
+    width = max(len(scope.value) for scope in Scope)
+    return "scopes:\n" + "".join(f"  {scope.value:<{width}}  {scope.allows}\n" for scope in Scope)
+
+
+async def run_agency_reading(rt: Runtime, args: argparse.Namespace) -> None:
+    """`imb agency list` and `imb agency show CODE`."""
+    async with rt.db.unit_of_work() as session:
+        if args.action == "list":
+            agencies = [_agency_shown(a) for a in await registered_agencies(session)]
+            show_rows(agencies, ("code", "name", "kind", "created_at"), as_json=args.json)
+            return
+        shown = _agency_shown(await agency_named(session, args.code))
+        clients = await clients_of(session, args.code)
+        try:
+            team = await duty_team_of(session, args.code)
+            duty_team: dict[str, str] | None = {"name": team.name, "email": team.email}
+        except NotFound:
+            duty_team = None
+    live = [c.client_id for c in clients if c.revoked_at is None]
+    show_record({**shown, "clients": live, "duty_team": duty_team}, as_json=args.json)
+
+
+def _agency_shown(agency: Agency) -> dict[str, str]:
+    return {
+        "code": agency.code,
+        "name": agency.name,
+        "kind": agency.kind,
+        "created_at": agency.created_at.isoformat(),
+    }
+
+
 async def run_client(rt: Runtime, args: argparse.Namespace) -> None:
     async with rt.db.unit_of_work() as session:
         if args.action == "add":
@@ -108,8 +157,13 @@ async def run_client(rt: Runtime, args: argparse.Namespace) -> None:
             if issued.client_secret:
                 shown["client_secret"] = issued.client_secret
         elif args.action == "list":
-            for view in await clients_of(session, args.agency):
-                print(view.model_dump_json())
+            views = await clients_of(session, args.agency)
+            shown_all = [view.model_dump(mode="json") for view in views]
+            show_rows(shown_all, CLIENT_COLUMNS, as_json=args.json)
+            return
+        elif args.action == "show":
+            view = await client_named(session, args.client_id)
+            show_record(view.model_dump(mode="json"), as_json=args.json)
             return
         elif args.action == "revoke":
             shown = (await revoke_client(session, rt, OPERATOR, args.client_id)).model_dump(

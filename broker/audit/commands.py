@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from broker.audit import checkpoints
 from broker.audit.chain import canonical
@@ -17,11 +17,13 @@ from broker.audit.log import Actor
 from broker.audit.prune import PruneRefused, prune_before
 from broker.audit.verification import record_verification
 from broker.audit.verify import check_against, verify_chain
+from broker.console import progress, wants_progress
 from broker.crypto.keys import audit_key_id, rotate_audit_signing_key
-from broker.db.models import AuditCheckpoint
+from broker.db.models import AuditChainLink, AuditCheckpoint
 from broker.runtime import Runtime
 
 OPERATOR = Actor(agency=None, client="imb-cli")
+PROGRESS_HELP = "show progress on standard error even when it is not a terminal"
 
 
 def add_audit_commands(commands: Any) -> None:
@@ -31,14 +33,17 @@ def add_audit_commands(commands: Any) -> None:
     verify.add_argument(
         "--against", type=Path, help="also check against checkpoints exported earlier"
     )
+    verify.add_argument("--progress", action="store_true", help=PROGRESS_HELP)
     export = actions.add_parser(
         "export-checkpoints", help="the signed checkpoints and public key, as JSON lines"
     )
     export.add_argument("--out", type=Path, help="a file to write (default standard output)")
+    export.add_argument("--progress", action="store_true", help=PROGRESS_HELP)
     prune = actions.add_parser(
         "prune", help="delete records past retention, up to a checkpoint before DATE"
     )
     prune.add_argument("--before", required=True, type=date.fromisoformat, metavar="DATE")
+    prune.add_argument("--progress", action="store_true", help=PROGRESS_HELP)
     actions.add_parser(
         "rotate-signing-key",
         help="a new checkpoint signing key; the old public key is kept to verify older ones",
@@ -47,10 +52,12 @@ def add_audit_commands(commands: Any) -> None:
 
 async def run_audit(rt: Runtime, args: argparse.Namespace) -> str | None:
     """Does the action; returns a one-line failure for the operator, or None."""
+    shown = wants_progress(getattr(args, "progress", False))
     if args.action == "verify":
-        return await _verify(rt, args.against)
+        return await _verify(rt, args.against, shown)
     if args.action == "export-checkpoints":
-        lines = await _export(rt)
+        with progress(shown, "exporting signed checkpoints"):
+            lines = await _export(rt)
         if args.out is None:
             sys.stdout.write(lines)
         else:
@@ -64,23 +71,26 @@ async def run_audit(rt: Runtime, args: argparse.Namespace) -> str | None:
     before = datetime.combine(args.before, datetime.min.time(), tzinfo=UTC)
     async with rt.db.unit_of_work() as session:
         try:
-            pruned = await prune_before(
-                session, before, rt.clock(), rt.settings.audit.retention_days, OPERATOR
-            )
+            with progress(shown, f"pruning audit records before {args.before}"):
+                pruned = await prune_before(
+                    session, before, rt.clock(), rt.settings.audit.retention_days, OPERATOR
+                )
+                await session.commit()
         except PruneRefused as exc:
             return str(exc)
-        await session.commit()
     print(json.dumps({"pruned_records": pruned.records, "through_seq": pruned.through_seq}))
     return None
 
 
-async def _verify(rt: Runtime, against: Path | None) -> str | None:
+async def _verify(rt: Runtime, against: Path | None, shown: bool) -> str | None:
     try:
         exported = _read_export(against) if against else None
     except (ValueError, KeyError, TypeError) as exc:
         return f"{against}: not an export of audit checkpoints ({exc})"
     async with rt.db.unit_of_work() as session:
-        report = await verify_chain(session, rt.keys)
+        links = await session.scalar(select(func.count()).select_from(AuditChainLink)) or 0
+        with progress(shown, "verifying the audit chain", total=links) as checked:
+            report = await verify_chain(session, rt.keys, checked=checked)
         if exported is not None:
             public_keys, items = exported
             stored = {c.seq: c for c in (await session.scalars(select(AuditCheckpoint))).all()}

@@ -17,7 +17,7 @@ at checkpoints and never deletes them (see `broker.audit.prune`).
 `chain_status` is the cheap summary (head, last checkpoint, records not yet chained).
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -185,9 +185,14 @@ def _forget(session: AsyncSession, *rows: object) -> None:
 
 
 async def verify_chain(
-    session: AsyncSession, keys: KeyMaterial, *, batch: int = BATCH
+    session: AsyncSession,
+    keys: KeyMaterial,
+    *,
+    batch: int = BATCH,
+    checked: Callable[[int], None] = lambda links: None,
 ) -> VerifyReport:
     """The whole chain checked against its checkpoints and head; see the module docstring.
+    `checked` hears how many links have been checked after each batch, to show progress.
 
     Read-only: the caller's session is left as it was, apart from rows it loads.
     """
@@ -197,7 +202,7 @@ async def verify_chain(
     ).all()
     check_signatures(keys.audit_verify_keys, all_checkpoints, report)
     walk = _Walk({c.seq: c for c in all_checkpoints}, report)
-    after = 0
+    after, done = 0, 0
     while report.first_bad is None:
         rows = (
             await session.execute(
@@ -213,6 +218,8 @@ async def verify_chain(
             if report.first_bad is not None:
                 break
             _forget(session, link, record)
+        done += len(rows)
+        checked(done)
         if len(rows) < batch:
             break
         after = rows[-1][0].seq

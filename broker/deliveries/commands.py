@@ -7,17 +7,29 @@ import uuid
 from typing import Any
 
 from broker.agencies.commands import OPERATOR
+from broker.console import show_rows
 from broker.deliveries.dead_letters import dead_letters, redrive
 from broker.errors import FieldError, InvalidInput
 from broker.runtime import Runtime
+
+DEAD_LETTER_COLUMNS = (
+    "delivery_id",
+    "type",
+    "agency",
+    "state",
+    "attempts",
+    "last_status_code",
+    "dead_lettered_at",
+)
 
 
 def add_dead_letter_commands(commands: Any) -> None:
     dead = commands.add_parser(
         "dead-letters", help="webhook pushes that ran out of retries"
     ).add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = dead.add_parser("list", help="one JSON line per dead letter, newest first")
+    listing = dead.add_parser("list", help="dead letters, newest first")
     listing.add_argument("--agency", help="only this agency's")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
     again = dead.add_parser("redrive", help="push a dead letter again, with fresh retries")
     again.add_argument("delivery_id", help="the delivery's id")
 
@@ -25,8 +37,9 @@ def add_dead_letter_commands(commands: Any) -> None:
 async def run_dead_letters(rt: Runtime, args: argparse.Namespace) -> None:
     async with rt.db.unit_of_work() as session:
         if args.action == "list":
-            for letter in await dead_letters(session, args.agency):
-                print(letter.model_dump_json())
+            found = await dead_letters(session, args.agency)
+            letters = [letter.model_dump(mode="json") for letter in found]
+            show_rows(letters, DEAD_LETTER_COLUMNS, as_json=args.json)
             return
         at = await redrive(session, rt, OPERATOR, None, _delivery_id(args.delivery_id))
         await session.commit()

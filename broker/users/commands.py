@@ -5,12 +5,14 @@ import json
 from typing import Any
 
 from broker.audit.log import Actor
+from broker.console import show_rows
 from broker.runtime import Runtime
 from broker.users.repository import users_of
 from broker.users.roles import UserRole
 from broker.users.service import create_user, disable_user, enable_user, unlock_user
 
 OPERATOR = Actor(agency=None, client="imb-cli")
+USER_COLUMNS = ("username", "agency", "role", "created_at", "disabled_at")
 
 
 def add_user_commands(commands: Any) -> None:
@@ -24,8 +26,9 @@ def add_user_commands(commands: Any) -> None:
     add.add_argument("--agency", required=True, help="the agency the person works for")
     # Not `choices`: a bad role is a one-line error like every other bad input.
     add.add_argument("--role", required=True, metavar="|".join(UserRole), help="what they do")
-    listing = actions.add_parser("list", help="every person's log-in, one JSON object a line")
+    listing = actions.add_parser("list", help="every person's log-in")
     listing.add_argument("--agency", help="only this agency's")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
     disable = actions.add_parser(
         "disable", help="no more sign-ins, and the person's open sessions end at once"
     )
@@ -58,8 +61,8 @@ async def run_user(rt: Runtime, args: argparse.Namespace) -> None:
     """Every action but `add`, which needs a password first."""
     async with rt.db.unit_of_work() as session:
         if args.action == "list":
-            for user in await users_of(session, args.agency):
-                print(json.dumps(_shown(user)))
+            people = [_shown(user) for user in await users_of(session, args.agency)]
+            show_rows(people, USER_COLUMNS, as_json=args.json)
             return
         change = {"disable": disable_user, "enable": enable_user, "unlock": unlock_user}[
             args.action

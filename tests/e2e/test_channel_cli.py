@@ -74,4 +74,4 @@ def test_redriving_what_is_no_dead_letter_is_a_one_line_error(
     assert result.returncode != 0
     assert result.stderr.startswith("imb: ") and len(result.stderr.strip().splitlines()) == 1
     assert message in result.stderr
-    assert council.run("dead-letters", "list").stdout == ""
+    assert council.run("dead-letters", "list", "--json").stdout == ""

@@ -49,7 +49,10 @@ def test_revoking_and_rotating_from_the_command_line_bite_on_the_served_broker(
 
     installation.run("client", "revoke", revoked_id)
     rotated = json.loads(installation.run("client", "rotate-secret", rotated_id).stdout)
-    listed = [json.loads(line) for line in installation.run("client", "list").stdout.splitlines()]
+    listed = [
+        json.loads(line)
+        for line in installation.run("client", "list", "--json").stdout.splitlines()
+    ]
 
     _refused_within(served, doomed, 5.0)
     _refused_within(served, replaced, 5.0)
@@ -78,7 +81,9 @@ def test_disabling_a_person_ends_their_served_session(
         after = browser.get("/ig/agreements", follow_redirects=False)
 
     assert after.status_code == 303 and after.headers["location"] == "/login"
-    [person] = [json.loads(line) for line in installation.run("user", "list").stdout.splitlines()]
+    [person] = [
+        json.loads(line) for line in installation.run("user", "list", "--json").stdout.splitlines()
+    ]
     assert person["username"] == "ig.trust" and person["disabled_at"]
 
 

@@ -4,7 +4,6 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import select
 
 from broker.agencies.clients import (
     client_named,
@@ -13,9 +12,8 @@ from broker.agencies.clients import (
     revoke_client,
     rotate_client_secret,
 )
-from broker.agencies.service import register_agency
+from broker.agencies.service import register_agency, registered_agencies
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
-from broker.db.models import Agency
 from schemas.admin import AgencyRegistration, ClientPage, ClientRegistration, ClientView
 from schemas.common import AgencyCode
 from schemas.vocabulary import Scope
@@ -36,7 +34,7 @@ async def post_agency(
 
 @router.get("/v1/agencies")
 async def get_agencies(caller: Admin, session: SessionDep) -> dict[str, Any]:
-    agencies = await session.scalars(select(Agency).order_by(Agency.code))
+    agencies = await registered_agencies(session)
     return {"items": [{"code": a.code, "name": a.name, "kind": a.kind} for a in agencies]}
 
 
