@@ -174,6 +174,21 @@ class WebSettings(BaseModel):
     # for a plain-HTTP test server.
     cookie_secure: bool = True
     session_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    # The partnership's zone (an IANA name): the pages show every time in it, named.
+    time_zone: str = "Europe/London"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not a time zone IMB knows: {value!r} (e.g. Europe/London)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
 
 class RateLimitSettings(BaseModel):

@@ -7,6 +7,7 @@ An auditor sees what an agency client of their agency sees (the deliveries it se
 received, the trail of its own messages); an administrator sees every agency's.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from broker.messages.views import message_trail
 from broker.reports.timeliness import TimelinessRow, timeliness
 from broker.users.roles import UserRole
 from broker.users.service import SignedIn
+from broker.web import page_times, timeliness_chart
 from broker.web.audit_csv import export_csv, timeliness_csv
 from broker.web.deps import AuditorDep, FormDep
 from broker.web.pages import WebRoute
@@ -39,19 +41,12 @@ from schemas.instants import EARLIEST, LATEST, RANGE_TEXT
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 DEFAULT_DAYS = 7
 SEARCH_LIMIT = 100
-BAR_WIDTH = 300  # the chart's widest bar, a breach rate of 100 %
-BAR_HEIGHT = 20
 NOT_SEARCHED = "Not searched: an NHS number is 10 digits with a valid check digit"
 _NHS_NUMBER: TypeAdapter[str] = TypeAdapter(NhsNumber)
 _AGENCY: TypeAdapter[str] = TypeAdapter(AgencyCode)
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    y: int
-    width: int
-    rate: str
+_DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
+# A recorded timeframe ('PT15M', 'P3D') reads in words on the page, as every duration does.
+ISO_DURATION = re.compile(r"P(?=\d|T\d)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 
 
 @dataclass(frozen=True)
@@ -84,19 +79,6 @@ def period(start: date | None, end: date | None) -> Period:
             "The period ends before it starts", [FieldError(("query", "end"), "before 'from'")]
         )
     return Period(first, last)
-
-
-def chart(rows: list[TimelinessRow]) -> list[Bar]:
-    """One horizontal bar per agency and event type: its breach rate."""
-    return [
-        Bar(
-            label=f"{row.agency} · {row.event_type}",
-            y=index * (BAR_HEIGHT + 8),
-            width=round(BAR_WIDTH * (row.breach_rate or 0)),
-            rate="none" if row.breach_rate is None else f"{row.breach_rate:.0%}",
-        )
-        for index, row in enumerate(rows)
-    ]
 
 
 def _event(value: str) -> AuditEvent | None:
@@ -210,7 +192,6 @@ async def _page(
 ) -> Response:
     """The page with whatever the request asked for (`context`) filled in."""
     rows = await _timeliness_of(session, person, when)
-    bars = chart(rows)
     verified = await last_verification(session)
     for absent in (
         "event",
@@ -232,10 +213,8 @@ async def _page(
         start=when.first,
         end=when.last,
         rows=[row.as_dict() for row in rows],
-        bars=bars,
-        chart_height=len(bars) * (BAR_HEIGHT + 8),
-        bar_height=BAR_HEIGHT,
-        bar_width=BAR_WIDTH,
+        chart=timeliness_chart.chart(rows),
+        chart_summary=timeliness_chart.summary(rows),
         events=list(AuditEvent),
         chain=await chain_status(session),
         verified=verified,
@@ -323,6 +302,8 @@ def summary(detail: Any) -> str:
         )
     if isinstance(detail, list):
         return ", ".join(summary(item) for item in detail) or "none"
+    if isinstance(detail, str) and ISO_DURATION.fullmatch(detail):
+        return page_times.duration(_DURATION.validate_python(detail))
     return "none" if detail is None else str(detail)
 
 

@@ -1,20 +1,39 @@
 """How values from the use cases read on a page."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+
+from broker.web import page_times
 
 REVIEW_WARNING_DAYS = 30
 
 
 def when(value: str | datetime | date | None) -> str:
-    """'25 Nov 2026, 01:21 UTC' for an instant, '25 Nov 2026' for a day, '' for nothing."""
+    """An instant as `<time>` in the page's zone ('25 Nov 2026, 01:21 GMT', the UTC instant on
+    hover), a day as '25 Nov 2026', nothing as ''."""
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    value = page_times.parsed(value)
     if isinstance(value, datetime):
-        return value.strftime("%d %b %Y, %H:%M UTC")
+        return page_times.time_element(page_times.aware(value), page_times.PAGE_ZONE.get())
     return value.strftime("%d %b %Y")
+
+
+def clock(value: datetime) -> str:
+    """A time of day in the page's zone ('14:05:09 GMT'), with the UTC instant on hover."""
+    instant = page_times.aware(value)
+    zone = page_times.PAGE_ZONE.get()
+    return page_times.time_element(instant, zone, page_times.clock_time(instant, zone))
+
+
+def duration(value: Any) -> str:
+    """A report's duration ({"iso", "seconds"}, seconds or a timedelta) in words; a dash for
+    none."""
+    if isinstance(value, dict):
+        value = value.get("seconds")
+    if not isinstance(value, int | float | timedelta):
+        return "\N{EN DASH}"
+    return page_times.duration(value)
 
 
 def person(value: Any) -> str:

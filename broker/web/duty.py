@@ -29,7 +29,6 @@ from schemas.acks import Acknowledgement
 from schemas.escalations import EscalationAck
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-DEFAULT_ROLE = "Duty worker"
 TITLE = "Duty console"
 
 
@@ -67,7 +66,13 @@ async def acknowledge_escalation_form(
         )
         await acknowledge_escalation(session, rt, person.actor, escalation_id, ack)
 
-    return await _acknowledged(session, rt, person, act, f"/duty?escalation={escalation_id}")
+    return await _acknowledged(
+        session,
+        rt,
+        person,
+        act,
+        (f"escalation-{escalation_id}", f"/duty?escalation={escalation_id}"),
+    )
 
 
 @router.post("/duty/deliveries/{delivery_id}/ack")
@@ -85,7 +90,9 @@ async def acknowledge_delivery_form(
         )
         await acknowledge(session, rt, person.actor, delivery_id, ack)
 
-    return await _acknowledged(session, rt, person, act, f"/duty?delivery={delivery_id}")
+    return await _acknowledged(
+        session, rt, person, act, (f"delivery-{delivery_id}", f"/duty?delivery={delivery_id}")
+    )
 
 
 def _acknowledger(form: PostedForm) -> dict[str, str]:
@@ -97,16 +104,17 @@ async def _acknowledged(
     rt: Runtime,
     person: SignedIn,
     act: Callable[[], Awaitable[None]],
-    then: str,
+    item_and_then: tuple[str, str],
 ) -> Response:
     """Run one acknowledgement from a form: committed and back to the console with its flash
-    (`then`), or the console again saying why it was refused."""
+    (`then`), or the console again saying why it was refused, with that item's form open."""
+    item, then = item_and_then
     try:
         await act()
     except ValidationError as exc:
-        return await _refused(session, rt, person, invalid_input(NOT_ACKNOWLEDGED, exc))
+        return await _refused(session, rt, person, invalid_input(NOT_ACKNOWLEDGED, exc), item)
     except BrokerError as exc:
-        return await _refused(session, rt, person, exc)
+        return await _refused(session, rt, person, exc, item)
     await session.commit()
     return RedirectResponse(then, status_code=303)
 
@@ -115,12 +123,12 @@ NOT_ACKNOWLEDGED = "Not acknowledged"
 
 
 async def _refused(
-    session: AsyncSession, rt: Runtime, person: SignedIn, exc: BrokerError
+    session: AsyncSession, rt: Runtime, person: SignedIn, exc: BrokerError, item: str
 ) -> Response:
     """The console again, saying why, so the worker stays on their queue: a colleague may
     have closed the item a moment earlier (409), or a field was missing (422). Nothing is
     committed: the unit of work rolls back whatever the refused use case began."""
-    return await _page(session, rt, person, error=_reason(exc), status=exc.status)
+    return await _page(session, rt, person, error=_reason(exc), status=exc.status, opened=item)
 
 
 def _reason(exc: BrokerError) -> str:
@@ -140,8 +148,9 @@ async def _page(
     flash: str | None = None,
     error: str | None = None,
     status: int = 200,
+    opened: str | None = None,
 ) -> Response:
-    context = await _list_context(session, rt, person)
+    context = await _list_context(session, rt, person) | {"opened": opened}
     return render("duty.html", status=status, title=TITLE, flash=flash, error=error, **context)
 
 
@@ -153,7 +162,8 @@ async def _list_context(session: AsyncSession, rt: Runtime, person: SignedIn) ->
         "queue": queue,
         "now": now,
         "time_left": lambda deadline: duty_queue.time_left(deadline, now),
-        "default_role": DEFAULT_ROLE,
+        "zone": rt.settings.web.time_zone,
+        "opened": None,
     }
 
 

@@ -1,9 +1,10 @@
 """The duty console's script, served from /web/duty.js so that the CSP can stay 'self'.
 
 It polls /duty/items every two seconds and merges the answer into the list item by item: an
-item someone is filling in is never replaced under their fingers, items closed elsewhere go,
-new ones come in. Between polls it rewords every "12 min left" / "overdue by 4 min" from the
-server's clock (the browser's may be wrong), and it says on the page when updates stop.
+item someone is filling in, or whose acknowledgement form they opened, is never replaced
+under their fingers; items closed elsewhere go, new ones come in. Between polls it rewords
+every "12 min left" / "overdue by 4 min" from the server's clock (the browser's may be
+wrong), and it says on the page when updates stop.
 Polling rather than server-sent events: each poll is a short request like any other page, so
 nothing holds a connection or a database session open, and every process behind a load
 balancer can answer without a channel between them.
@@ -43,7 +44,19 @@ DUTY_SCRIPT = r"""
 
   function serverNow() { return Date.now() + clockOffset; }
 
-  function clockTime(at) { return new Date(at).toISOString().slice(11, 19) + " UTC"; }
+  // "14:05:09 GMT" in the partnership's zone, as the server words "as at".
+  function clockTime(at) {
+    var queue = document.getElementById("duty-queue");
+    var zone = queue && queue.getAttribute("data-zone");
+    try {
+      return new Intl.DateTimeFormat("en-GB", {
+        timeZone: zone || "UTC", hour: "2-digit", minute: "2-digit", second: "2-digit",
+        hourCycle: "h23", timeZoneName: "short"
+      }).format(new Date(at));
+    } catch (e) {
+      return new Date(at).toISOString().slice(11, 19) + " UTC";
+    }
+  }
 
   function tick() {
     var now = serverNow();
@@ -51,13 +64,15 @@ DUTY_SCRIPT = r"""
       var deadline = Date.parse(node.getAttribute("datetime"));
       if (isNaN(deadline)) { return; }
       node.textContent = timeLeft(deadline, now);
-      var item = node.closest(".duty-item");
+      var item = node.closest(".duty-alert, .duty-item");
       if (item) { item.classList.toggle("overdue", deadline <= now); }
     });
   }
 
+  // An opened acknowledgement form counts as in use, so a refresh never folds it away.
   function busy(item) {
-    return item.contains(document.activeElement) || item.hasAttribute("data-edited");
+    return item.contains(document.activeElement) || item.hasAttribute("data-edited") ||
+      item.querySelector("details[open]") !== null;
   }
 
   function mergeList(current, fresh) {

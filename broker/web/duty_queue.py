@@ -5,7 +5,7 @@ A triage list: event type, urgency, who and how late, never the payload or the N
 The content is read in the agency's own record system.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
@@ -50,8 +50,12 @@ class DutyItem:
     breach: str | None = None  # escalations only: delivery | acknowledgement
     recipient_name: str | None = None  # escalations only
     sender_duty_team: TeamContact | None = None  # escalations only: whom to call back
+    alert_id: UUID | None = None  # escalations only: the delivery it escalates
     named_lead: str | None = None  # coordinator steps: the agency's lead for the person
     escalated_as: tuple[str, ...] = ()  # deliveries only: this agency's open escalations
+    # Escalations only: the agency's own unacknowledged alert it escalates, shown inside the
+    # escalation rather than again in the list.
+    alert: "DutyItem | None" = None
 
     @property
     def key(self) -> str:
@@ -65,7 +69,8 @@ class DutyItem:
     def version(self) -> str:
         """Changes when the item reads differently (not as time passes), so a live page
         replaces it only then."""
-        return "|".join((self.delivery_status, *self.escalated_as))
+        inner = (self.alert.version,) if self.alert else ()
+        return "|".join((self.delivery_status, *self.escalated_as, *inner))
 
     @property
     def can_acknowledge(self) -> bool:
@@ -105,6 +110,21 @@ def most_urgent_first(items: list[DutyItem], now: datetime) -> list[DutyItem]:
     return sorted(items, key=rank)
 
 
+def each_alert_once(ordered: list[DutyItem]) -> list[DutyItem]:
+    """An escalated alert goes inside its most urgent escalation, so the worker meets it
+    once, with the reason it is late beside it; an alert whose escalation is another
+    agency's (or closed) stays in the list on its own."""
+    alerts = {item.id: item for item in ordered if item.kind == "delivery"}
+    nested: set[UUID] = set()
+    shown: list[DutyItem] = []
+    for item in ordered:
+        if item.kind == "escalation" and item.alert_id in alerts and item.alert_id not in nested:
+            nested.add(item.alert_id)
+            item = replace(item, alert=alerts[item.alert_id])
+        shown.append(item)
+    return [item for item in shown if item.kind == "escalation" or item.id not in nested]
+
+
 def time_left(deadline: datetime | None, now: datetime) -> str:
     """'12 min left' or 'overdue by 4 min'; seconds under a minute, hours beyond an hour.
     The page's script words it the same way as time passes."""
@@ -124,13 +144,14 @@ async def duty_queue(session: AsyncSession, agency: str, now: datetime) -> DutyQ
     for view in escalations:
         refs.setdefault(view.delivery.delivery_id, []).append(view.reference)
     deliveries = await unacknowledged_deliveries(session, agency)
-    items = [_escalation_item(view) for view in escalations] + [
+    alerts = [
         _delivery_item(delivery, message, sender, tuple(refs.get(delivery.id, ())))
         for delivery, message, sender in deliveries
     ]
+    items = [_escalation_item(view) for view in escalations] + alerts
     channel = await session.get(DeliveryChannel, agency)
     return DutyQueue(
-        items=most_urgent_first(items, now),
+        items=each_alert_once(most_urgent_first(items, now)),
         escalations=len(escalations),
         deliveries=len(deliveries),
         truncated=MOST_SHOWN in (len(escalations), len(deliveries)),
@@ -175,6 +196,7 @@ def _escalation_item(view: EscalationView) -> DutyItem:
         breach=view.breach.value,
         recipient_name=delivery.recipient_name,
         sender_duty_team=view.sender.duty_team,
+        alert_id=delivery.delivery_id,
         named_lead=f"{lead.named_lead} ({lead.role})" if lead else None,
     )
 

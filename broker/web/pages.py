@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from broker.errors import BrokerError, InvalidInput, NotFound
 from broker.users.roles import home_page
+from broker.web.page_times import PAGE_ZONE
 from broker.web.security import add_security_headers, clear_cookie, session_cookie
 from broker.web.templates import render
 
@@ -35,19 +36,27 @@ class WebRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page(request: Request) -> Response:
+            zone = PAGE_ZONE.set(request.app.state.runtime.settings.web.zone)
             try:
-                response = await handler(request)
-            except SignInRequired:
-                response = RedirectResponse("/login", status_code=303)
-                clear_cookie(response, request.app.state.runtime.settings.web, _cookie(request))
-            except BrokerError as exc:
-                response = error_page(request, exc)
-            except RequestValidationError:
-                # Every page parameter is in the path: one that does not parse names nothing.
-                response = error_page(request, NotFound(NOT_FOUND_MESSAGE))
-            return add_security_headers(response)
+                return add_security_headers(await _answer(handler, request))
+            finally:
+                PAGE_ZONE.reset(zone)
 
         return page
+
+
+async def _answer(handler: Handler, request: Request) -> Response:
+    try:
+        return await handler(request)
+    except SignInRequired:
+        response = RedirectResponse("/login", status_code=303)
+        clear_cookie(response, request.app.state.runtime.settings.web, _cookie(request))
+        return response
+    except BrokerError as exc:
+        return error_page(request, exc)
+    except RequestValidationError:
+        # Every page parameter is in the path: one that does not parse names nothing.
+        return error_page(request, NotFound(NOT_FOUND_MESSAGE))
 
 
 def _cookie(request: Request) -> str:

@@ -34,25 +34,40 @@ button { margin-top: .8rem; padding: .45rem 1.1rem; font: inherit; color: #fff;
   background: var(--accent); border: 0; cursor: pointer; }
 header button { margin: 0; background: transparent; border: 1px solid #fff; padding: .1rem .6rem; }
 .muted { color: var(--muted); }
+fieldset.choice { border: 0; padding: 0; margin: .6rem 0 0; }
+fieldset.choice legend { font-weight: 600; padding: 0; }
+fieldset.choice label { font-weight: normal; margin: .2rem 0; }
+figure.chart { margin: 1rem 0; }
+figure.chart svg { max-width: 100%; height: auto; background: #fff; }
+figure.chart figcaption { font-size: .9rem; margin-top: .3rem; }
+caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 .live { font-size: .9rem; color: var(--muted); }
 .live.stale { color: var(--bad); background: #fde8ea; padding: .3rem .6rem; font-weight: 600; }
-.duty-list { list-style: none; padding: 0; margin: 0; }
+.duty-list { list-style: none; padding: 0; margin: 0; font-size: .9rem; line-height: 1.35; }
 .duty-item { background: #fff; border: 1px solid var(--line); border-left: 6px solid var(--line);
-  padding: .4rem 1rem .8rem; margin: .6rem 0; }
+  padding: .15rem .8rem .2rem; margin: .25rem 0; }
 .duty-item.overdue { border-left-color: var(--bad); }
 .duty-item.escalation { background: #fffafa; }
 .duty-item.arrived { animation: arrived 4s ease-out; }
 @keyframes arrived { from { background: var(--warn-bg); } }
-.duty-head { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: baseline;
-  margin: .3rem 0; }
+.duty-head { display: flex; flex-wrap: wrap; gap: 0 .8rem; align-items: baseline; margin: 0; }
 .duty-head .tag { text-transform: uppercase; font-size: .8rem; letter-spacing: .04em; }
-.duty-item.escalation .tag { color: var(--bad); font-weight: 600; }
+.duty-item.escalation > .duty-head .tag { color: var(--bad); font-weight: 600; }
 .duty-head .urgency { font-weight: 600; }
+.duty-head abbr { text-decoration: none; }
 .duty-item.emergency .urgency { color: var(--bad); }
 .countdown { margin-left: auto; font-weight: 600; }
-.duty-item.overdue .countdown { color: var(--bad); }
-.duty-item dl { margin: .3rem 0; }
-.duty-ack { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: flex-end; }
+.overdue > .duty-head .countdown, .duty-alert.overdue > .countdown { color: var(--bad); }
+.duty-row { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: baseline; }
+.duty-facts { display: flex; flex-wrap: wrap; gap: 0 .4rem; margin: 0; flex: 1 1 30rem; }
+.duty-facts dt::after { content: ":"; }
+.duty-facts dd + dt::before { content: "·"; margin-right: .4rem; color: var(--muted); }
+.duty-alert { border-top: 1px dashed var(--line); margin-top: .15rem; }
+.duty-alert .countdown { margin-left: 0; }
+.duty-ack-fold summary { cursor: pointer; color: var(--accent); font-weight: 600; }
+.duty-ack-fold[open] { flex-basis: 100%; }
+.duty-ack { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: flex-end;
+  padding-bottom: .4rem; }
 .duty-ack label { margin-top: .3rem; font-size: .85rem; }
 .duty-ack .wide { flex: 1 1 16rem; }
 .duty-ack textarea { min-height: 2.4rem; }

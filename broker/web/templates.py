@@ -18,6 +18,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = display.when
+    env.filters["clock"] = display.clock
+    env.filters["duration"] = display.duration
     env.filters["person"] = display.person
     return env
 

@@ -3,6 +3,7 @@ report and its chart, searches the audit records for a message and opens its tra
 the audit chain and traces the subject."""
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.screenshots import VIEWPORT, screenshot
 from tests.e2e.processes import ImbInstallation, ServingImb, json_of
 from tests.world import CARE_TEAM, COUNCIL, HOUSING, NHS_NUMBER, TRUST, agreement_body, risk_event
 
@@ -52,6 +54,21 @@ def _report_appears(page: Page, serving: ServingImb) -> None:
         page.reload()
 
 
+def _chart_reads_without_its_colours(page: Page) -> None:
+    """A title, named axes, a visible bar even at 0 %, and the same in words."""
+    chart = page.locator("figure.chart")
+    expect(chart.locator("svg")).to_have_attribute("aria-describedby", "chart-summary")
+    expect(chart.locator("text.chart-title")).to_contain_text("Deadline breach rate")
+    expect(chart.locator("text.axis-name")).to_contain_text("Breach rate")
+    expect(chart).to_contain_text("Agency · event type")
+    expect(chart.locator("text.rate")).to_have_text(["0 %"])
+    bar = chart.locator("rect.bar").bounding_box()
+    assert bar is not None and bar["width"] >= 2 and bar["height"] >= 10
+    expect(page.locator("#chart-summary")).to_contain_text(
+        f"{HOUSING} · risk.changed: 0 % of 1 permitted delivery breached a deadline"
+    )
+
+
 def test_auditor_reads_the_report_traces_a_message_verifies_the_chain_and_traces_a_subject(
     trust_api: httpx.Client, serving: ServingImb
 ) -> None:
@@ -59,7 +76,7 @@ def test_auditor_reads_the_report_traces_a_message_verifies_the_chain_and_traces
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(base_url=serving.base_url)
+            page = browser.new_page(base_url=serving.base_url, viewport=VIEWPORT)
             page.goto("/login")
             page.get_by_label("Username").fill(AUDITOR)
             page.get_by_label("Password").fill(AUDITOR_PASSWORD)
@@ -69,7 +86,10 @@ def test_auditor_reads_the_report_traces_a_message_verifies_the_chain_and_traces
 
             row = page.locator("#timeliness tbody tr").filter(has_text=HOUSING)
             expect(row).to_contain_text("risk.changed")
-            expect(page.locator("svg rect")).to_have_count(1)
+            expect(row).to_contain_text(re.compile("(\\d+(\\.\\d)? s|\N{EN DASH}) / "))
+            expect(row).not_to_contain_text("PT")
+            _chart_reads_without_its_colours(page)
+            screenshot(page, "audit-timeliness-report")
             expect(page.locator("#chain")).to_contain_text("Last signed checkpoint")
 
             page.get_by_label("Event", exact=True).select_option("event.received")
@@ -77,7 +97,9 @@ def test_auditor_reads_the_report_traces_a_message_verifies_the_chain_and_traces
             page.get_by_role("link", name=f"Trace {message_id}").click()
             expect(page.locator("#trace")).to_contain_text("event.received")
             expect(page.locator("#trace")).to_contain_text("delivery.decided")
+            expect(page.locator("#trace time").first).to_have_text(re.compile(r"(GMT|BST)$"))
             assert NHS_NUMBER not in page.content()
+            screenshot(page, "audit-message-trace")
 
             page.get_by_role("button", name="Verify now").click()
             expect(page.get_by_role("status")).to_contain_text("Audit chain intact")
@@ -88,5 +110,6 @@ def test_auditor_reads_the_report_traces_a_message_verifies_the_chain_and_traces
             expect(page.locator("#subject")).to_contain_text(HOUSING)
             expect(page.locator("#subject")).to_contain_text(message_id)
             assert page.content().count(NHS_NUMBER) == 1  # only in the field it was typed in
+            screenshot(page, "audit-subject-trace")
         finally:
             browser.close()

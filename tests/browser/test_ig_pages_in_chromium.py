@@ -1,4 +1,5 @@
-"""An IG lead in a real browser: signs in, approves an agreement, reviews an override."""
+"""An IG lead in a real browser: signs in, approves an agreement (its form after the terms,
+nothing filled in for them), reviews an override (no outcome chosen for them)."""
 
 import json
 import re
@@ -10,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, IG_PASSWORD, IG_USER
+from tests.browser.screenshots import VIEWPORT, screenshot
 from tests.e2e.processes import ImbInstallation, ServingImb, json_of
 from tests.world import (
     HOUSING,
@@ -79,10 +81,12 @@ def _send_alert_against_a_refusal(server: ServingImb, auth: dict[str, str]) -> s
 def _sign_in(page: Page) -> None:
     page.goto("/ig/agreements")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    screenshot(page, "login")
     page.get_by_label("Username").fill(IG_USER)
     page.get_by_label("Password").fill(IG_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Sharing agreements")).to_be_visible()
+    screenshot(page, "ig-agreements")
 
 
 def _approve(page: Page) -> None:
@@ -90,8 +94,16 @@ def _approve(page: Page) -> None:
     expect(row).to_contain_text("Awaiting RX4")
     page.get_by_role("link", name=TITLE).click()
     expect(page.get_by_text("Awaiting approval by RX4")).to_be_visible()
-    expect(page.get_by_label("Approver's name")).to_have_value(IG_USER)
+    expect(page.get_by_label("Approver's name")).to_have_value("")
+    expect(page.get_by_label("Approver's role")).to_have_value("")
+    terms = page.get_by_role("heading", name="Terms", exact=True).bounding_box()
+    form = page.get_by_role("heading", name="Approve these terms for RX4").bounding_box()
+    assert terms is not None and form is not None and terms["y"] < form["y"]
+    expect(page.locator("time").first).to_have_attribute("title", re.compile(r" UTC$"))
+    expect(page.locator("time").first).to_have_text(re.compile(r"\d\d:\d\d (GMT|BST)$"))
+    screenshot(page, "ig-agreement-detail")
     page.get_by_label("Approver's name").fill("Jo Bloggs")
+    page.get_by_label("Approver's role").fill("IG lead")
     page.get_by_role("button", name="Approve", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Your agency's approval has been recorded.")
     expect(page.get_by_text("Version 1 · active")).to_be_visible()
@@ -122,7 +134,11 @@ def _review(page: Page) -> None:
     expect(item).to_contain_text("RX4 → HOU01")
     expect(item).to_contain_text("safeguarding adult at risk")
     expect(item).to_contain_text(OVERRIDE["authorised_by"])
-    item.get_by_label("Outcome").select_option("upheld")
+    expect(item.get_by_role("radio", checked=True)).to_have_count(0)
+    expect(item.get_by_label("Reviewer's name")).to_have_value("")
+    screenshot(page, "ig-overrides")
+    item.get_by_role("radio", name=re.compile("^Upheld")).check()
+    item.get_by_label("Reviewer's name").fill("Jo Bloggs")
     item.get_by_label("Review note").fill("Proportionate: a risk of serious harm to others.")
     item.get_by_role("button", name="Record review").click()
     expect(page.get_by_role("status")).to_contain_text("The review has been recorded")
@@ -137,7 +153,7 @@ def test_ig_lead_approves_an_agreement_and_reviews_an_override(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(base_url=serving.base_url)
+            page = browser.new_page(base_url=serving.base_url, viewport=VIEWPORT)
             _sign_in(page)
             _approve(page)
             message_id = _send_alert_against_a_refusal(serving, auth)

@@ -72,7 +72,7 @@ async def test_review_date_within_30_days_is_flagged(
     assert "review due in 10 days" in text
 
 
-async def test_detail_shows_terms_and_an_approve_form_for_the_viewers_agency(
+async def test_detail_shows_terms_then_an_empty_approve_form_for_the_viewers_agency(
     world: World, browser: httpx.AsyncClient
 ) -> None:
     agreement_id = await _proposed(world, [TRUST, COUNCIL], retention_days=365)
@@ -88,11 +88,14 @@ async def test_detail_shows_terms_and_an_approve_form_for_the_viewers_agency(
         "public_task",
         "health_social_care",
         "365 days",
-        "Approve for RX4",
+        "Approve these terms for RX4",
         "not yet approved",
     ):
         assert shown in text
-    assert f'value="{IG_LEAD}"' in page.text  # the approver's name defaults to the username
+    # The approval is the approver's own act: nothing is filled in for them, and the form
+    # comes after the terms it approves.
+    assert f'value="{IG_LEAD}"' not in page.text and 'value="IG lead"' not in page.text
+    assert text.index("Retention") < text.index("Approve these terms for RX4")
 
 
 async def test_approve_form_records_the_named_approval_and_says_so(

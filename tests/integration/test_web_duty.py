@@ -157,9 +157,11 @@ async def test_duty_worker_sees_the_agencys_items_most_urgent_first_and_no_other
     assert "overdue by 4 min" in text
     assert "Sender's duty team Crisis line · crisis.line@riverside.nhs.test" in text
     # A crisis at immediate risk is acknowledged within ten minutes.
-    assert re.search(r"crisis\.occurred emergency (9|10) min left", text), text
-    assert re.search(r"risk\.changed urgent (59 min|1 h) left", text), text
-    keys = f"escalation-{queue.escalation}", f"delivery-{queue.crisis}", f"delivery-{queue.risk}"
+    assert re.search(r"crisis\.occurred emergency From RX4 [^·]* (9|10) min left", text), text
+    # The escalated risk alert is shown once, inside its escalation, with its own time left.
+    assert re.search(r"The alert delivered, acknowledge by [^·]* (59 min|1 h) left", text), text
+    assert page.text.count(f'id="delivery-{queue.risk}"') == 1
+    keys = f"escalation-{queue.escalation}", f"delivery-{queue.risk}", f"delivery-{queue.crisis}"
     positions = _order(page, *keys)
     assert positions == sorted(positions)
     assert queue.council_reference not in page.text

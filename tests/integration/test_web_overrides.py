@@ -8,8 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from broker.db.models import Override
+from broker.db.models import AuditRecord, Override
 from broker.runtime import Runtime
+from tests.rows import row_counts
 from tests.web import add_person, post_form, sign_in, visible_text, web_client
 from tests.world import (
     GP,
@@ -122,3 +123,26 @@ async def test_an_agency_not_involved_neither_sees_nor_reviews_the_override(
     assert "No overrides are waiting for review" in queue
     assert response.status_code == 404
     assert (await _status(runtime, override_id))["status"] == "open"
+
+
+async def test_the_review_form_chooses_nothing_and_a_review_without_an_outcome_writes_nothing(
+    world: World, runtime: Runtime, browser: httpx.AsyncClient
+) -> None:
+    override_id = await _override_to_housing(world, runtime)
+    await sign_in(browser, HOUSING_LEAD)
+    before = await row_counts(runtime, AuditRecord)
+
+    queue = await browser.get("/ig/overrides")
+    unchosen = {key: value for key, value in REVIEW.items() if key != "outcome"}
+    refused = await post_form(
+        browser, f"/ig/overrides/{override_id}/review", unchosen, token_from="/ig/overrides"
+    )
+
+    assert "checked" not in queue.text and "selected" not in queue.text
+    assert f'value="{HOUSING_LEAD}"' not in queue.text  # the reviewer names themselves
+    assert refused.status_code == 422
+    assert "The review was not recorded: form.outcome: choose upheld or not upheld" in (
+        visible_text(refused)
+    )
+    assert (await _status(runtime, override_id))["status"] == "open"
+    assert await row_counts(runtime, AuditRecord) == before

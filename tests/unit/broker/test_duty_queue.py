@@ -1,11 +1,12 @@
 """How the duty console words time left and orders its items."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 
-from broker.web.duty_queue import DutyItem, most_urgent_first, time_left
+from broker.web.duty_queue import DutyItem, each_alert_once, most_urgent_first, time_left
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
@@ -66,3 +67,18 @@ def test_the_urgent_lane_comes_before_an_older_routine_breach() -> None:
     ordered = most_urgent_first([routine_breach, routine_crisis, urgent_risk], NOW)
 
     assert ordered == [urgent_risk, routine_crisis, routine_breach]
+
+
+def test_an_escalated_alert_is_shown_once_inside_its_escalation() -> None:
+    alert = _item("delivery", "emergency", NOW - timedelta(minutes=1))
+    other_alert = _item("delivery", "urgent", NOW + timedelta(minutes=5))
+    escalation = replace(
+        _item("escalation", "emergency", NOW - timedelta(minutes=1)), alert_id=alert.id
+    )
+    elsewhere = replace(_item("escalation", "urgent", NOW), alert_id=uuid4())
+
+    shown = each_alert_once([escalation, alert, elsewhere, other_alert])
+
+    assert [item.id for item in shown] == [escalation.id, elsewhere.id, other_alert.id]
+    assert shown[0].alert == alert
+    assert shown[1].alert is None
