@@ -17,11 +17,13 @@ from broker.api.routes import (
     crisis_plans,
     dead_letters,
     decisions,
+    docs,
     duty_teams,
     escalations,
     events,
     health,
     inbox,
+    index,
     oauth,
     overrides,
     reports,
@@ -47,6 +49,9 @@ def create_app(rt: Runtime) -> FastAPI:
         title="IMB — Interagency Messaging Broker",
         version="1.0.0",
         description=DESCRIPTION,
+        # Served by broker.api.routes.docs instead, with no asset from another host.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = rt
     app.state.group_commit = GroupCommit(rt)
@@ -72,9 +77,12 @@ def create_app(rt: Runtime) -> FastAPI:
         channels,
         dead_letters,
         health,
+        index,
+        docs,
         web,
     ):
         app.include_router(module.router)
+    app.mount(docs.ASSETS, docs.assets(), name="docs-assets")
 
     app.add_middleware(
         BodyLimit,

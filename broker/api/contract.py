@@ -16,6 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from broker.api.examples import Example, request_examples
 from schemas.vocabulary import Scope
 
 PROBLEM_JSON = "application/problem+json"
@@ -110,13 +111,16 @@ def _complete(document: dict[str, Any], app: FastAPI) -> None:
         {"Problem": PROBLEM, "OAuthError": OAUTH_ERROR, "Token": TOKEN}
     )
     components["securitySchemes"] = SECURITY_SCHEMES
+    examples = request_examples()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         path = context.path_format or route.path_format
         for method in context.methods or ():
-            _describe(document["paths"][path][method.lower()], route, path, method)
+            operation = document["paths"][path][method.lower()]
+            _describe(operation, route, path, method)
+            _exemplify(operation, examples.get((method, path), {}))
 
 
 def _describe(operation: dict[str, Any], route: APIRoute, path: str, method: str) -> None:
@@ -134,6 +138,16 @@ def _describe(operation: dict[str, Any], route: APIRoute, path: str, method: str
         statuses = {408, 413, 429, 500}
     for status in sorted(statuses):
         responses[str(status)] = _problem(status)
+
+
+def _exemplify(operation: dict[str, Any], examples: dict[str, Example]) -> None:
+    """Examples beside each of the body's media types (a copy: the token endpoint's body is
+    a module constant)."""
+    body = operation.get("requestBody")
+    if body is None or not examples:
+        return
+    content = {media: {**spec, "examples": examples} for media, spec in body["content"].items()}
+    operation["requestBody"] = {**body, "content": content}
 
 
 def _token_endpoint(operation: dict[str, Any]) -> None:

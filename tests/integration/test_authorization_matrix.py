@@ -196,11 +196,12 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/dead-letters/{delivery_id}/redrive"): Probe(
         404, "/v1/dead-letters/{delivery}/redrive", {}
     ),
+    ("GET", "/"): Probe(200),
     ("GET", "/healthz"): Probe(200),
     ("GET", "/readyz"): Probe(503),  # no Kafka in this process: says so, and nothing more
     ("GET", "/metrics"): Probe(403),
 }
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/oauth/token")}
+PUBLIC = {("GET", "/"), ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/oauth/token")}
 
 
 def _operations(spec: dict[str, Any]) -> dict[tuple[str, str], set[str] | None]:
@@ -256,7 +257,7 @@ async def test_without_a_token_every_operation_but_the_public_ones_is_401(
         if scopes is not None:
             assert answers[(method, template)] == 401, (method, template)
     assert answers[("GET", "/healthz")] == 200
-    assert answers[("POST", "/oauth/token")] == 401
+    assert answers[("POST", "/oauth/token")] == 400  # a JSON body: it must be a form
     assert await snapshot(world) == before
 
 

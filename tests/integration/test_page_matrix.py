@@ -48,6 +48,9 @@ PAGES: dict[tuple[str, str], Page] = {
     ("POST", "/logout"): Page(None, 303),
     ("GET", "/web/style.css"): Page(None, 200),
     ("GET", "/web/duty.js"): Page(None, 200),
+    ("GET", "/docs"): Page(None, 200),
+    ("GET", "/docs/swagger-init.js"): Page(None, 200),
+    ("GET", "/redoc"): Page(None, 200),
     ("GET", "/ig/agreements"): Page(IG, 200),
     ("GET", "/ig/agreements/{agreement_id}"): Page(IG, 404, "/ig/agreements/{agreement}"),
     ("POST", "/ig/agreements/{agreement_id}/approve"): Page(

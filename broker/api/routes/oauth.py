@@ -29,9 +29,14 @@ from broker.ratelimits.policies import client_address, token_limits
 router = APIRouter(tags=["auth"])
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 TOKEN_PATH = "/oauth/token"  # noqa: S105 (a path, not a secret)
+FORM = "application/x-www-form-urlencoded"
 
 
-def _form(body: bytes) -> dict[str, str]:
+def _form(content_type: str, body: bytes) -> dict[str, str]:
+    # RFC 6749 §4.4.2: the request is form-encoded. A JSON body would otherwise read as a
+    # form naming no client, and be refused as invalid_client, which misleads its author.
+    if body and content_type.split(";")[0].strip().lower() != FORM:
+        raise ClientAuthFailed(f"the body must be form-encoded ({FORM})", "invalid_request", 400)
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     if any(len(values) > 1 for values in fields.values()):
         raise ClientAuthFailed("parameters must not repeat", "invalid_request", 400)
@@ -91,9 +96,7 @@ _FIELDS = {
 TOKEN_REQUEST = {
     "required": True,
     "content": {
-        "application/x-www-form-urlencoded": {
-            "schema": {"type": "object", "required": ["grant_type"], "properties": _FIELDS}
-        }
+        FORM: {"schema": {"type": "object", "required": ["grant_type"], "properties": _FIELDS}}
     },
 }
 
@@ -117,7 +120,7 @@ async def issue_token(request: Request, rt: RuntimeDep, session: SessionDep) -> 
     await rt.limiter.charge(per_address, address)
     authorization = request.headers.get("authorization", "")
     try:
-        form = _form(await request.body())
+        form = _form(request.headers.get("content-type", ""), await request.body())
         # Counted per claimed client *and* address: a partner that knows another agency's
         # client id cannot use it up from its own address and lock that client out.
         await rt.limiter.charge(per_client, claimed_client_id(form, authorization), address)
