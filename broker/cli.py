@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from uuid import UUID
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from broker.agencies.commands import (
@@ -35,7 +36,8 @@ from broker.audit.commands import add_audit_commands, run_audit
 from broker.audit.log import Actor
 from broker.console import progress, wants_progress
 from broker.crypto import CryptoError
-from broker.db.migrate import upgrade_to_head
+from broker.db.engine import is_sqlite
+from broker.db.migrate import head_revision, schema_behind, upgrade_to_head
 from broker.deliveries.commands import add_dead_letter_commands, run_dead_letters
 from broker.errors import BrokerError, NotFound
 from broker.escalations.commands import add_escalation_commands, run_escalations
@@ -111,6 +113,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--progress", action="store_true", help=PROGRESS_HELP)
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing: exit 0 if the schema is at this release's head, 1 if not",
+    )
     worker = commands.add_parser(
         "worker",
         help="run one worker alone (relay, router and dispatcher need external Kafka; "
@@ -245,8 +252,23 @@ def _tls_files(args: argparse.Namespace) -> "TlsFiles | None":
     return TlsFiles(args.tls_cert, args.tls_key, args.client_ca)
 
 
+def _check_schema(url: str) -> None:
+    """Exit 1 unless the schema is at this release's head (Kubernetes pods wait on this)."""
+    sqlite_file = make_url(url).database if is_sqlite(url) else None
+    if sqlite_file is not None and not Path(sqlite_file).exists():
+        # Connecting would create the file, and this check changes nothing.
+        raise CliError(f"no database at {sqlite_file}: run `imb migrate`")
+    behind = asyncio.run(schema_behind(url))
+    if behind:
+        raise CliError(behind)
+    print(f"imb: database at {url.split('@')[-1]} is at the schema's head, {head_revision()}")
+
+
 def _run(args: argparse.Namespace) -> None:
     settings = Settings()
+    if args.command == "migrate" and args.check:
+        _check_schema(settings.resolved_database_url)  # before the data dir is made
+        return
     # Keys and the default SQLite database live here; nobody else needs to read it.
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if args.command in ("serve", "worker"):

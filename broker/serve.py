@@ -16,7 +16,7 @@ import uvicorn
 from broker.addresses import is_loopback
 from broker.api.app import create_app
 from broker.api.tls import protocol_with_tls
-from broker.db.migrate import current_revision, head_revision
+from broker.db.migrate import schema_behind
 from broker.kafka.embedded import EmbeddedKafka
 from broker.kafka.topics import ensure_topics
 from broker.pipeline.recovery import requeue_unfinished
@@ -56,11 +56,9 @@ class _Server(uvicorn.Server):
 
 
 async def check_schema(rt: Runtime) -> None:
-    current, head = await current_revision(rt.db.url), head_revision()
-    if current != head:
-        raise NotMigrated(
-            f"the database schema is at {current or 'nothing'}, not {head}: run `imb migrate`"
-        )
+    behind = await schema_behind(rt.db.url)
+    if behind:
+        raise NotMigrated(behind)
 
 
 @asynccontextmanager

@@ -14,8 +14,8 @@ from broker.db.engine import create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number, the same in every IMB process: the PostgreSQL advisory lock under which one
-# migrator at a time reads the schema's revision and upgrades it. Without it, pods that start
-# together (deploy/k8s runs `imb migrate` before each one) would each try the same DDL.
+# migrator at a time reads the schema's revision and upgrades it. Without it, two migrators at
+# once (a retry of deploy/k8s's migration Job, a run by hand) would each try the same DDL.
 MIGRATION_LOCK = 0x494D42_4D4947  # "IMB" "MIG"
 
 
@@ -62,6 +62,14 @@ async def migrate_to(url: str, revision: str, *, down: bool = False) -> None:
             await connection.run_sync(_downgrade if down else _upgrade, revision)
     finally:
         await engine.dispose()
+
+
+async def schema_behind(url: str) -> str | None:
+    """Why the schema is not at this release's head, or None when it is; reads only."""
+    current, head = await current_revision(url), head_revision()
+    if current == head:
+        return None
+    return f"the database schema is at {current or 'nothing'}, not {head}: run `imb migrate`"
 
 
 async def current_revision(url: str) -> str | None:

@@ -6,11 +6,16 @@ checked by IMB's own settings model.
 
 import functools
 import re
+import shutil
+import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
 
 from broker.cli import WORKERS
 from broker.settings import Settings
@@ -27,6 +32,11 @@ def services() -> dict[str, Service]:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     found: dict[str, Service] = compose["services"]
     return found
+
+
+def env_file_settings(path: Path) -> dict[str, str]:
+    """The variables an env file sets, as Docker Compose reads it."""
+    return {key: value or "" for key, value in dotenv_values(path).items()}
 
 
 def imb_services() -> dict[str, Service]:
@@ -127,14 +137,45 @@ def test_settings_and_secrets_come_from_the_env_file_only() -> None:
     for name, service in services().items():
         for key in service.get("environment", {}):
             assert not SECRET_WORDS.search(key), f"{name} sets {key} inline"
-    example = (DEPLOY / "imb.env.example").read_text()
-    assert re.search(r"^IMB_DATABASE_URL=.*change-me", example, re.MULTILINE)
-    assert re.search(r"^POSTGRES_PASSWORD=change-me$", example, re.MULTILINE)
+    assert "change-me" in env_file_settings(DEPLOY / "imb.env.example")["IMB_DATABASE_URL"]
 
 
-def test_the_env_file_itself_is_never_committed() -> None:
+def test_postgresql_reads_its_own_password_and_none_of_imbs_secrets() -> None:
+    postgres = services()["postgres"]
+    assert postgres["env_file"] == "postgres.env"
+    assert set(env_file_settings(DEPLOY / "postgres.env.example")) == {"POSTGRES_PASSWORD"}
+    assert not [key for key in env_file_settings(DEPLOY / "imb.env.example") if "POSTGRES" in key]
+
+
+def test_the_walkthrough_gives_imb_and_postgresql_the_same_new_password(tmp_path: Path) -> None:
+    for example in ("imb.env.example", "postgres.env.example"):
+        (tmp_path / "deploy").mkdir(exist_ok=True)
+        shutil.copy(DEPLOY / example, tmp_path / "deploy" / example)
+    readme = (DEPLOY / "README.md").read_text()
+    (steps,) = re.findall(r"```\n(cp deploy/imb\.env\.example.*?)```", readme, re.DOTALL)
+
+    made = subprocess.run(
+        ["sh", "-c", steps], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert made.returncode == 0, made.stderr
+    url = make_url(env_file_settings(tmp_path / "deploy" / "imb.env")["IMB_DATABASE_URL"])
+    password = env_file_settings(tmp_path / "deploy" / "postgres.env")["POSTGRES_PASSWORD"]
+    assert password != "change-me" and len(password) >= 32
+    assert url.password == password
+    assert url.host == "postgres" and "postgres" in services()
+    environment = services()["postgres"]["environment"]
+    assert (url.username, url.database) == (
+        environment["POSTGRES_USER"],
+        environment["POSTGRES_DB"],
+    )
+    for made_file in ("imb.env", "postgres.env"):
+        assert stat.S_IMODE((tmp_path / "deploy" / made_file).stat().st_mode) == 0o600
+
+
+def test_the_env_files_themselves_are_never_committed() -> None:
     ignored = (Path(__file__).parents[2] / ".gitignore").read_text().splitlines()
-    assert "deploy/imb.env" in ignored
+    assert {"deploy/imb.env", "deploy/postgres.env"} <= set(ignored)
 
 
 def test_running_processes_read_the_shared_keys_without_being_able_to_write_them() -> None:

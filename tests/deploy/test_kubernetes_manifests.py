@@ -1,6 +1,7 @@
 """deploy/k8s: both overlays render, are valid Kubernetes, and run IMB as the README promises."""
 
 import functools
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from broker.cli import WORKERS
+from broker.crypto.keys import ensure_key_material
 from broker.settings import KafkaSettings
 from tests.deploy.manifests import (
     Object,
@@ -153,14 +155,105 @@ def test_ha_topics_keep_three_copies_of_which_two_must_hold_each_write() -> None
         assert kafka.topic_configs() == {"min.insync.replicas": "2"}
 
 
+def migration_job(overlay: str) -> Object:
+    return named(render(overlay), "Job", "imb-migrate")
+
+
+def init_container(pod_owner: Object, name: str) -> Object:
+    containers: list[Object] = pod_spec(pod_owner)["initContainers"]
+    (found,) = [c for c in containers if c["name"] == name]
+    return found
+
+
+def main_container(pod_owner: Object) -> Object:
+    containers: list[Object] = pod_spec(pod_owner)["containers"]
+    (found,) = [c for c in containers if c["name"] == "imb"]
+    return found
+
+
+def runs_imb_migrate(container: Object) -> bool:
+    return container.get("command") == ["imb", "migrate"]
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_the_schema_is_migrated_before_any_imb_process_starts(overlay: str) -> None:
+def test_a_job_runs_imb_migrate_with_the_settings_keys_and_confinement_of_every_pod(
+    overlay: str,
+) -> None:
+    job, deployment = migration_job(overlay), api(overlay)
+    migrate = main_container(job)
+    assert runs_imb_migrate(migrate)
+    assert migrate["image"] == main_container(deployment)["image"]
+    assert migrate["envFrom"] == main_container(deployment)["envFrom"]
+    assert migrate["securityContext"] == main_container(deployment)["securityContext"]
+    assert migrate["volumeMounts"] == main_container(deployment)["volumeMounts"]
+    assert {"cpu", "memory"} <= migrate["resources"]["limits"].keys()
+    for field in ("securityContext", "volumes", "automountServiceAccountToken"):
+        assert pod_spec(job)[field] == pod_spec(deployment)[field], field
+    assert init_container(job, "keys") == init_container(deployment, "keys")
+    assert pod_spec(job)["restartPolicy"] == "Never"
+    # A finished Job goes by itself, so the next release's template can be applied.
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_waits_for_the_schema_at_head_before_its_process_starts(
+    overlay: str,
+) -> None:
     for deployment in deployments(overlay):
-        init = pod_spec(deployment)["initContainers"]
-        migrate = [c for c in init if c.get("command") == ["imb", "migrate"]]
-        assert migrate, f"{component(deployment)} starts without migrating"
-        secrets = [s["secretRef"]["name"] for s in migrate[0]["envFrom"] if "secretRef" in s]
-        assert "imb-database" in secrets
+        assert not [c for c in all_containers(deployment) if runs_imb_migrate(c)], (
+            f"{component(deployment)} migrates in its own pod"
+        )
+        wait = init_container(deployment, "schema")
+        script = wait["command"][-1]
+        assert wait["command"][:2] == ["sh", "-c"]
+        assert "until imb migrate --check; do" in script
+        assert wait["image"] == main_container(deployment)["image"]
+        # The database the Job migrates, and no other secret (the notifier's SMTP one).
+        assert wait["envFrom"] == main_container(migration_job(overlay))["envFrom"]
+        assert wait["securityContext"] == main_container(deployment)["securityContext"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_wait_for_the_schema_gives_up_at_the_rollouts_progress_deadline(overlay: str) -> None:
+    for deployment in deployments(overlay):
+        script = init_container(deployment, "schema")["command"][-1]
+        attempts = int(re.search(r"attempts=(\d+)", script).group(1))  # type: ignore[union-attr]
+        pause = int(re.search(r"sleep (\d+)", script).group(1))  # type: ignore[union-attr]
+        assert attempts * pause == deployment["spec"]["progressDeadlineSeconds"]
+
+
+def keys_check(
+    overlay: str, secret_files: Path, copied_to: Path
+) -> subprocess.CompletedProcess[str]:
+    """The keys init container's script, run here with its two mounts moved to these folders."""
+    script = init_container(api(overlay), "keys")["command"][-1]
+    script = script.replace("/etc/imb/keys", str(secret_files)).replace("/run/imb", str(copied_to))
+    return subprocess.run(
+        ["sh", "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_every_pod_refuses_to_start_without_each_key_file_imb_makes(tmp_path: Path) -> None:
+    made = tmp_path / "made"
+    ensure_key_material(made)
+    key_files = sorted(path.name for path in made.iterdir())
+
+    complete = keys_check("single", made, tmp_path / "complete")
+    assert complete.returncode == 0, complete.stderr
+    assert sorted(path.name for path in (tmp_path / "complete" / "keys").iterdir()) == key_files
+
+    for missing in key_files:
+        secret = tmp_path / f"without-{missing}"
+        shutil.copytree(made, secret)
+        (secret / missing).unlink()
+        refused = keys_check("single", secret, tmp_path / f"copied-without-{missing}")
+        assert refused.returncode != 0, f"a pod starts without {missing}"
+        assert "Secret imb-keys" in refused.stderr
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_migration_job_reaches_only_dns_and_the_database(overlay: str) -> None:
+    assert egress_ports(overlay, migration_job(overlay)) == {53, 5432}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
