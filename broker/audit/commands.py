@@ -15,7 +15,7 @@ from broker.audit import checkpoints
 from broker.audit.chain import canonical
 from broker.audit.log import Actor
 from broker.audit.prune import PruneRefused, prune_before
-from broker.audit.verification import record_verification
+from broker.audit.verification import log_verification_outcome, record_verification
 from broker.audit.verify import check_against, verify_chain
 from broker.console import progress, wants_progress
 from broker.crypto.keys import audit_key_id, rotate_audit_signing_key
@@ -97,6 +97,7 @@ async def _verify(rt: Runtime, against: Path | None, shown: bool) -> str | None:
             check_against(items, public_keys, stored, report)
         record_verification(session, OPERATOR, rt.clock(), report)
         await session.commit()
+    log_verification_outcome(report)
     if not report.ok:
         return report.one_line()
     print(report.one_line())

@@ -2,8 +2,10 @@
 
 `run_verification(rt, actor)` walks the whole chain (`broker.audit.verify.verify_chain`) and
 appends `audit.verified` with the outcome, so a regulator can see from the trail itself when
-the chain was last checked, by whom, and what was found. `last_verification(session)` reads
-the latest such record back for the audit page.
+the chain was last checked, by whom, and what was found; `log_verification_outcome` tells the
+operator's log too, wherever the verification ran (the chainer, the API, the audit page or
+`imb audit verify`). `last_verification(session)` reads the latest such record back for the
+audit page.
 """
 
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ log = get_logger(__name__)
 __all__ = [
     "Verification",
     "last_verification",
+    "log_verification_outcome",
     "record_verification",
     "run_verification",
     "verification_detail",
@@ -67,11 +70,13 @@ async def run_verification(rt: Runtime, actor: Actor) -> VerifyReport:
         report = await verify_chain(session, rt.keys)
         record_verification(session, actor, rt.clock(), report)
         await session.commit()
-    _log_outcome(report)
+    log_verification_outcome(report)
     return report
 
 
-def _log_outcome(report: VerifyReport) -> None:
+def log_verification_outcome(report: VerifyReport) -> None:
+    """`audit.verified`, or `audit.verification_failed` at error level so that an alert on
+    errors hears of a broken chain; call it once the outcome is committed."""
     checked = {"records_checked": report.records_checked}
     if report.ok:
         log.info("audit.verified", **checked)

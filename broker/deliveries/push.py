@@ -401,6 +401,7 @@ async def _record(
         _log_push(session, "delivery.received", push, entry)
     elif answer.produced:
         push.state = PRODUCED  # received when the agency fetches or acknowledges it
+        _log_push(session, "delivery.produced", push, entry)
     elif answer.status_code == 410:
         await _receiver_gone(session, rt, push, now)
     elif _out_of_retries(rt, push, now):

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from broker.api.access_log import remember_person
 from broker.api.deps import RuntimeDep, SessionDep
 from broker.errors import Forbidden
 from broker.users.roles import AUDIT_ROLES, DUTY_ROLES, IG_ROLES
@@ -22,6 +23,7 @@ async def current_person(request: Request, rt: RuntimeDep, session: SessionDep) 
     if person is None:
         raise SignInRequired
     request.state.person = person  # for the error pages' header
+    remember_person(request.scope, str(person.user.id), person.user.agency_code)
     return person
 
 

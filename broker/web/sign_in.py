@@ -5,6 +5,7 @@ import math
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from broker.api.access_log import remember_person
 from broker.api.deps import RuntimeDep, SessionDep
 from broker.errors import Forbidden
 from broker.ratelimits.policies import client_address, sign_in_limit
@@ -37,6 +38,7 @@ async def login_page(
     token = request.cookies.get(session_cookie(rt.settings.web))
     person = await signed_in(session, rt, token) if token else None
     if person is not None:
+        remember_person(request.scope, str(person.user.id), person.user.agency_code)
         return RedirectResponse(home_page(person.user.role), status_code=303)
     flash = SIGNED_OUT if done == "signed-out" else None
     return _login_form(rt, flash=flash)
@@ -55,7 +57,9 @@ async def login(request: Request, rt: RuntimeDep, session: SessionDep) -> Respon
     await session.commit()  # the sign-in or its refusal, with its audit record
     if isinstance(issued, SignInRefused):
         return _refused(rt, issued, username)
-    response = RedirectResponse(home_page(issued.signed_in.user.role), status_code=303)
+    user = issued.signed_in.user
+    remember_person(request.scope, str(user.id), user.agency_code)
+    response = RedirectResponse(home_page(user.role), status_code=303)
     web = rt.settings.web
     set_cookie(response, web, session_cookie(web), issued.token)
     clear_cookie(response, web, login_cookie(web))

@@ -66,9 +66,12 @@ def test_verify_export_and_prune(installation: ImbInstallation, tmp_path: Path) 
     asyncio.run(change_a_record())
     broken = installation.run("audit", "verify", check=False)
     assert broken.returncode != 0
-    assert broken.stderr.strip().splitlines() == [
+    *logged, message = broken.stderr.strip().splitlines()
+    assert message == (
         f"imb: audit chain broken at seq 2 (record {record}): record does not match its link"
-    ]
+    )
+    [failed] = [line for line in logged if "audit.verification_failed" in line]
+    assert "[error" in failed and "first_bad_seq=2" in failed
 
     refused = installation.run("audit", "prune", "--before", "2026-01-01", check=False)
     assert refused.returncode != 0 and "kept 2922 days" in refused.stderr

@@ -2,36 +2,25 @@
 carried."""
 
 import io
-import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import structlog
 from fastapi import FastAPI, Request
 
 from broker.api.access_log import UNMATCHED_ROUTE, remember_caller
 from broker.api.observe import ObserveResponses
-from broker.logs import configure_logging
 from broker.metrics import Metrics
-from broker.settings import LogSettings
+from tests.captured_logs import captured_logs, log_lines
 
 NHS_NUMBER = "9434765919"
 
 
 @pytest.fixture
 def log_output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    out = io.StringIO()
-    configure_logging(LogSettings(format="json"), stream=out)
-    yield out
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.getLogger("uvicorn.access").disabled = False
-    structlog.reset_defaults()
+    with captured_logs() as out:
+        yield out
 
 
 def _app() -> FastAPI:
@@ -57,8 +46,7 @@ async def _get(path: str, **headers: str) -> httpx.Response:
 
 
 def _access_lines(out: io.StringIO) -> list[dict[str, Any]]:
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    return [line for line in lines if line["event"] == "http.request"]
+    return log_lines(out, "http.request")
 
 
 async def test_access_line_names_the_route_template_and_the_caller(
@@ -106,8 +94,32 @@ async def test_a_well_formed_request_id_is_reused_and_echoed(log_output: io.Stri
     assert line["request_id"] == "gw-4f1c2a9e-0001"
 
 
-@pytest.mark.parametrize("offered", ["short", "has spaces in it", f"req-{NHS_NUMBER}", "x" * 129])
-async def test_a_malformed_request_id_is_replaced_by_a_new_one(
+async def test_a_caller_uuid_is_reused_as_the_request_id(log_output: io.StringIO) -> None:
+    offered = "3F2504E0-4F89-41D3-9A0C-0305E82C3301"
+    response = await _get("/v1/broken", **{"X-Request-ID": offered})
+
+    (line,) = _access_lines(log_output)
+    assert response.headers["x-request-id"] == offered
+    assert line["request_id"] == offered
+
+
+@pytest.mark.parametrize(
+    "offered",
+    [
+        "short",
+        "has spaces in it",
+        "x" * 129,
+        f"req-{NHS_NUMBER}",
+        "943-476-5919",
+        "943.476.5919",
+        "943:476:5919",
+        "943 476 5919",
+        "req-943-476-5919-a",
+        "9-4-3-4-7-6-5-9-1-9",
+        "3F2504E0-4F89-41D3-9A0C-0305E82C33010",
+    ],
+)
+async def test_a_malformed_or_number_like_request_id_is_replaced_by_a_new_one(
     log_output: io.StringIO, offered: str
 ) -> None:
     response = await _get("/v1/broken", **{"X-Request-ID": offered})
@@ -116,3 +128,4 @@ async def test_a_malformed_request_id_is_replaced_by_a_new_one(
     assert response.headers["x-request-id"] != offered
     assert line["request_id"] == response.headers["x-request-id"]
     assert len(line["request_id"]) == 32
+    assert offered not in log_output.getvalue()
