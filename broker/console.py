@@ -2,23 +2,30 @@
 progress on standard error.
 
 A list in JSON is one object a line, so a script can stream it and a new field never breaks a
-reader; a single record is one object. Tables are for reading only and may change.
+reader; a single record is one object, its instants RFC 3339 and its durations ISO 8601. Tables
+are for reading only and may change: instants there read '2026-11-29 14:05:03 UTC' and
+durations '2 h 5 min', as on the pages.
 """
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import TypeAdapter
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
+
+from broker.timeframes.spoken import duration
 
 Row = Mapping[str, Any]
 # Piped into a file or a pager, a table is as wide as its rows, so that a long id stays whole
 # on its line for grep; the table itself is no wider than it needs.
 PIPED_WIDTH = 10_000
+_ISO_DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
 
 
 def _stdout() -> Console:
@@ -28,8 +35,16 @@ def _stdout() -> Console:
     return console
 
 
-def show_rows(rows: Sequence[Row], columns: Sequence[str], *, as_json: bool) -> None:
-    """Every row: JSON lines, or a table of the named columns."""
+def show_rows(
+    rows: Sequence[Row],
+    columns: Sequence[str],
+    *,
+    as_json: bool,
+    instants: Collection[str] = (),
+    durations: Collection[str] = (),
+) -> None:
+    """Every row: JSON lines, or a table of the named columns, those named in `instants` and
+    `durations` (RFC 3339 and ISO 8601 in the row) in words."""
     if as_json:
         for row in rows:
             print(json.dumps(row))
@@ -38,19 +53,52 @@ def show_rows(rows: Sequence[Row], columns: Sequence[str], *, as_json: bool) -> 
     for column in columns:
         table.add_column(column, overflow="fold")  # an id cut short is no use to anyone
     for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
+        table.add_row(
+            *(_readable(column, row.get(column), instants, durations) for column in columns)
+        )
     _stdout().print(table if rows else "(none)")
 
 
-def show_record(record: Row, *, as_json: bool) -> None:
-    """One record: a JSON object, or a field-and-value table."""
+def show_record(
+    record: Row,
+    *,
+    as_json: bool,
+    instants: Collection[str] = (),
+    durations: Collection[str] = (),
+) -> None:
+    """One record: a JSON object, or a field-and-value table with instants and durations as
+    in `show_rows`."""
     if as_json:
         print(json.dumps(record))
         return
     table = Table("field", "value", box=None, header_style="bold")
     for field, value in record.items():
-        table.add_row(field, _cell(value))
+        table.add_row(field, _readable(field, value, instants, durations))
     _stdout().print(table)
+
+
+def utc_instant(value: str | datetime) -> str:
+    """'2026-11-29 14:05:03 UTC': the instant in UTC to the second, whichever zone it came in;
+    SQLite gives stored instants back without one, and they were stored as UTC."""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration_in_words(value: str | timedelta) -> str:
+    """An ISO 8601 duration ('PT2H5M') or a timedelta as '2 h 5 min'."""
+    return duration(_ISO_DURATION.validate_python(value))
+
+
+def _readable(
+    column: str, value: Any, instants: Collection[str], durations: Collection[str]
+) -> str:
+    if value is not None and column in instants:
+        return utc_instant(value)
+    if value is not None and column in durations:
+        return duration_in_words(value)
+    return _cell(value)
 
 
 def _cell(value: Any) -> str:

@@ -33,6 +33,7 @@ from schemas.vocabulary import AgencyKind, Scope
 
 OPERATOR = Actor(agency=None, client="imb-cli")
 CLIENT_COLUMNS = ("client_id", "agency", "auth_method", "scopes", "created_at", "revoked_at")
+CLIENT_INSTANTS = ("created_at", "revoked_at")
 
 
 def add_agency_commands(commands: Any) -> None:
@@ -127,7 +128,8 @@ async def run_agency_reading(rt: Runtime, args: argparse.Namespace) -> None:
     async with rt.db.unit_of_work() as session:
         if args.action == "list":
             agencies = [_agency_shown(a) for a in await registered_agencies(session)]
-            show_rows(agencies, ("code", "name", "kind", "created_at"), as_json=args.json)
+            columns = ("code", "name", "kind", "created_at")
+            show_rows(agencies, columns, as_json=args.json, instants=("created_at",))
             return
         shown = _agency_shown(await agency_named(session, args.code))
         clients = await clients_of(session, args.code)
@@ -137,7 +139,8 @@ async def run_agency_reading(rt: Runtime, args: argparse.Namespace) -> None:
         except NotFound:
             duty_team = None
     live = [c.client_id for c in clients if c.revoked_at is None]
-    show_record({**shown, "clients": live, "duty_team": duty_team}, as_json=args.json)
+    record = {**shown, "clients": live, "duty_team": duty_team}
+    show_record(record, as_json=args.json, instants=("created_at",))
 
 
 def _agency_shown(agency: Agency) -> dict[str, str]:
@@ -159,11 +162,12 @@ async def run_client(rt: Runtime, args: argparse.Namespace) -> None:
         elif args.action == "list":
             views = await clients_of(session, args.agency)
             shown_all = [view.model_dump(mode="json") for view in views]
-            show_rows(shown_all, CLIENT_COLUMNS, as_json=args.json)
+            show_rows(shown_all, CLIENT_COLUMNS, as_json=args.json, instants=CLIENT_INSTANTS)
             return
         elif args.action == "show":
             view = await client_named(session, args.client_id)
-            show_record(view.model_dump(mode="json"), as_json=args.json)
+            record = view.model_dump(mode="json")
+            show_record(record, as_json=args.json, instants=CLIENT_INSTANTS)
             return
         elif args.action == "revoke":
             shown = (await revoke_client(session, rt, OPERATOR, args.client_id)).model_dump(

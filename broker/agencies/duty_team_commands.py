@@ -42,7 +42,8 @@ async def run_duty_team(rt: Runtime, args: argparse.Namespace) -> None:
             show_record(_shown(view), as_json=True)
             return
         await agency_named(session, args.code)  # an unknown agency is named as such
-        show_record(_shown(await duty_team_of(session, args.code)), as_json=args.json)
+        shown = _shown(await duty_team_of(session, args.code))
+        show_record(shown, as_json=args.json, instants=("updated_at",))
 
 
 def _shown(view: DutyTeamView) -> dict[str, Any]:

@@ -23,6 +23,7 @@ COLUMNS = (
     "review_date",
     "pending_approvals",
 )
+INSTANTS = ("effective_from", "effective_to", "created_at", "activated_at", "ended_at")
 
 
 def add_agreement_reading_commands(agreement: Any) -> None:
@@ -50,12 +51,14 @@ async def run_agreement_reading(rt: Runtime, args: argparse.Namespace) -> None:
     async with rt.db.unit_of_work() as session:
         if args.action == "show":
             view = await get_agreement(session, rt, agreement_id(args.id), None)
-            show_record(view if args.json else _readable(view), as_json=args.json)
+            shown = view if args.json else _readable(view)
+            show_record(shown, as_json=args.json, instants=INSTANTS)
             return
         if args.agency is not None:
             await agency_named(session, args.agency)  # a mistyped code is not "no agreements"
         views = await list_agreements(session, rt, party=args.agency, status=args.status)
-    show_rows(views if args.json else [_readable(v) for v in views], COLUMNS, as_json=args.json)
+    rows = views if args.json else [_readable(v) for v in views]
+    show_rows(rows, COLUMNS, as_json=args.json, instants=INSTANTS)
 
 
 def _readable(view: dict[str, Any]) -> dict[str, Any]:

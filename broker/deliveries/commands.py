@@ -39,7 +39,8 @@ async def run_dead_letters(rt: Runtime, args: argparse.Namespace) -> None:
         if args.action == "list":
             found = await dead_letters(session, args.agency)
             letters = [letter.model_dump(mode="json") for letter in found]
-            show_rows(letters, DEAD_LETTER_COLUMNS, as_json=args.json)
+            instants = ("dead_lettered_at",)
+            show_rows(letters, DEAD_LETTER_COLUMNS, as_json=args.json, instants=instants)
             return
         at = await redrive(session, rt, OPERATOR, None, _delivery_id(args.delivery_id))
         await session.commit()

@@ -1,5 +1,6 @@
 """`imb escalation list`: every agency's escalations (or one's), as its duty team reads them
-through `GET /v1/escalations`: no payload and no NHS number."""
+through `GET /v1/escalations`: no payload and no NHS number. The table words the deadline and
+how late; `--json` keeps them RFC 3339 and ISO 8601, as the API gives them."""
 
 import argparse
 from typing import Any
@@ -19,6 +20,7 @@ COLUMNS = (
     "breach",
     "deadline",
     "late_by",
+    "delivery",
     "event_type",
     "urgency",
     "sender",
@@ -52,7 +54,11 @@ async def run_escalations(rt: Runtime, args: argparse.Namespace) -> None:
                 rows += [{"agency": code, **item.model_dump(mode="json")} for item in page.items]
                 if (cursor := page.next_cursor) is None:
                     break
-    show_rows(rows if args.json else [_row(r) for r in rows], COLUMNS, as_json=args.json)
+    if args.json:
+        show_rows(rows, COLUMNS, as_json=True)
+        return
+    shown = [_row(r) for r in rows]
+    show_rows(shown, COLUMNS, as_json=False, instants=("deadline",), durations=("late_by",))
 
 
 def _row(item: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +66,7 @@ def _row(item: dict[str, Any]) -> dict[str, Any]:
     return {
         **item,
         "route": f"{item['route']} (step {item['step']})",
+        "delivery": delivery["delivery_id"],
         "event_type": delivery["event_type"],
         "urgency": delivery["urgency"],
         "sender": item["sender"]["agency"],

@@ -23,6 +23,7 @@ COLUMNS = (
     "escalation",
     "escalation_interval",
 )
+DURATIONS = ("deliver_within", "ack_within", "escalation_interval")
 
 
 def add_timeframe_commands(commands: Any) -> None:
@@ -57,4 +58,4 @@ async def run_timeframes(
     if args.json:
         print(json.dumps(view))
     else:
-        show_rows(view["policies"], COLUMNS, as_json=False)
+        show_rows(view["policies"], COLUMNS, as_json=False, durations=DURATIONS)

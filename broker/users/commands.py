@@ -62,7 +62,8 @@ async def run_user(rt: Runtime, args: argparse.Namespace) -> None:
     async with rt.db.unit_of_work() as session:
         if args.action == "list":
             people = [_shown(user) for user in await users_of(session, args.agency)]
-            show_rows(people, USER_COLUMNS, as_json=args.json)
+            instants = ("created_at", "disabled_at")
+            show_rows(people, USER_COLUMNS, as_json=args.json, instants=instants)
             return
         change = {"disable": disable_user, "enable": enable_user, "unlock": unlock_user}[
             args.action

@@ -6,18 +6,17 @@ request, so every template filter reads the same zone without each page passing 
 """
 
 from contextvars import ContextVar
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from broker.timeframes.spoken import spoken
+# The pages word durations as the command's tables and the e-mails do.
+from broker.timeframes.spoken import duration as duration
 
 DEFAULT_ZONE = "Europe/London"
 # A ZoneInfo is immutable, so one default shared by every context is safe.
 PAGE_ZONE: ContextVar[ZoneInfo] = ContextVar("page_zone", default=ZoneInfo(DEFAULT_ZONE))  # noqa: B039
-# Under ten seconds a tenth matters (a delivery in 0.4 s against 7.7 s); beyond, it is noise.
-TENTHS_BELOW_SECONDS = 10
 
 
 def local_time(value: datetime, zone: ZoneInfo) -> str:
@@ -42,15 +41,6 @@ def time_element(value: datetime, zone: ZoneInfo, words: str | None = None) -> M
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         value.astimezone(UTC).isoformat(), utc_time(value), shown
     )
-
-
-def duration(span: timedelta | float) -> str:
-    """'0.4 s', '7.7 s', '42 s', '12 min', '2 h 5 min', '3 d 4 h'; never ISO 8601."""
-    seconds = span.total_seconds() if isinstance(span, timedelta) else float(span)
-    seconds = max(seconds, 0.0)
-    if seconds < TENTHS_BELOW_SECONDS:
-        return f"{seconds:.1f} s".replace(".0 s", " s")
-    return spoken(timedelta(seconds=seconds))
 
 
 def parsed(value: str | datetime | date) -> datetime | date:

@@ -2,6 +2,7 @@
 `--json` for scripts, the same rules and audit as the API, and no secret on the screen."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,8 @@ def test_agencies_clients_and_agreements_read_as_tables_and_as_json(
     agreement_table = installation.run("agreement", "show", added["id"]).stdout
 
     assert "Riverside Council" in agencies and "local_authority" in agencies
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", agencies)
+    assert listed[0]["created_at"] not in agencies  # RFC 3339 is for --json
     assert [(a["code"], a["kind"]) for a in listed] == [
         ("LA001", "local_authority"),
         ("RX4", "nhs_trust"),
@@ -116,7 +119,8 @@ def test_duty_team_and_timeframes_set_from_the_command_line_are_audited_as_by_th
     assert council["duty_team"] == {"name": "Council duty", "email": "duty@council.example"}
     assert "s3cr3t" not in set_team.stdout + json.dumps(team)
     assert [(p["event_type"], p["deliver_within"]) for p in shown["policies"]] == [("*", "PT2H")]
-    assert "PT2H" in table and "duty_team" in table
+    assert "2 h" in table and "1 d" in table and "duty_team" in table
+    assert "PT2H" not in table  # ISO 8601 is for --json
     audited = _select(
         installation,
         "SELECT event, actor_client FROM audit_records"
@@ -231,6 +235,8 @@ def test_long_commands_draw_progress_on_standard_error_only_when_asked(
     watched = installation.run("audit", "export-checkpoints", "--progress")
     verified = installation.run("audit", "verify", "--progress")
     migrated = installation.run("migrate", "--progress")
+    kept = installation.run("audit", "prune", "--before", "2000-01-01")
+    pruned = installation.run("audit", "prune", "--before", "2000-01-01", "--progress")
 
     assert quiet.stderr == ""
     assert "exporting signed checkpoints" in watched.stderr
@@ -238,3 +244,6 @@ def test_long_commands_draw_progress_on_standard_error_only_when_asked(
     assert "verifying the audit chain" in verified.stderr
     assert verified.stdout.startswith("audit chain intact")
     assert "schema" in migrated.stderr and "is up to date" in migrated.stdout
+    assert kept.stderr == "" and "pruning audit records before 2000-01-01" in pruned.stderr
+    assert pruned.stdout == kept.stdout
+    assert json.loads(pruned.stdout) == {"pruned_records": 0, "through_seq": None}
