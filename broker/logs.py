@@ -29,6 +29,9 @@ from broker.settings import LogSettings
 QUIETED = ("alembic", "aiokafka", "aiosqlite", "httpx", "httpcore")
 # IMB writes its own access line (broker.api.access_log), without the raw path.
 SILENCED = ("uvicorn.access",)
+# Loggers that uvicorn's own configuration (which any server in the process may apply) gives
+# handlers of their own and cuts off from the root: put back under the one handler.
+ROUTED_TO_ROOT = ("uvicorn", "uvicorn.error")
 _PENDING = "imb_logs_after_commit"
 
 Logger = structlog.stdlib.BoundLogger
@@ -78,6 +81,10 @@ def configure_logging(settings: LogSettings, stream: TextIO | None = None) -> No
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in SILENCED:
         logging.getLogger(name).disabled = True
+    for name in ROUTED_TO_ROOT:
+        routed = logging.getLogger(name)
+        routed.handlers.clear()
+        routed.propagate = True
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

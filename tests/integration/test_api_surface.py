@@ -92,7 +92,7 @@ async def test_every_operation_declares_its_problems_and_the_security_it_needs(
     schemes = spec["components"]["securitySchemes"]
     assert schemes["bearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     assert schemes["oauth2"]["flows"]["clientCredentials"]["tokenUrl"] == "/oauth/token"
-    public = {"/healthz", "/readyz", "/oauth/token"}
+    public = {"/", "/healthz", "/readyz", "/oauth/token"}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             where = f"{method.upper()} {path}"

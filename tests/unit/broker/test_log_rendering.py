@@ -3,11 +3,13 @@
 import io
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import structlog
+import uvicorn.config
 
 from broker.cli import main
 from broker.logs import configure_logging, get_logger
@@ -96,3 +98,13 @@ def test_an_unknown_log_format_is_one_line_error_and_writes_nothing(
     assert exited.value.code == 1
     assert error.startswith("imb: log.format:") and error.count("\n") == 1
     assert not data_dir.exists()
+
+
+def test_a_server_configured_by_uvicorn_earlier_in_the_process_still_logs_through_ours() -> None:
+    # uvicorn's default configuration gives its loggers handlers of their own and stops them
+    # reaching the root; a receiver or tool started in the same process applies it.
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+
+    lines = _lines(LogSettings(format="json"))
+
+    assert [json.loads(line)["event"] for line in lines] == ["event.routed", "worker w-1 stopped"]
