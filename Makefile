@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo test lint format unit bench profile schemas clean
+.PHONY: help run demo test acceptance lint format unit bench profile schemas clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -27,8 +27,11 @@ demo: $(STAMP) ## install, migrate and seed a fictional partnership with events 
 # One worker per core, each taking a test file at a time; TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= auto
 
-test: $(STAMP) lint ## install, lint and run the whole suite (SQLite; PostgreSQL too with IMB_TEST_DATABASE_URL)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+test: $(STAMP) lint ## install, lint and run the suite (SQLite; PostgreSQL too with IMB_TEST_DATABASE_URL)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not acceptance"
+
+acceptance: $(STAMP) ## the longest walk-throughs: demo, admin CLI, offline API docs, 20-item console, worker heartbeat
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m acceptance
 
 lint: $(STAMP) ## ruff, ruff format --check and mypy --strict
 	$(BIN)/ruff check .

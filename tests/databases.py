@@ -100,3 +100,9 @@ def postgres_database() -> Iterator[PostgresDatabase]:
         yield database
     finally:
         database.drop()
+
+
+# For slow end-to-end tests where one database is enough: the use cases beneath them are
+# covered on both by the integration tests. SQLITE_ONLY, or the production one when configured.
+SQLITE_ONLY = ["sqlite"]
+PRODUCTION_LIKE = backends()[-1:]

@@ -15,6 +15,7 @@ from tests.e2e.processes import ServingImb, json_of
 from tests.world import crisis_event
 
 pytestmark = [
+    pytest.mark.acceptance,
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),

@@ -8,10 +8,16 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, Route, expect, sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.databases import SQLITE_ONLY
 from tests.e2e.processes import ImbInstallation, ServingImb
 from tests.world import TRUST
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.acceptance,
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", SQLITE_ONLY, indirect=True),
+]
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 

@@ -12,7 +12,7 @@ from schemas.vocabulary import Scope
 from tests.e2e.processes import ImbInstallation
 from tests.e2e.test_cli import EXAMPLE, ONE_DATABASE, _select
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.acceptance]
 
 POLICY = {
     "policies": [
@@ -44,6 +44,7 @@ def _rows_written(imb: ImbInstallation) -> tuple[object, ...]:
     return (*_select(imb, f"SELECT {counts}")[0], str(timeframes))
 
 
+@ONE_DATABASE
 def test_agencies_clients_and_agreements_read_as_tables_and_as_json(
     installation: ImbInstallation,
 ) -> None:
@@ -91,6 +92,7 @@ def test_agencies_clients_and_agreements_read_as_tables_and_as_json(
     assert added["id"] in agreement_table and "LA001 (joint_controller)" in agreement_table
 
 
+@ONE_DATABASE
 def test_duty_team_and_timeframes_set_from_the_command_line_are_audited_as_by_the_api(
     installation: ImbInstallation, tmp_path: Path
 ) -> None:

@@ -5,10 +5,12 @@ import re
 from dataclasses import dataclass
 
 import httpx
+import pytest
 
 from broker.db.models import Agency, AuditRecord, Client, Delivery, Message, User
 from broker.runtime import Runtime
 from schemas.nhs_number import validate_nhs_number
+from tests.databases import PRODUCTION_LIKE, SQLITE_ONLY
 from tests.e2e.processes import ImbInstallation, ServingImb
 from tests.rows import row_counts
 
@@ -18,6 +20,8 @@ PERSON = re.compile(r"^  (\d{10})  ", re.MULTILINE)
 MESSAGE = re.compile(r"^ +message (\S+)$", re.MULTILINE)
 ESCALATION = re.compile(r"escalation (\S+) is open")
 TRUST, COUNCIL, HOUSING = "RZ9", "LAZ01", "HAZ01"
+
+pytestmark = [pytest.mark.slow, pytest.mark.acceptance]
 
 
 @dataclass
@@ -62,6 +66,7 @@ def _signed_in_page(served: ServingImb, username: str, password: str, path: str)
         return page.text
 
 
+@pytest.mark.parametrize("database_url", PRODUCTION_LIKE, indirect=True)
 def test_demo_seeds_a_partnership_whose_printed_credentials_work_against_imb_serve(
     installation: ImbInstallation,
 ) -> None:
@@ -100,6 +105,7 @@ def test_demo_seeds_a_partnership_whose_printed_credentials_work_against_imb_ser
     assert printed.escalation in duty_page
 
 
+@pytest.mark.parametrize("database_url", SQLITE_ONLY, indirect=True)
 async def test_a_second_demo_refuses_and_changes_nothing_unless_forced(
     installation: ImbInstallation, runtime: Runtime
 ) -> None:

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from broker.console import duration_in_words, utc_instant
 from broker.runtime import Runtime
+from tests.databases import SQLITE_ONLY
 from tests.e2e.processes import ImbInstallation
 from tests.integration.deadlines import SECOND, deliveries_of, dispatched_here, pass_at, routed_here
 from tests.world import COUNCIL, HOUSING, NHS_NUMBER, TRUST, World, build_world, crisis_event
@@ -53,6 +54,7 @@ def _line_naming(table: str, reference: str) -> str:
     return line
 
 
+@pytest.mark.parametrize("database_url", SQLITE_ONLY, indirect=True)
 async def test_escalation_list_shows_who_was_escalated_and_how_late_in_words_and_as_json(
     runtime: Runtime, api: httpx.AsyncClient, database_url: str, kafka_bootstrap: str
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.imb_client import AsyncImbClient, calls
+from tests.databases import PRODUCTION_LIKE
 from tests.e2e.processes import ImbInstallation
 from tests.world import (
     CARE_TEAM,
@@ -125,7 +126,14 @@ def _spellings(nhs_number: str) -> list[str]:
     return [nhs_number, f"{a} {b} {c}", f"{a}-{b}-{c}"]
 
 
-@pytest.mark.parametrize("log_format", ["console", "json"])
+@pytest.mark.parametrize(
+    ("database_url", "log_format"),
+    [
+        ("sqlite", "console"),
+        pytest.param(*PRODUCTION_LIKE, "json", marks=pytest.mark.acceptance),
+    ],
+    indirect=["database_url"],
+)
 async def test_the_log_tells_what_happened_and_nothing_about_the_person(
     installation: ImbInstallation, partnership: dict[str, tuple[str, str]], log_format: str
 ) -> None:

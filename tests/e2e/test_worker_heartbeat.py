@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.processes import ImbInstallation
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.acceptance]
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
