@@ -30,7 +30,7 @@ TEST_WORKERS ?= auto
 test: $(STAMP) lint ## install, lint and run the suite (SQLite; PostgreSQL too with IMB_TEST_DATABASE_URL)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not acceptance"
 
-acceptance: $(STAMP) ## the longest walk-throughs: demo, admin CLI, offline API docs, 20-item console, worker heartbeat
+acceptance: $(STAMP) ## the longest walk-throughs and campaigns: demo, admin CLI, fuzzing, scale-out, lanes under backlog, offline docs
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m acceptance
 
 lint: $(STAMP) ## ruff, ruff format --check and mypy --strict

@@ -21,7 +21,7 @@ import pytest
 from tests.e2e.processes import ImbInstallation, ServingImb
 
 ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-pytestmark = [pytest.mark.slow, ONE_DATABASE]
+pytestmark = [pytest.mark.slow, pytest.mark.acceptance, ONE_DATABASE]
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 EVERY_SCOPE = (
     "events:publish inbox:read inbox:ack consent:manage audit:read audit:all "

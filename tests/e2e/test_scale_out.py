@@ -18,7 +18,7 @@ from broker.db.engine import create_engine, is_sqlite
 from tests.e2e.processes import ImbInstallation, ServingImb
 from tests.world import COUNCIL, TRUST, nhs_numbers_for_testing, risk_event
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.acceptance]
 EVENTS, PEOPLE = 240, 8
 # Each person's events alternate between the routine and urgent lanes (their own topics and
 # consumer groups), so one person's events are spread over both routers.

@@ -129,6 +129,7 @@ async def _decided(world: World) -> list[str]:
 BACKLOG = 20_000
 
 
+@pytest.mark.acceptance
 async def test_a_crisis_published_behind_a_routine_backlog_arrives_before_it_drains(
     world: World,
 ) -> None:
