@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,29 +27,30 @@ def installation(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> Imb
 
 @pytest.fixture
 def partnership(installation: ImbInstallation, tmp_path: Path) -> dict[str, tuple[str, str]]:
-    """Three partners with an agreement every one has approved, set up by the operator's
-    commands; their credentials."""
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        # Independent commands at once: each is a separate process, as operators run them.
-        list(
-            pool.map(
-                lambda a: installation.run("agency", "add", a[0], "--name", a[1], "--kind", a[2]),
-                AGENCIES,
-            )
-        )
-        agreement = tmp_path / "agreement.json"
-        partners = [TRUST, COUNCIL, HOUSING]
-        agreement.write_text(json.dumps(agreement_body(partners)))
-        added = pool.submit(installation.agree, agreement, partners)
-        credentials = dict(
-            zip(
-                [code for code, _, _ in AGENCIES],
-                pool.map(lambda a: installation.add_client(a[0], SCOPES), AGENCIES),
-                strict=True,
-            )
-        )
-        added.result()
-    return credentials
+    """Four agencies, three of them partners in an agreement every one has approved, set up by
+    the operator's commands; their credentials."""
+    partners = [TRUST, COUNCIL, HOUSING]
+    agreement = tmp_path / "agreement.json"
+    agreement.write_text(json.dumps(agreement_body(partners)))
+    approvals = [
+        [
+            *("agreement", "approve", "$4.id", "--agency", party),
+            *("--name", f"Caldicott Guardian of {party}", "--role", "Caldicott Guardian"),
+        ]
+        for party in partners
+    ]
+    clients = [["client", "add", "--agency", code, "--scopes", SCOPES] for code, _, _ in AGENCIES]
+    printed = installation.run_in_one_process(
+        *(["agency", "add", code, "--name", name, "--kind", kind] for code, name, kind in AGENCIES),
+        ["agreement", "add", "--file", str(agreement)],
+        *approvals,
+        *clients,
+    )
+    issued = [json.loads(out) for out in printed[-len(clients) :]]
+    return {
+        code: (client["client_id"], client["client_secret"])
+        for (code, _, _), client in zip(AGENCIES, issued, strict=True)
+    }
 
 
 @pytest.fixture

@@ -60,6 +60,24 @@ class ImbInstallation:
             raise AssertionError(f"imb {' '.join(args)} failed: {result.stderr}")
         return result
 
+    def run_in_one_process(self, *commands: list[str] | dict[str, Any]) -> list[str]:
+        """Each command's standard output, all run by one Python process (`one_process.py`):
+        for setting things up, not for testing the commands themselves."""
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.e2e.one_process"],
+            env=self.env,
+            input=json.dumps(list(commands)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).parents[2],
+        )
+        assert done.returncode == 0, done.stderr
+        results: list[dict[str, Any]] = json.loads(done.stdout)
+        failed = [r for r in results if r["code"] != 0]
+        assert not failed, f"imb {commands[len(results) - 1]} failed: {failed[0]['stderr']}"
+        return [r["stdout"] for r in results]
+
     def add_client(self, agency: str, scopes: str) -> tuple[str, str]:
         issued = json.loads(
             self.run("client", "add", "--agency", agency, "--scopes", scopes).stdout

@@ -35,6 +35,14 @@ def _select(imb: ImbInstallation, sql: str) -> list[tuple[object, ...]]:
     return asyncio.run(rows())
 
 
+# Arranging what a test needs runs in one process (`run_in_one_process`); the command a test is
+# about always runs as its own `imb` process.
+TWO_AGENCIES = [
+    ["agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust"],
+    ["agency", "add", "LA001", "--name", "Council", "--kind", "local_authority"],
+]
+
+
 def _rows_written(imb: ImbInstallation) -> int:
     counts = _select(
         imb,
@@ -91,8 +99,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
 def test_agreement_file_with_bad_terms_is_refused(
     installation: ImbInstallation, tmp_path: Path
 ) -> None:
-    installation.run("agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust")
-    installation.run("agency", "add", "LA001", "--name", "Council", "--kind", "local_authority")
+    installation.run_in_one_process(*TWO_AGENCIES)
     body = agreement_body(["RX4", "LA001"])
     body["lawful_basis"] = {**body["lawful_basis"], "art9": "substantial_public_interest"}
     del body["lawful_basis"]["dpa_sch1_para"]
@@ -174,10 +181,12 @@ def test_agreement_approve_bad_input_is_one_line_and_writes_nothing(
     signing: tuple[str, ...],
     message: str,
 ) -> None:
-    installation.run("agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust")
-    installation.run("agency", "add", "LA001", "--name", "Council", "--kind", "local_authority")
-    added = json.loads(installation.run("agreement", "add", "--file", str(EXAMPLE)).stdout)
-    _approve(installation, added["id"], "RX4", *_signing())
+    *_, proposed, _ = installation.run_in_one_process(
+        *TWO_AGENCIES,
+        ["agreement", "add", "--file", str(EXAMPLE)],
+        ["agreement", "approve", "$2.id", "--agency", "RX4", *_signing()],
+    )
+    added = json.loads(proposed)
     before = _sign_offs(installation)
 
     result = _approve(installation, agreement_id or added["id"], agency, *signing)
@@ -298,9 +307,12 @@ def test_user_add_reads_the_password_from_stdin_and_stores_only_a_scrypt_hash(
 def test_user_add_bad_input_is_one_line_and_writes_nothing(
     installation: ImbInstallation, args: tuple[str, ...], password: str, message: str
 ) -> None:
-    installation.run("agency", "add", "RX4", "--name", "Trust", "--kind", "nhs_trust")
-    assert (
-        _add_user(installation, "taken.name", "--agency", "RX4", "--role", "duty").returncode == 0
+    installation.run_in_one_process(
+        TWO_AGENCIES[0],
+        {
+            "argv": ["user", "add", "taken.name", "--agency", "RX4", "--role", "duty"],
+            "stdin": PASS_PHRASE,
+        },
     )
     before = _select(installation, "SELECT count(*) FROM users")
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from adapters.imb_client import AsyncImbClient, ImbError, calls
+from tests.databases import SQLITE_ONLY
 from tests.e2e.processes import ImbInstallation, ServingImb
 from tests.world import CARE_TEAM, COUNCIL, GP, HOUSING, NHS_NUMBER, TRUST, risk_event
 
@@ -106,15 +107,20 @@ async def _all_message_ids(client: AsyncImbClient) -> list[str]:
     return [str(item.message_id) async for item in client.iter_inbox(page=500)]
 
 
-def test_sigterm_stops_serve_cleanly(serving: ServingImb) -> None:
-    code = serving.terminate(signal.SIGTERM)
+# How the process starts and stops does not depend on the database: one is enough.
+@pytest.mark.parametrize("database_url", SQLITE_ONLY, indirect=True)
+def test_sigterm_stops_serve_cleanly(installation: ImbInstallation) -> None:
+    serving = installation.serve()
+    try:
+        code = serving.terminate(signal.SIGTERM)
+    finally:
+        serving.stop()
     assert code == 0
     assert "imb: stopped" in serving.log()
 
 
-def test_embedded_broker_serves_and_stops_with_the_process(
-    installation: ImbInstallation, partnership: dict[str, tuple[str, str]]
-) -> None:
+@pytest.mark.parametrize("database_url", SQLITE_ONLY, indirect=True)
+def test_embedded_broker_serves_and_stops_with_the_process(installation: ImbInstallation) -> None:
     embedded = ImbInstallation(
         installation.data_dir, installation.database_url, kafka_bootstrap=None
     )
