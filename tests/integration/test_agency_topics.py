@@ -34,6 +34,9 @@ from tests.world import COUNCIL, HOUSING, NHS_NUMBER, TRUST, World, eventually
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 HEARTBEAT = b"uk.imb.heartbeat.v1"
+# A group's first member waits half its session timeout to be assigned (tests/kafka_fixture.py):
+# the settings the tests' own workers use, rather than Kafka's 10 s default.
+QUICK_GROUP = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
 
 
 @pytest.fixture
@@ -66,6 +69,7 @@ async def records(world: World) -> AsyncIterator[list[ConsumerRecord]]:
         group_id=f"reader-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         metadata_max_age_ms=200,
+        **QUICK_GROUP,
     )
     consumer.subscribe(pattern=f"^{topic.replace('.', '[.]')}$")
     await consumer.start()
@@ -241,6 +245,7 @@ def _council_reader(world: World, key: X25519PrivateKey, topic: str) -> AgencyTo
         topic=topic,
         group_id=f"council-epr-{uuid.uuid4().hex[:8]}",
         metadata_max_age_ms=200,
+        **QUICK_GROUP,
     )
 
 
