@@ -45,19 +45,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
+TRUST_NAME = "Riverside Mental Health NHS Trust"
+
+
 @pytest.fixture
 def installation(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> ImbInstallation:
     imb = ImbInstallation(tmp_path / "imb-data", database_url, kafka_bootstrap)
     # The production cookie (Secure, __Host-) even over plain HTTP: Chromium counts
     # http://127.0.0.1 as a secure context, so IMB_WEB__COOKIE_SECURE stays at its default.
-    imb.run("migrate")
-    imb.run(
-        "agency", "add", TRUST, "--name", "Riverside Mental Health NHS Trust", "--kind", "nhs_trust"
+    imb.run_in_one_process(
+        ["migrate"],
+        ["agency", "add", TRUST, "--kind", "nhs_trust", "--name", TRUST_NAME],
+        ["agency", "add", HOUSING, "--name", "Riverside Housing Association", "--kind", "housing"],
+        {
+            "argv": ["user", "add", IG_USER, "--agency", TRUST, "--role", "ig_lead"],
+            "stdin": IG_PASSWORD,
+        },
     )
-    imb.run(
-        "agency", "add", HOUSING, "--name", "Riverside Housing Association", "--kind", "housing"
-    )
-    assert imb.add_user(IG_USER, TRUST, "ig_lead", IG_PASSWORD)["role"] == "ig_lead"
     return imb
 
 
@@ -71,9 +75,17 @@ def serving(installation: ImbInstallation) -> Iterator[ServingImb]:
 @pytest.fixture
 def partnership(installation: ImbInstallation, tmp_path: Path) -> ImbInstallation:
     """Housing is in the person's care team and has a duty worker who signs in."""
-    installation.add_user(DUTY_USER, HOUSING, "duty", DUTY_PASSWORD)
     (tmp_path / "agreement.json").write_text(json.dumps(agreement_body([TRUST, HOUSING])))
-    installation.agree(tmp_path / "agreement.json", [TRUST, HOUSING])
+    signing = ["--name", "Caldicott Guardian", "--role", "Caldicott Guardian"]
+    installation.run_in_one_process(
+        {
+            "argv": ["user", "add", DUTY_USER, "--agency", HOUSING, "--role", "duty"],
+            "stdin": DUTY_PASSWORD,
+        },
+        ["agreement", "add", "--file", str(tmp_path / "agreement.json")],
+        ["agreement", "approve", "$1.id", "--agency", TRUST, *signing],
+        ["agreement", "approve", "$1.id", "--agency", HOUSING, *signing],
+    )
     return installation
 
 
