@@ -69,6 +69,13 @@ class Forbidden(BrokerError):
 
 
 @dataclass
+class NotAcceptable(BrokerError):
+    status = 406
+    title = "Not acceptable"
+    slug = "not-acceptable"
+
+
+@dataclass
 class PayloadTooLarge(BrokerError):
     status = 413
     title = "Payload too large"

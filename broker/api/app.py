@@ -30,6 +30,7 @@ from broker.api.routes import (
     subjects,
     timeframes,
 )
+from broker.extensions import extensions
 from broker.messages.group_commit import GroupCommit
 from broker.runtime import Runtime
 from broker.web import routes as web
@@ -82,6 +83,8 @@ def create_app(rt: Runtime) -> FastAPI:
         web,
     ):
         app.include_router(module.router)
+    for router in extensions().routers:
+        app.include_router(router)
     app.mount(docs.ASSETS, docs.assets(), name="docs-assets")
 
     app.add_middleware(

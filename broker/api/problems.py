@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from broker.errors import BrokerError, Unauthenticated
+from broker.extensions import extensions
 from schemas.vocabulary import EventType
 
 PROBLEM_JSON = "application/problem+json"
@@ -101,33 +102,40 @@ def without_tag(loc: Sequence[str | int]) -> list[str | int]:
     return path[1:] if path and path[0] in _TAGS else path
 
 
+def answer(
+    request: Request, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The problem as the response; under a path an extension speaks for (/fhir/), in the body
+    that extension gives it (an OperationOutcome), with the same status."""
+    status = int(body["status"])
+    speaks = extensions().error_body_for(request.url.path)
+    if speaks is not None:
+        return JSONResponse(
+            speaks.render(body), status, media_type=speaks.media_type, headers=dict(headers or {})
+        )
+    return JSONResponse(body, status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
 async def _broker_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BrokerError)
     headers = dict(getattr(exc, "headers", None) or {})
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    body = error_problem(exc, instance_of(request.scope))
-    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON, headers=headers)
+    return answer(request, error_problem(exc, instance_of(request.scope)), headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{**e, "loc": field_path(e["loc"])} for e in exc.errors()]
-    body = validation_problem(errors, instance_of(request.scope))
-    return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
+    return answer(request, validation_problem(errors, instance_of(request.scope)))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    return problem(
-        exc.status_code,
-        str(exc.detail),
-        str(exc.detail),
-        slug,
-        instance_of(request.scope),
-        exc.headers,
-    )
+    detail = str(exc.detail)
+    body = problem_body(exc.status_code, detail, detail, slug, instance_of(request.scope))
+    return answer(request, body, exc.headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

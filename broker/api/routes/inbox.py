@@ -5,10 +5,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
+from broker.db.models import Delivery
 from broker.deliveries.inbox import (
     InboxEntry,
     acknowledge,
@@ -17,6 +19,8 @@ from broker.deliveries.inbox import (
     inbox_status,
     list_inbox,
 )
+from broker.errors import NotAcceptable
+from broker.extensions import DeliveryFormat, DeliveryToRender, NotRenderable, extensions
 from broker.runtime import Runtime
 from schemas.acks import Acknowledgement
 from schemas.instants import Instant
@@ -86,14 +90,44 @@ async def get_inbox_status(caller: Reader, session: SessionDep) -> InboxStatus:
     return await inbox_status(session, caller.agency)
 
 
-@router.get("/v1/inbox/{delivery_id}", response_model=DeliveryContent)
+@router.get(
+    "/v1/inbox/{delivery_id}",
+    response_model=DeliveryContent,
+    responses={
+        200: {"content": {"application/fhir+json": {}}},
+        406: {"description": "a format asked for in which this delivery has no form"},
+    },
+)
 async def get_delivery(
-    delivery_id: UUID, caller: Reader, rt: RuntimeDep, session: SessionDep
-) -> DeliveryContent:
-    """The delivery with its content; the first fetch records the receipt."""
+    delivery_id: UUID, caller: Reader, rt: RuntimeDep, session: SessionDep, request: Request
+) -> Any:
+    """The delivery with its content; the first fetch records the receipt. With `Accept:
+    application/fhir+json`, as a FHIR R4 message Bundle (docs/fhir.md)."""
     view = await fetch_delivery(session, rt, caller.actor, delivery_id)
-    await session.commit()
-    return view
+    shown_as = extensions().format_accepted(request.headers.get("accept"))
+    if shown_as is None:
+        await session.commit()
+        return view
+    rendered = await _rendered(session, rt, shown_as, view)
+    await session.commit()  # only once it could be shown in the form asked for
+    return JSONResponse(rendered, media_type=shown_as.media_type)
+
+
+async def _rendered(
+    session: AsyncSession, rt: Runtime, shown_as: DeliveryFormat, view: DeliveryContent
+) -> dict[str, Any]:
+    delivery = await session.get(Delivery, view.delivery_id)
+    assert delivery is not None, "fetch_delivery found it"
+    to_render = DeliveryToRender(
+        content=view.model_dump(mode="json"),
+        decision=delivery.decision_detail,
+        recipient=delivery.recipient_agency,
+        at=rt.clock(),
+    )
+    try:
+        return shown_as.render(to_render)
+    except NotRenderable as exc:
+        raise NotAcceptable(f"this delivery has no {shown_as.name} form: {exc}") from None
 
 
 @router.post("/v1/inbox/{delivery_id}/ack")
