@@ -54,6 +54,8 @@ class ErrorBody:
     path_prefix: str
     media_type: str
     render: Callable[[Mapping[str, Any]], dict[str, Any]]  # from RFC 9457 problem details
+    schema_name: str  # the body's name among the OpenAPI document's schemas
+    schema: Mapping[str, Any]  # its JSON Schema
 
 
 @dataclass

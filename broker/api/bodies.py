@@ -5,7 +5,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from broker.api.problems import instance_of, problem
+from broker.api.problems import answer_at, instance_of, problem_body
 from broker.errors import BrokerError, PayloadTooLarge, RequestTimeout
 
 
@@ -90,12 +90,6 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, error: BrokerError) -> None:
     # The rest of the body is never read, so the connection cannot carry another request.
-    response = problem(
-        error.status,
-        error.title,
-        error.detail,
-        error.slug,
-        instance_of(scope),
-        headers={"connection": "close"},
-    )
+    body = problem_body(error.status, error.title, error.detail, error.slug, instance_of(scope))
+    response = answer_at(scope.get("path", ""), body, headers={"connection": "close"})
     await response(scope, receive, send)

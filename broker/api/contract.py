@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from broker.api.examples import Example, request_examples
+from broker.extensions import ErrorBody, extensions
 from schemas.vocabulary import Scope
 
 PROBLEM_JSON = "application/problem+json"
@@ -111,6 +112,8 @@ def _complete(document: dict[str, Any], app: FastAPI) -> None:
         {"Problem": PROBLEM, "OAuthError": OAUTH_ERROR, "Token": TOKEN}
     )
     components["securitySchemes"] = SECURITY_SCHEMES
+    for speaks in extensions().error_bodies:
+        components["schemas"][speaks.schema_name] = dict(speaks.schema)
     examples = request_examples()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
@@ -136,8 +139,9 @@ def _describe(operation: dict[str, Any], route: APIRoute, path: str, method: str
         operation["security"] = [{"oauth2": sorted(guard)}, {"bearer": []}]
     if path == "/oauth/token":
         statuses = {408, 413, 429, 500}
+    speaks = extensions().error_body_for(path)
     for status in sorted(statuses):
-        responses[str(status)] = _problem(status)
+        responses[str(status)] = _problem(status) if speaks is None else _error_body(status, speaks)
 
 
 def _exemplify(operation: dict[str, Any], examples: dict[str, Example]) -> None:
@@ -170,6 +174,11 @@ def _problem(status: int) -> dict[str, Any]:
         "description": REASONS[status],
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+
+
+def _error_body(status: int, speaks: ErrorBody) -> dict[str, Any]:
+    schema = {"$ref": f"#/components/schemas/{speaks.schema_name}"}
+    return {"description": REASONS[status], "content": {speaks.media_type: {"schema": schema}}}
 
 
 def _guard(dependant: Dependant) -> set[str] | None:

@@ -9,7 +9,7 @@ import traceback
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broker.api.access_log import REQUEST_ID_HEADER, log_access, request_id_of, route_template
-from broker.api.problems import instance_of, problem
+from broker.api.problems import answer_at, instance_of, problem_body
 from broker.metrics import Metrics
 
 log = logging.getLogger("imb.api")
@@ -75,11 +75,11 @@ def _log_unexpected(scope: Scope, exc: Exception) -> None:
 
 
 async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:
-    response = problem(
+    body = problem_body(
         500,
         "Internal error",
         "the broker could not complete the request; the error is logged for its operators",
         "internal",
         instance_of(scope),
     )
-    await response(scope, receive, send)
+    await answer_at(scope.get("path", ""), body)(scope, receive, send)

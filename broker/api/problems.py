@@ -105,10 +105,16 @@ def without_tag(loc: Sequence[str | int]) -> list[str | int]:
 def answer(
     request: Request, body: dict[str, Any], headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
+    return answer_at(request.url.path, body, headers)
+
+
+def answer_at(
+    path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """The problem as the response; under a path an extension speaks for (/fhir/), in the body
     that extension gives it (an OperationOutcome), with the same status."""
     status = int(body["status"])
-    speaks = extensions().error_body_for(request.url.path)
+    speaks = extensions().error_body_for(path)
     if speaks is not None:
         return JSONResponse(
             speaks.render(body), status, media_type=speaks.media_type, headers=dict(headers or {})

@@ -85,6 +85,13 @@ async def test_openapi_documents_the_v1_contract(api: httpx.AsyncClient) -> None
     assert (await api.get("/docs")).status_code == 200
 
 
+FHIR_PUBLIC = {
+    "/fhir/R4/metadata",
+    "/fhir/R4/CodeSystem/{code_system_id}",
+    "/fhir/R4/MessageDefinition/{code}",
+}
+
+
 async def test_every_operation_declares_its_problems_and_the_security_it_needs(
     api: httpx.AsyncClient,
 ) -> None:
@@ -92,21 +99,27 @@ async def test_every_operation_declares_its_problems_and_the_security_it_needs(
     schemes = spec["components"]["securitySchemes"]
     assert schemes["bearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     assert schemes["oauth2"]["flows"]["clientCredentials"]["tokenUrl"] == "/oauth/token"
-    public = {"/", "/healthz", "/readyz", "/oauth/token"}
+    public = {"/", "/healthz", "/readyz", "/oauth/token", *FHIR_PUBLIC}
     for path, operations in spec["paths"].items():
+        # FHIR's errors are OperationOutcomes (docs/fhir.md); IMB's own, problem details.
+        errors, body = (
+            ("application/fhir+json", "OperationOutcome")
+            if path.startswith("/fhir/")
+            else ("application/problem+json", "Problem")
+        )
         for method, operation in operations.items():
             where = f"{method.upper()} {path}"
             responses = operation["responses"]
             if path == "/oauth/token":
                 continue  # RFC 6749 §5.2 errors, checked below
-            problem = responses["422"]["content"]["application/problem+json"]["schema"]
-            assert problem == {"$ref": "#/components/schemas/Problem"}, where
+            problem = responses["422"]["content"][errors]["schema"]
+            assert problem == {"$ref": f"#/components/schemas/{body}"}, where
             assert "application/json" not in responses["422"]["content"], where
             if path in public:
                 continue
             assert operation["security"][1] == {"bearer": []}, where
             for status in ("401", "404", "429", "500"):
-                assert "application/problem+json" in responses[status]["content"], where
+                assert errors in responses[status]["content"], where
             if method in {"post", "put"}:
                 assert {"400", "408", "409", "413"} <= set(responses), where
     token = spec["paths"]["/oauth/token"]["post"]

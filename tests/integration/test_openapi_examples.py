@@ -133,6 +133,11 @@ async def test_security_schemes_are_declared_and_applied_per_operation(
     assert set(flow["scopes"]) == {scope.value for scope in Scope}
     assert schemes["bearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     public = {("GET", "/"), ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/oauth/token")}
+    public |= {  # what a FHIR client reads before it has a token
+        ("GET", "/fhir/R4/metadata"),
+        ("GET", "/fhir/R4/CodeSystem/{code_system_id}"),
+        ("GET", "/fhir/R4/MessageDefinition/{code}"),
+    }
     for where, operation in _operations(document).items():
         if where in public:
             assert not operation.get("security"), where

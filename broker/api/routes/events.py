@@ -38,7 +38,7 @@ async def publish_event(
     an agency among them may address so: any other must name its recipients (422)."""
     group_commit: GroupCommit = request.app.state.group_commit
     outcome = await group_commit.submit(caller.actor, event)
-    _announce(rt, [outcome], [event])
+    announce_accepted(rt, [outcome], [event])
     if isinstance(outcome, BrokerError):
         raise _located(outcome)
     return _accepted_view(outcome)
@@ -87,11 +87,13 @@ async def _submit(
         await session.rollback()
         outcomes = await submit_events(session, rt, caller.actor, events)
         await session.commit()
-    _announce(rt, outcomes, events)
+    announce_accepted(rt, outcomes, events)
     return outcomes
 
 
-def _announce(rt: RuntimeDep, outcomes: list[Outcome], events: Sequence[EventSubmission]) -> None:
+def announce_accepted(
+    rt: RuntimeDep, outcomes: list[Outcome], events: Sequence[EventSubmission]
+) -> None:
     """After the commit: wake the relay of each lane written to, and count what was accepted."""
     for outcome, event in zip(outcomes, events, strict=True):
         if isinstance(outcome, Accepted) and not outcome.replayed:
