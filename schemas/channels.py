@@ -21,6 +21,9 @@ class ChannelKind(StrEnum):
 
 
 ChannelUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)]
+IMB_FORMAT = "imb"  # IMB's own JSON, as `GET /v1/inbox/{id}` answers it
+# A name of a registered delivery format (the broker checks it is one), as wide as its column.
+FormatName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=16)]
 
 
 class ChannelBody(WireModel):
@@ -35,6 +38,12 @@ class ChannelBody(WireModel):
         max_length=100,
         description="kafka only: the agency's X25519 public key (32 bytes, base64url) that "
         "each record's content is sealed to",
+    )
+    format: FormatName | None = Field(
+        default=None,
+        description="webhook and kafka only: what each pushed CloudEvent's data is; `imb` "
+        "(absent: IMB's JSON, as the inbox fetch answers) or a delivery format the broker "
+        "has, such as `fhir` (a FHIR R4 message Bundle)",
     )
 
     @field_validator("public_key")
@@ -51,6 +60,8 @@ class ChannelBody(WireModel):
                 raise ValueError(f"a {kind} channel needs {field}")
             if kind is not self.kind and given:
                 raise ValueError(f"{field} is only for a {kind} channel")
+        if self.kind is ChannelKind.INBOX and self.format is not None:
+            raise ValueError("format is only for a webhook or kafka channel")
         return self
 
 
@@ -59,6 +70,10 @@ class ChannelView(BaseModel):
     kind: ChannelKind
     url: str | None
     topic: str | None = Field(description="kafka only: the agency's own topic")
+    format: str | None = Field(
+        description="webhook and kafka only: what each pushed delivery's data is, `imb` or a "
+        "delivery format such as `fhir`"
+    )
     public_key: str | None
     enabled: bool = Field(description="false once the receiver answered 410 Gone")
     disabled_reason: str | None

@@ -9,7 +9,8 @@ open it with any HPKE library (Java, .NET, Go, Rust) from the RFC alone.
 HPKE's `info` binds each record to its agency and delivery id: a record copied to another
 agency's topic, or given another id, does not open. The sealed bytes are `enc || ciphertext`
 as RFC 9180 writes them, carried as the CloudEvent's `data_base64`; opened, they are the JSON
-document `GET /v1/inbox/{id}` returns for the delivery.
+document `GET /v1/inbox/{id}` returns for the delivery, or that delivery in the channel's
+format (a FHIR message): the record's `imbcontenttype` says which.
 
 Both sides use this module: the broker seals (`seal_for_agency`), the client SDK opens.
 """

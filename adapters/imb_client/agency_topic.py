@@ -10,9 +10,14 @@ content is sealed to the agency's X25519 key, opened here with its private key.
             record_in_epr(record.content)  # what GET /v1/inbox/{id} returns
             await imb.acknowledge(record.delivery_id, {...})  # the receipt IMB sees
             await reader.commit()
+
+`content` is what the channel's `format` says, and `content_type` names it: IMB's JSON
+(`application/json`), or for `fhir` a FHIR R4 message Bundle (`application/fhir+json`). A
+delivery with no form in the channel's format (a non-delivery report) comes as IMB's JSON.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -34,6 +39,8 @@ __all__ = [
     "read_record",
 ]
 HEARTBEAT = "uk.imb.heartbeat.v1"
+IMB_JSON = "application/json"
+FHIR_JSON = "application/fhir+json"
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,12 @@ class OpenedDelivery:
     delivery_id: str
     type: str  # uk.imb.risk.changed.v1, …
     seq: int | None
-    content: dict[str, Any]  # as GET /v1/inbox/{id} returns it
+    content: dict[str, Any]  # as GET /v1/inbox/{id} returns it, or a FHIR message Bundle
+    content_type: str = IMB_JSON  # application/fhir+json: `content` is a FHIR message Bundle
+
+    @property
+    def is_fhir(self) -> bool:
+        return self.content_type == FHIR_JSON
 
 
 @dataclass(frozen=True)
@@ -105,12 +117,38 @@ def open_record(
     content = json.loads(open_for_agency(private_key, agency, delivery_id, sealed))
     seq = attributes.get("imbseq")
     seq = int(seq) if seq is not None else None
+    content_type = str(attributes.get("imbcontenttype") or IMB_JSON)
+    agrees = _AGREES.get(content_type)
+    if agrees is None:
+        raise SealedRecordUnreadable(f"record {delivery_id}: unknown content {content_type}")
     # The envelope is in the clear: what counts is what was sealed, and they must agree.
-    if content.get("delivery_id") != delivery_id or content.get("seq") != seq:
+    if not isinstance(content, dict) or not agrees(content, delivery_id, seq):
         raise SealedRecordUnreadable(f"record {delivery_id}: its envelope and content disagree")
-    return OpenedDelivery(
-        delivery_id=delivery_id, type=str(attributes["type"]), seq=seq, content=content
+    return OpenedDelivery(delivery_id, str(attributes["type"]), seq, content, content_type)
+
+
+def _imb_json_agrees(content: dict[str, Any], delivery_id: str, seq: int | None) -> bool:
+    return content.get("delivery_id") == delivery_id and content.get("seq") == seq
+
+
+def _fhir_message_agrees(content: dict[str, Any], delivery_id: str, seq: int | None) -> bool:
+    """A FHIR message names its delivery in its MessageHeader, the first entry; it has no
+    place for the seq, which the envelope alone carries."""
+    entries = content.get("entry")
+    first = entries[0] if isinstance(entries, list) and entries else None
+    header = first.get("resource") if isinstance(first, dict) else None
+    return (
+        content.get("resourceType") == "Bundle"
+        and isinstance(header, dict)
+        and header.get("resourceType") == "MessageHeader"
+        and header.get("id") == delivery_id
     )
+
+
+_AGREES: dict[str, Callable[[dict[str, Any], str, int | None], bool]] = {
+    IMB_JSON: _imb_json_agrees,
+    FHIR_JSON: _fhir_message_agrees,
+}
 
 
 class AgencyTopicReader:

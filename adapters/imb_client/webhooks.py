@@ -2,7 +2,11 @@
 then the CloudEvent inside.
 
     delivery = verify_webhook(request.headers, await request.body(), secret)
-    record(delivery.delivery_id, delivery.data)  # once per delivery_id: retries repeat it
+    record(delivery.id, delivery.data)  # once per delivery id: retries repeat it
+
+`data` is what the channel's `format` says, and `datacontenttype` names it: IMB's JSON
+(`application/json`), or for `fhir` a FHIR R4 message Bundle (`application/fhir+json`). A
+delivery with no form in the channel's format (a non-delivery report) comes as IMB's JSON.
 """
 
 from collections.abc import Mapping
@@ -15,6 +19,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 __all__ = ["PushedEvent", "WebhookVerificationError", "verify_webhook"]
 
 HEARTBEAT = "uk.imb.heartbeat.v1"
+IMB_JSON = "application/json"
+FHIR_JSON = "application/fhir+json"
 
 
 @dataclass(frozen=True)
@@ -23,13 +29,21 @@ class PushedEvent:
     type: str  # uk.imb.risk.changed.v1, …, or uk.imb.heartbeat.v1
     time: str
     data: dict[str, Any]  # a delivery: what GET /v1/inbox/{id} returns; a heartbeat: last_seq
+    datacontenttype: str = IMB_JSON  # application/fhir+json: `data` is a FHIR message Bundle
+    imbseq: int | None = None  # a delivery's seq, as its envelope carries it in any format
 
     @property
     def is_heartbeat(self) -> bool:
         return self.type == HEARTBEAT
 
     @property
+    def is_fhir(self) -> bool:
+        return self.datacontenttype == FHIR_JSON
+
+    @property
     def seq(self) -> int | None:
+        if self.imbseq is not None and not self.is_heartbeat:
+            return self.imbseq
         value = self.data.get("last_seq" if self.is_heartbeat else "seq")
         return int(value) if value is not None else None
 
@@ -49,10 +63,17 @@ def verify_webhook(
         except WebhookVerificationError as exc:
             failure = exc
             continue
-        return PushedEvent(
-            id=str(event["id"]),
-            type=str(event["type"]),
-            time=str(event.get("time", "")),
-            data=dict(event.get("data") or {}),
-        )
+        return _pushed_event(event)
     raise failure or WebhookVerificationError("no secret given")
+
+
+def _pushed_event(event: dict[str, Any]) -> PushedEvent:
+    seq = event.get("imbseq")
+    return PushedEvent(
+        id=str(event["id"]),
+        type=str(event["type"]),
+        time=str(event.get("time", "")),
+        data=dict(event.get("data") or {}),
+        datacontenttype=str(event.get("datacontenttype") or IMB_JSON),
+        imbseq=int(seq) if seq is not None else None,
+    )

@@ -16,9 +16,10 @@ from broker.audit.log import Actor, AuditEvent, append
 from broker.crypto.envelope import Sealed, open_sealed, seal
 from broker.db.models import Agency, DeliveryChannel
 from broker.db.upsert import insert_if_absent
+from broker.deliveries.formats import refuse_unknown_format
 from broker.errors import FieldError, InvalidInput, NotFound
 from broker.runtime import Runtime
-from schemas.channels import ChannelBody, ChannelKind, ChannelView
+from schemas.channels import IMB_FORMAT, ChannelBody, ChannelKind, ChannelView
 
 # Standard Webhooks: the secret's bytes, base64, after this prefix.
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format, not a secret)
@@ -46,6 +47,7 @@ async def set_channel(
             [FieldError(("path", "code"), f"unknown agency {agency}")],
         )
     _refuse_unsafe_url(body)
+    refuse_unknown_format(body.format or IMB_FORMAT)
     now = rt.clock()
     current = await session.get(DeliveryChannel, agency)
     new_secret = None
@@ -53,6 +55,7 @@ async def set_channel(
         "kind": body.kind.value,
         "url": str(body.url) if body.url else None,
         "public_key": body.public_key,
+        "format": body.format or IMB_FORMAT,
         "enabled": True,
         "disabled_reason": None,
         "disabled_at": None,
@@ -103,6 +106,7 @@ async def channel_of(session: AsyncSession, rt: Runtime, agency: str) -> Channel
             kind=ChannelKind.INBOX,
             url=None,
             topic=None,
+            format=None,
             public_key=None,
             enabled=True,
             disabled_reason=None,
@@ -134,6 +138,7 @@ def channel_view(rt: Runtime, channel: DeliveryChannel, secret: str | None) -> C
         topic=rt.settings.kafka.agency_topic(channel.agency_code)
         if kind is ChannelKind.KAFKA
         else None,
+        format=None if kind is ChannelKind.INBOX else channel.format,
         public_key=channel.public_key,
         enabled=channel.enabled,
         disabled_reason=channel.disabled_reason,
@@ -187,4 +192,5 @@ def _audit_detail(rt: Runtime, channel: DeliveryChannel) -> dict[str, str | None
         "topic": rt.settings.kafka.agency_topic(channel.agency_code)
         if channel.kind == ChannelKind.KAFKA
         else None,
+        "format": None if channel.kind == ChannelKind.INBOX else channel.format,
     }

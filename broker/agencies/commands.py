@@ -66,6 +66,11 @@ def add_agency_commands(commands: Any) -> None:
     channel.add_argument("--url", help="webhook: https:// (http:// only to loopback)")
     channel.add_argument("--public-key", help="kafka: the agency's X25519 public key, base64url")
     channel.add_argument(
+        "--format",
+        help="webhook and kafka: what each push carries, imb (IMB's JSON, the default) or a "
+        "delivery format the broker has, such as fhir",
+    )
+    channel.add_argument(
         "--rotate-secret",
         action="store_true",
         help="webhook: a new signing secret, printed once; the old one signs too for 24 h",
@@ -206,7 +211,7 @@ def _key_set(path: Path) -> dict[str, Any]:
 
 
 def channel_body(args: argparse.Namespace) -> ChannelBody:
-    return ChannelBody(kind=args.kind, url=args.url, public_key=args.public_key)
+    return ChannelBody(kind=args.kind, url=args.url, public_key=args.public_key, format=args.format)
 
 
 async def set_agency_channel(rt: Runtime, args: argparse.Namespace, body: ChannelBody) -> None:

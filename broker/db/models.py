@@ -382,6 +382,8 @@ class DeliveryChannel(Base):
     kind: Mapped[str] = mapped_column(String(16))
     url: Mapped[str | None] = mapped_column(String(2000))
     public_key: Mapped[str | None] = mapped_column(String(100))
+    # What a push's CloudEvent carries: "imb" (IMB's JSON) or a registered delivery format.
+    format: Mapped[str] = mapped_column(String(16), default="imb", server_default="imb")
     # The webhook signing secret, sealed at rest; after a rotation the old one signs too until
     # `previous_secret_until`.
     secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -21,11 +21,13 @@ from cloudevents.core.bindings.kafka import KafkaMessage, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
 from broker.db.models import DeliveryChannel
+from broker.deliveries.formats import PushedData
 from broker.deliveries.inbox import Disclosure, InboxEntry, shown_content
 from broker.deliveries.push import (
     TOPIC_NOT_READY,
     Answer,
     built_for,
+    in_channel_format,
     keep_pushing,
     ms_since,
     record_answers,
@@ -115,14 +117,18 @@ def _sealed_record(
     assert channel is not None
     assert channel.public_key is not None
     content, disclosure = shown_content(rt, entry, nhs_number)
-    plain = json.dumps(content.model_dump(mode="json"), separators=(",", ":")).encode()
+    now = rt.clock()
+    pushed = in_channel_format(channel, entry, content, now)
+    plain = json.dumps(pushed.data, separators=(",", ":")).encode()
     agency = channel.agency_code
     sealed = seal_for_agency(channel.public_key, agency, entry.delivery.id, plain)
-    event = _cloud_event(rt, entry, sealed, rt.clock())
+    event = _cloud_event(rt, entry, pushed, sealed, now)
     return rt.settings.kafka.agency_topic(agency), to_structured_event(event), disclosure
 
 
-def _cloud_event(rt: Runtime, entry: InboxEntry, sealed: bytes, at: datetime) -> CloudEvent:
+def _cloud_event(
+    rt: Runtime, entry: InboxEntry, pushed: PushedData, sealed: bytes, at: datetime
+) -> CloudEvent:
     delivery = entry.delivery
     attributes: dict[str, object] = {
         "id": str(delivery.id),
@@ -134,6 +140,8 @@ def _cloud_event(rt: Runtime, entry: InboxEntry, sealed: bytes, at: datetime) ->
         "imbseq": delivery.seq,
         "imbrecipient": delivery.recipient_agency,
         "imbsealing": SEALING,
+        # `datacontenttype` is the sealed bytes' type: what they open to is said here.
+        "imbcontenttype": pushed.media_type,
         "partitionkey": record_key(delivery.recipient_agency, entry.message.subject_pseudonym),
     }
     if delivery.seq is None:  # made available before seqs were given

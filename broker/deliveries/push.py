@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -30,6 +30,7 @@ from broker.agencies.channels import signing_secrets
 from broker.audit.log import BROKER, AuditEvent, append, append_about_delivery
 from broker.db.bulk import RowsToInsert
 from broker.db.models import Delivery, DeliveryChannel, WebhookAttempt, WebhookPush
+from broker.deliveries.formats import IMB_JSON, PushedData, pushed_data
 from broker.deliveries.inbox import (
     Disclosure,
     InboxEntry,
@@ -43,6 +44,7 @@ from broker.logs import after_commit, get_logger
 from broker.pipeline.lanes import Lane
 from broker.runtime import Runtime
 from schemas.channels import ChannelKind
+from schemas.responses import DeliveryContent
 
 log = logging.getLogger(__name__)
 state_log = get_logger(__name__)
@@ -306,9 +308,20 @@ def _signed_request(
     assert channel.url is not None
     content, disclosure = shown_content(rt, entry, nhs_number)
     now = rt.clock()
-    body = _cloud_event(rt, entry, content.model_dump(mode="json"), now)
+    body = _cloud_event(rt, entry, in_channel_format(channel, entry, content, now), now)
     headers = signed_headers(rt, channel, str(entry.delivery.id), body, now)
     return Request(channel.url, headers, body, disclosure)
+
+
+def in_channel_format(
+    channel: DeliveryChannel, entry: InboxEntry, content: DeliveryContent, at: datetime
+) -> PushedData:
+    """The pushed content in the channel's format, from what the push has loaded already."""
+    delivery = entry.delivery
+    dumped = content.model_dump(mode="json")
+    return pushed_data(
+        channel.format, dumped, delivery.decision_detail, delivery.recipient_agency, at
+    )
 
 
 def signed_headers(
@@ -327,14 +340,25 @@ def signed_headers(
     }
 
 
-def _cloud_event(rt: Runtime, entry: InboxEntry, data: dict[str, object], at: datetime) -> bytes:
+def _cloud_event(rt: Runtime, entry: InboxEntry, pushed: PushedData, at: datetime) -> bytes:
+    delivery = entry.delivery
     event_type = f"uk.imb.{entry.message.type}.v1"
-    delivered_at = entry.delivery.delivered_at or at
-    return cloud_event(rt, str(entry.delivery.id), event_type, delivered_at, data)
+    # In the envelope as on an agency's topic: a FHIR message has no place for the seq.
+    seq = {"imbseq": delivery.seq} if delivery.seq is not None else {}
+    delivered_at = delivery.delivered_at or at
+    return cloud_event(
+        rt, str(delivery.id), event_type, delivered_at, pushed.data, pushed.media_type, seq
+    )
 
 
 def cloud_event(
-    rt: Runtime, event_id: str, event_type: str, at: datetime, data: dict[str, object]
+    rt: Runtime,
+    event_id: str,
+    event_type: str,
+    at: datetime,
+    data: dict[str, Any],
+    media_type: str = IMB_JSON,
+    extensions: Mapping[str, object] | None = None,
 ) -> bytes:
     """A CloudEvents 1.0 event in structured JSON, as every push and heartbeat is sent."""
     event = CloudEvent(
@@ -343,7 +367,8 @@ def cloud_event(
             "source": rt.settings.delivery.source,
             "type": event_type,
             "time": at,
-            "datacontenttype": "application/json",
+            "datacontenttype": media_type,
+            **(extensions or {}),
         },
         data=data,
     )

@@ -36,6 +36,17 @@ def test_a_webhook_channel_prints_its_secret_once_and_rotates(council: ImbInstal
     assert all(secret not in str(row) for secret in (set_["secret"], rotated["secret"]))
 
 
+def test_a_channel_pushes_in_the_format_chosen(council: ImbInstallation) -> None:
+    set_ = json.loads(
+        council.run(
+            "agency", "channel", "LA001", "--kind", "webhook", "--url", URL, "--format", "fhir"
+        ).stdout
+    )
+
+    assert set_["format"] == "fhir"
+    assert _select(council, "SELECT format FROM delivery_channels") == [("fhir",)]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -43,6 +54,8 @@ def test_a_webhook_channel_prints_its_secret_once_and_rotates(council: ImbInstal
         (("LA001", "--kind", "webhook"), "needs url"),
         (("LA001", "--kind", "kafka", "--public-key", "AAAA"), "32 bytes"),
         (("NOPE1", "--kind", "webhook", "--url", URL), "unknown agency"),
+        (("LA001", "--kind", "webhook", "--url", URL, "--format", "hl7v2"), "unknown format"),
+        (("LA001", "--kind", "inbox", "--format", "fhir"), "format is only for"),
     ],
 )
 def test_bad_channels_are_one_line_errors_that_write_nothing(

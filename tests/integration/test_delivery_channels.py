@@ -78,6 +78,7 @@ async def test_an_agency_sets_its_webhook_and_is_shown_its_signing_secret_once(
         "kind": "webhook",
         "webhook": "https://epr.council.example",
         "topic": None,
+        "format": "imb",
     }
 
 
@@ -148,6 +149,9 @@ async def test_an_http_webhook_is_allowed_to_a_loopback_address_only(managers: W
         ({"kind": "kafka", "public_key": "AAAA"}, "32 bytes"),
         ({"kind": "kafka", "public_key": "A" * 43}, "low-order"),
         ({"kind": "inbox", "url": "https://epr.council.example/imb"}, "only for a webhook"),
+        ({"kind": "inbox", "format": "fhir"}, "format is only for a webhook or kafka"),
+        ({**WEBHOOK, "format": "hl7v2"}, "unknown format hl7v2; this broker has imb, fhir"),
+        ({**WEBHOOK, "format": "FHIR R4"}, "format"),
         ({"kind": "pigeon"}, "kind"),
     ],
 )

@@ -1,6 +1,7 @@
 """Upgrading a database in use: to the policy by risk level (a table still at the first defaults
-gets the new ones and a trail in use is told; an administrator's own table is left alone), and
-to lanes (what is already held is put in its lane, so the inbox lists it urgent first)."""
+gets the new ones and a trail in use is told; an administrator's own table is left alone);
+to lanes (what is already held is put in its lane, so the inbox lists it urgent first); and
+to channel formats (a channel set before them goes on pushing IMB's JSON)."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -188,3 +189,23 @@ async def _insert_message_and_delivery(
         message=message_id,
         at=at,
     )
+
+
+async def test_a_channel_set_before_formats_goes_on_pushing_imb_json(empty_database: str) -> None:
+    await migrate_to(empty_database, "0010")
+    now = datetime.now(UTC)
+    await _execute(
+        empty_database,
+        "INSERT INTO agencies (code, name, kind, created_at) VALUES ('LA001', 'c', 'other', :at)",
+        at=now,
+    )
+    await _execute(
+        empty_database,
+        "INSERT INTO delivery_channels (agency_code, kind, url, enabled, updated_at) "
+        "VALUES ('LA001', 'webhook', 'https://epr.council.example/imb', true, :at)",
+        at=now,
+    )
+
+    await migrate_to(empty_database, "head")
+
+    assert await _rows(empty_database, "SELECT format FROM delivery_channels") == [("imb",)]

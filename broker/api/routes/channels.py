@@ -25,7 +25,9 @@ async def put_channel(
     """How the agency's deliveries are pushed, beside its inbox: `inbox` (pull only),
     `webhook` (signed POSTs to `url`; the answer that first sets it carries the signing
     `secret`, shown once) or `kafka` (records on the agency's own topic, sealed to its
-    `public_key`: not yet produced in this version). Audited. An unknown agency is a 422."""
+    `public_key`: not yet produced in this version). A webhook or kafka channel's `format` says
+    what each push carries: `imb` (the default) or a delivery format the broker has, such as
+    `fhir`. Audited. An unknown agency or format is a 422."""
     may_see_channel(caller.visible_agency, code)
     view = await set_channel(session, rt, caller.actor, code, body)
     await session.commit()
