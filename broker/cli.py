@@ -69,6 +69,9 @@ EPILOG = """environment:
   IMB_TLS__FORWARDED_CERT_HEADER
                                 behind a TLS-terminating proxy: its client-certificate header
   IMB_METRICS__REQUIRE_TOKEN    /metrics needs metrics:read (default: unless on loopback)
+  IMB_WORKERS__STALL_EXIT_SECONDS
+                                a worker loop failing on every attempt this long ends
+                                `serve` or `worker` with status 3 (default 300; 0 never)
 docs/security.md explains the security settings; README.md lists the rest.
 
 exit status:
@@ -76,6 +79,9 @@ exit status:
   1    refused or failed: bad input (nothing written), verification failed, the database
        or Kafka unreachable; one line on standard error says why
   2    usage: an unknown command or option, or a required one missing
+  3    `serve`, `worker`: a worker loop failed on every attempt for longer than
+       IMB_WORKERS__STALL_EXIT_SECONDS (the database or Kafka out of reach, say); one log
+       line names the loop, for how long and the last error's type. Restart it.
   130  interrupted
 """
 
@@ -226,15 +232,19 @@ def _run_process(settings: Settings, args: argparse.Namespace) -> None:
     # Imported here: the web application and the workers take about a second to import, which
     # every short administrative command would otherwise pay.
     from broker.serve import run_worker, serve
+    from broker.workers.stall import STALL_EXIT_STATUS, LoopStalled
     from broker.workers.supervisor import Worker
 
-    if args.command == "serve":
-        tls = _tls_files(args)
-        asyncio.run(
-            serve(settings, args.host, args.port, with_workers=not args.no_workers, tls=tls)
-        )
-    else:
-        asyncio.run(run_worker(settings, Worker(args.name)))
+    try:
+        if args.command == "serve":
+            tls = _tls_files(args)
+            asyncio.run(
+                serve(settings, args.host, args.port, with_workers=not args.no_workers, tls=tls)
+            )
+        else:
+            asyncio.run(run_worker(settings, Worker(args.name)))
+    except LoopStalled:
+        raise SystemExit(STALL_EXIT_STATUS) from None  # its line is already in the log
 
 
 def _tls_files(args: argparse.Namespace) -> "TlsFiles | None":

@@ -8,7 +8,8 @@ BrokerError
 ├── Forbidden           403  authenticated, but without the scope
 ├── RequestTimeout      408  the body did not arrive in time
 ├── PayloadTooLarge     413
-└── TooManyRequests     429  over a rate limit, or locked out after failed sign-ins
+├── TooManyRequests     429  over a rate limit, or locked out after failed sign-ins
+└── ServiceUnavailable  503  the database cannot be reached now; try again after Retry-After
 """
 
 from collections.abc import Mapping, Sequence
@@ -97,3 +98,14 @@ class TooManyRequests(BrokerError):
     status = 429
     title = "Too many requests"
     slug = "too-many-requests"
+
+
+@dataclass
+class ServiceUnavailable(BrokerError):
+    """A service IMB needs (its database) cannot be reached now; `headers` carry Retry-After.
+    Nothing was written: the transaction never committed."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    status = 503
+    title = "Service unavailable"
+    slug = "unavailable"

@@ -23,6 +23,7 @@ from broker.pipeline.recovery import requeue_unfinished
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
 from broker.workers.heartbeat import first_beat, keep_beating, stopped_beating
+from broker.workers.stall import LoopStalled, first_stall, until_stopped_or_stalled
 from broker.workers.supervisor import (
     Worker,
     readiness_probe,
@@ -127,30 +128,49 @@ async def serve(
         stop = asyncio.Event()
         tasks = start_workers(rt, bootstrap, list(Worker) if with_workers else [], stop)
         tasks += start_api_loops(rt, stop)
-        config = uvicorn.Config(
-            create_app(rt),
-            host=host,
-            port=port,
-            # The broker's own handler renders uvicorn's lines (broker.logs), and the access
-            # line is IMB's (broker.api.access_log): uvicorn's would show the raw path.
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            server_header=False,
-            # IMB reads forwarded headers itself, from its own trusted proxies only, and keeps
-            # the connection's peer (broker.api.proxies).
-            proxy_headers=False,
-            **(tls.uvicorn_options() if tls else {}),
-        )
-        server = _Server(config)
+        server = _server(rt, host, port, tls)
         _announce(f"{'https' if tls else 'http'}://{host}:{port}", bootstrap, settings)
+        watch = asyncio.create_task(_stop_serving_on_stall(server, tasks))
         try:
             await server.serve()
         finally:
+            watch.cancel()
             await stop_workers(tasks, stop)
             await probe.stop()
             await rt.close()
+    stalled = watch.result() if watch.done() and not watch.cancelled() else None
+    if stalled is not None:
+        raise stalled
     print("imb: stopped", file=sys.stderr, flush=True)
+
+
+def _server(rt: Runtime, host: str, port: int, tls: TlsFiles | None) -> _Server:
+    config = uvicorn.Config(
+        create_app(rt),
+        host=host,
+        port=port,
+        # The broker's own handler renders uvicorn's lines (broker.logs), and the access
+        # line is IMB's (broker.api.access_log): uvicorn's would show the raw path.
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        # IMB reads forwarded headers itself, from its own trusted proxies only, and keeps
+        # the connection's peer (broker.api.proxies).
+        proxy_headers=False,
+        **(tls.uvicorn_options() if tls else {}),
+    )
+    return _Server(config)
+
+
+async def _stop_serving_on_stall(
+    server: uvicorn.Server, tasks: list[asyncio.Task[None]]
+) -> LoopStalled | None:
+    """A worker loop that gives up ends `imb serve` too, after the requests under way."""
+    stalled = await first_stall(tasks)
+    if stalled is not None:
+        server.should_exit = True
+    return stalled
 
 
 def metrics_need_token(settings: Settings, host: str) -> bool:
@@ -186,12 +206,15 @@ async def run_worker(settings: Settings, worker: Worker) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     tasks = start_workers(rt, settings.kafka_bootstrap_servers or "", [worker], stop)
+    beating = []
     if heartbeat is not None:
-        tasks.append(
+        beating.append(
             asyncio.create_task(supervise("heartbeat", lambda: keep_beating(heartbeat, stop), stop))
         )
-    await stop.wait()
-    await stop_workers(tasks, stop)
+    stalled = await until_stopped_or_stalled(tasks, stop)
+    await stop_workers(tasks + beating, stop)
     if heartbeat is not None:
         stopped_beating(heartbeat)
     await rt.close()
+    if stalled is not None:
+        raise stalled

@@ -72,7 +72,10 @@ REASONS = {
     422: "The request breaks the contract; `errors` names each field",
     429: "Over a rate limit, or locked out: see Retry-After, RateLimit-Policy and RateLimit",
     500: "An error nobody foresaw; nothing to retry differently",
+    503: "The database cannot be reached now; nothing was written: try again after Retry-After",
 }
+# Operations that answer without the database (/readyz says 503 in its own body).
+WITHOUT_DATABASE = {"/", "/healthz", "/readyz"}
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     "oauth2": {
@@ -139,6 +142,8 @@ def _describe(operation: dict[str, Any], route: APIRoute, path: str, method: str
         operation["security"] = [{"oauth2": sorted(guard)}, {"bearer": []}]
     if path == "/oauth/token":
         statuses = {408, 413, 429, 500}
+    if path not in WITHOUT_DATABASE:
+        statuses.add(503)
     speaks = extensions().error_body_for(path)
     for status in sorted(statuses):
         responses[str(status)] = _problem(status) if speaks is None else _error_body(status, speaks)

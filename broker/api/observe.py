@@ -1,6 +1,7 @@
 """Every response counted, logged (`broker.api.access_log`) and given the headers that keep it
-out of caches and sniffers and name its request id, and every unexpected error turned into a
-problem-details 500, as plain ASGI middleware (cheap)."""
+out of caches and sniffers and name its request id, every unexpected error turned into a
+problem-details 500, and a database out of reach into a 503 with Retry-After (`broker.outages`),
+as plain ASGI middleware (cheap)."""
 
 import logging
 import time
@@ -9,8 +10,9 @@ import traceback
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broker.api.access_log import REQUEST_ID_HEADER, log_access, request_id_of, route_template
-from broker.api.problems import answer_at, instance_of, problem_body
+from broker.api.problems import answer_at, error_problem, instance_of, problem_body
 from broker.metrics import Metrics
+from broker.outages import outage_of, unavailable
 
 log = logging.getLogger("imb.api")
 # Two years, the value browsers' preload lists ask for.
@@ -40,10 +42,15 @@ class ObserveResponses:
         try:
             await self.app(scope, receive, observed)
         except Exception as exc:
-            _log_unexpected(scope, exc)
+            outage = outage_of(exc)
+            if outage is None:
+                _log_unexpected(scope, exc)
+            else:
+                _log_outage(scope, exc, outage)
             if started:
                 raise  # the status line has gone; only dropping the connection is left
-            await _internal_error(scope, receive, observed)
+            failure = _internal_error(scope) if outage is None else _unavailable(scope, outage)
+            await failure(scope, receive, observed)
         finally:
             log_access(scope, status, began, request_id)
 
@@ -74,7 +81,21 @@ def _log_unexpected(scope: Scope, exc: Exception) -> None:
     log.error("unexpected %s on %s %s\n%s", type(exc).__name__, scope["method"], route, frames)
 
 
-async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:
+def _log_outage(scope: Scope, exc: Exception, outage: str) -> None:
+    # An outage needs no frames: what could not be reached, and the error's type, say it all.
+    route = route_template(scope)
+    log.warning(
+        "%s on %s %s (%s): answered 503", outage, scope["method"], route, type(exc).__name__
+    )
+
+
+def _unavailable(scope: Scope, outage: str) -> ASGIApp:
+    error = unavailable(outage)
+    body = error_problem(error, instance_of(scope))
+    return answer_at(scope.get("path", ""), body, error.headers)
+
+
+def _internal_error(scope: Scope) -> ASGIApp:
     body = problem_body(
         500,
         "Internal error",
@@ -82,4 +103,4 @@ async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:
         "internal",
         instance_of(scope),
     )
-    await answer_at(scope.get("path", ""), body)(scope, receive, send)
+    return answer_at(scope.get("path", ""), body)

@@ -12,6 +12,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from broker.db.reachability import name_connection_failures
+
+# asyncpg waits 60 s for a server that swallows packets; a request or a worker should learn
+# sooner that the database is out of reach, and answer 503 or back off.
+CONNECT_TIMEOUT_SECONDS = 5.0
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -49,7 +55,16 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60, **private)
         _make_sqlite_transactions_immediate(engine)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **private)
+    engine = create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        **private,
+    )
+    name_connection_failures(engine)
+    return engine
 
 
 class Database:

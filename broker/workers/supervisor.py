@@ -20,6 +20,7 @@ from broker.pipeline.consume import Stage, consume
 from broker.pipeline.lanes import URGENT_FIRST, Lane
 from broker.pipeline.relay import OutboxRelay
 from broker.runtime import Runtime
+from broker.workers.stall import FailingSince, LoopStalled
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0
@@ -92,16 +93,26 @@ def worker_loops(
     return loops
 
 
-async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
-    """Run until stopped, restarting with a growing pause after each failure."""
+async def supervise(
+    name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event, stall_after: float = 0
+) -> None:
+    """Run until stopped, restarting with a growing pause after each failure; raise LoopStalled
+    once every attempt has failed for longer than `stall_after` seconds (0: never)."""
     backoff = 0.5
+    failing = FailingSince(stall_after)
+    clock = asyncio.get_running_loop().time
     while not stop.is_set():
+        began = clock()
         try:
             await run()
             backoff = 0.5
+            failing.succeeded()
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            failing_for = failing.failed(began, clock())
+            if failing.stalled(failing_for):
+                raise LoopStalled(name, failing_for, exc) from exc
             log.exception("worker %s failed; restarting in %.1fs", name, backoff)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), backoff)
@@ -120,8 +131,11 @@ def start_api_loops(rt: Runtime, stop: asyncio.Event) -> list[asyncio.Task[None]
 def start_workers(
     rt: Runtime, bootstrap: str, workers: list[Worker], stop: asyncio.Event
 ) -> list[asyncio.Task[None]]:
+    """Each worker's loops, supervised; a loop that fails for longer than the settings allow
+    ends its task with LoopStalled (`broker.workers.stall`)."""
+    stall_after = rt.settings.workers.stall_exit_seconds
     return [
-        asyncio.create_task(supervise(name, loop, stop), name=name)
+        asyncio.create_task(supervise(name, loop, stop, stall_after), name=name)
         for worker in workers
         for name, loop in worker_loops(worker, rt, bootstrap, stop).items()
     ]
@@ -132,7 +146,9 @@ async def stop_workers(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> 
     _, still_running = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())
     for task in still_running:
         task.cancel()
-    await asyncio.gather(*still_running, return_exceptions=True)
+    # Every outcome collected, that of a loop that gave up as the others stopped included: the
+    # first to give up has already said why the process ends.
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def readiness_probe(bootstrap: str) -> tuple[AIOKafkaProducer, Callable[[], Awaitable[bool]]]:
