@@ -2,19 +2,29 @@
 
 The embedded development broker keeps records in memory only, so after a restart anything
 accepted but not yet routed, or routed but not yet dispatched, is put back in the outbox.
-The stages are idempotent, so announcing something twice is harmless.
+A broker that loses records while IMB runs (restarted empty, a topic deleted and made again)
+is caught by the relay's sweep instead: work published long ago and still unfinished is
+announced again (`requeue_stalled`). The stages are idempotent, so announcing something twice
+is harmless.
 """
 
-from sqlalchemy import select
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed, seal
-from broker.db.models import Delivery, Message
+from broker.db.models import Delivery, Message, OutboxEntry
 from broker.messages.submit import ACCEPTED
 from broker.pipeline.lanes import Lane
 from broker.pipeline.outbox import delivery_record, enqueue, event_record
 from broker.runtime import Runtime
 from schemas.vocabulary import DeliveryStatus
+
+log = logging.getLogger(__name__)
 
 
 async def requeue_unfinished(rt: Runtime) -> int:
@@ -24,12 +34,56 @@ async def requeue_unfinished(rt: Runtime) -> int:
     return count
 
 
-async def _requeue_messages(session: AsyncSession, rt: Runtime) -> int:
+async def requeue_stalled(rt: Runtime, older_than: timedelta) -> int:
+    """Announce again what was accepted or decided longer than `older_than` ago and is still
+    unfinished, though the relay has published everything that old: its records were lost
+    after they reached Kafka. While the relay is itself that far behind, nothing is lost yet
+    (the outbox still holds it), so nothing is announced."""
+    cutoff = rt.clock() - older_than
+    async with rt.db.unit_of_work() as session:
+        if await _relay_behind(session, cutoff):
+            return 0
+        count = await _requeue_messages(session, rt, cutoff)
+        count += await _requeue_deliveries(session, rt, cutoff)
+        await session.commit()
+    return count
+
+
+async def run_stall_recovery(rt: Runtime, stop: asyncio.Event) -> None:
+    """The relay's sweep for work whose Kafka records were lost."""
+    older_than = timedelta(seconds=rt.settings.workers.reannounce_after_seconds)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), older_than.total_seconds() / 2)
+        if stop.is_set():
+            return
+        requeued = await requeue_stalled(rt, older_than)
+        if requeued:
+            log.warning(
+                "re-announced %d messages and deliveries unfinished after %.0f s: the Kafka "
+                "broker lost their records",
+                requeued,
+                older_than.total_seconds(),
+            )
+
+
+async def _relay_behind(session: AsyncSession, cutoff: datetime) -> bool:
+    oldest = await session.scalar(
+        select(func.min(OutboxEntry.created_at)).where(OutboxEntry.published_at.is_(None))
+    )
+    return oldest is not None and oldest < cutoff
+
+
+async def _requeue_messages(
+    session: AsyncSession, rt: Runtime, before: datetime | None = None
+) -> int:
     statement = (
         select(Message)
         .where(Message.status == ACCEPTED)
         .order_by(Message.received_at, Message.id)  # each person's in the order accepted
     )
+    if before is not None:
+        statement = statement.where(Message.received_at < before)
     messages = (await session.scalars(statement)).all()
     now = rt.clock()
     for message in messages:
@@ -40,15 +94,18 @@ async def _requeue_messages(session: AsyncSession, rt: Runtime) -> int:
     return len(messages)
 
 
-async def _requeue_deliveries(session: AsyncSession, rt: Runtime) -> int:
-    rows = (
-        await session.execute(
-            select(Delivery, Message)
-            .join(Message, Message.id == Delivery.message_id)
-            .where(Delivery.status == DeliveryStatus.PENDING.value)
-            .order_by(Delivery.created_at, Delivery.id)
-        )
-    ).all()
+async def _requeue_deliveries(
+    session: AsyncSession, rt: Runtime, before: datetime | None = None
+) -> int:
+    statement = (
+        select(Delivery, Message)
+        .join(Message, Message.id == Delivery.message_id)
+        .where(Delivery.status == DeliveryStatus.PENDING.value)
+        .order_by(Delivery.created_at, Delivery.id)
+    )
+    if before is not None:
+        statement = statement.where(Delivery.created_at < before)
+    rows = (await session.execute(statement)).all()
     now, keys = rt.clock(), rt.keys.key_provider
     for delivery, message in rows:
         content = open_sealed(

@@ -18,6 +18,7 @@ from broker.notify.worker import run_notifier
 from broker.pipeline import notices, stages, transport
 from broker.pipeline.consume import Stage, consume
 from broker.pipeline.lanes import URGENT_FIRST, Lane
+from broker.pipeline.recovery import run_stall_recovery
 from broker.pipeline.relay import OutboxRelay
 from broker.runtime import Runtime
 from broker.workers.stall import FailingSince, LoopStalled
@@ -80,6 +81,7 @@ def worker_loops(
                 for lane in URGENT_FIRST
             },
             "relay-notices": lambda: notices.listen(rt, stop),
+            "relay-recovery": lambda: run_stall_recovery(rt, stop),
         }
     stage = stages.ROUTER if worker is Worker.ROUTER else stages.DISPATCHER
     loops: dict[str, Callable[[], Awaitable[None]]] = {

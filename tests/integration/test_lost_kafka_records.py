@@ -1,0 +1,72 @@
+"""A Kafka broker that loses records IMB already published (restarted empty, as the fault
+campaign's R2 does) must not lose the events they carried: the relay's sweep announces again
+what is still unfinished long after it was published."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from broker.db.models import AuditRecord, Delivery, Message, OutboxEntry
+from broker.pipeline.recovery import requeue_stalled
+from broker.settings import Settings, WorkerSettings
+from broker.workers.supervisor import Worker
+from tests.pipelines import running_workers
+from tests.world import COUNCIL, HOUSING, TRUST, World, eventually
+
+
+@pytest.fixture
+def settings(settings: Settings, database_url: str) -> Settings:
+    settings.workers = WorkerSettings(relay_idle_seconds=0.05, reannounce_after_seconds=1)
+    return settings
+
+
+async def _published_and_lost(world: World) -> None:
+    """What a relay does before the broker loses the records: marks them published."""
+    async with world.rt.db.unit_of_work() as session:
+        await session.execute(update(OutboxEntry).values(published_at=world.rt.clock()))
+        await session.commit()
+
+
+async def _count(world: World, statement: object) -> int:
+    async with world.rt.db.unit_of_work() as session:
+        return int((await session.execute(statement)).scalar_one())  # type: ignore[call-overload]
+
+
+async def test_an_event_whose_record_was_lost_is_announced_again_and_delivered_once(
+    world: World,
+) -> None:
+    accepted = await world.publish(TRUST, recipients=[COUNCIL, HOUSING])
+    assert accepted.status_code == 202
+    await _published_and_lost(world)
+
+    async with running_workers(world.rt, list(Worker)):
+        items = await eventually(
+            lambda: world.inbox(COUNCIL), lambda found: len(found) == 1, timeout=30
+        )
+        await eventually(lambda: world.inbox(HOUSING), lambda found: len(found) == 1)
+
+    message_id = accepted.json()["message_id"]
+    assert items[0]["message_id"] == message_id
+    deliveries = select(func.count()).select_from(Delivery)
+    delivered = (
+        select(func.count())
+        .select_from(AuditRecord)
+        .where(AuditRecord.event == "delivery.delivered")
+    )
+    assert await _count(world, deliveries) == 2
+    assert await _count(world, delivered) == 2, "announced twice, delivered once each"
+    routed = select(Message.status)
+    async with world.rt.db.unit_of_work() as session:
+        assert (await session.execute(routed)).scalar_one() == "routed"
+
+
+async def test_nothing_is_announced_again_while_the_relay_is_still_behind(world: World) -> None:
+    await world.publish(TRUST, recipients=[COUNCIL])
+    later = world.rt.clock() + timedelta(seconds=5)
+    world.rt.clock = lambda: later  # type: ignore[method-assign]
+
+    # The outbox still holds the record: it is late, not lost.
+    assert await requeue_stalled(world.rt, timedelta(seconds=1)) == 0
+    await _published_and_lost(world)
+    assert await requeue_stalled(world.rt, timedelta(seconds=1)) == 1
