@@ -12,11 +12,13 @@ import json
 import uuid
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from adapters.fhir import event_bundle
 from schemas.vocabulary import Scope
 from tests.estate import (
     OUTSIDER,
@@ -28,6 +30,7 @@ from tests.estate import (
     request_text,
     snapshot,
 )
+from tests.unit.fhir_strategies import normalised
 from tests.world import (
     COUNCIL,
     NHS_NUMBER,
@@ -75,6 +78,27 @@ TEAM = {
 }
 PERIOD = {"from": "2026-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}
 SUBJECT = "/v1/subjects/{nhs}"
+
+FHIR_PUBLIC = (
+    "/fhir/R4/metadata",
+    "/fhir/R4/CodeSystem/{code_system_id}",
+    "/fhir/R4/MessageDefinition/{code}",
+)
+# The outsider's own event, to a partner it may name, as a FHIR message.
+_OWN_EVENT = normalised(risk_event(recipients=[COUNCIL]))
+FHIR_EVENT = event_bundle(
+    _OWN_EVENT,
+    sender=OUTSIDER,
+    recipients=[COUNCIL],
+    header_id=_OWN_EVENT["id"],
+    timestamp=_OWN_EVENT["occurred_at"],
+)
+# A consent about a person the outsider has nothing to do with.
+FHIR_CONSENT = json.loads(
+    (Path(__file__).parents[2] / "deploy" / "examples" / "fhir" / "consent.json")
+    .read_text()
+    .replace("9997654323", NHS_NUMBER)
+)
 
 MATRIX: dict[tuple[str, str], Probe] = {
     ("POST", "/oauth/token"): Probe(401),  # tried with the council's client id: see below
@@ -200,8 +224,18 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", "/healthz"): Probe(200),
     ("GET", "/readyz"): Probe(503),  # no Kafka in this process: says so, and nothing more
     ("GET", "/metrics"): Probe(403),
+    # FHIR: the same use cases, so the same answers to an outsider (docs/fhir.md).
+    ("GET", "/fhir/R4/metadata"): Probe(200),
+    ("GET", "/fhir/R4/CodeSystem/{code_system_id}"): Probe(200, "/fhir/R4/CodeSystem/imb-purpose"),
+    ("GET", "/fhir/R4/MessageDefinition/{code}"): Probe(
+        200, "/fhir/R4/MessageDefinition/risk-changed"
+    ),
+    ("POST", "/fhir/R4/$process-message"): Probe(202, body=FHIR_EVENT, writes=Writes.OWN),
+    ("POST", "/fhir/R4/Consent"): Probe(404, body=FHIR_CONSENT),
+    ("GET", "/fhir/R4/Consent"): Probe(404, query={"patient.identifier": NHS_NUMBER}),
 }
 PUBLIC = {("GET", "/"), ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/oauth/token")}
+PUBLIC |= {("GET", path) for path in FHIR_PUBLIC}
 
 
 def _operations(spec: dict[str, Any]) -> dict[tuple[str, str], set[str] | None]:
