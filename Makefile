@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo test acceptance lint format unit bench profile schemas clean
+.PHONY: help run demo test acceptance faults lint format unit bench profile schemas clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ test: $(STAMP) lint ## install, lint and run the suite (SQLite; PostgreSQL too w
 
 acceptance: $(STAMP) ## the longest walk-throughs and campaigns: demo, admin CLI, fuzzing, scale-out, lanes under backlog, offline docs
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m acceptance
+
+faults: $(STAMP) ## the fault campaign on PostgreSQL (R1-R5, about 20 minutes); one line of figures per scenario
+	$(BIN)/python -m tests.faults $(FAULTS_ARGS)
 
 lint: $(STAMP) ## ruff, ruff format --check and mypy --strict
 	$(BIN)/ruff check .
