@@ -8,7 +8,7 @@ async def records_on(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, b
     """Every record on the topic so far: each partition read from its start to the end offset
     it has now. Partitions are assigned rather than joined as a group, whose first member waits
     to be assigned, and the end is known rather than guessed from a fetch coming back empty."""
-    partitions = [TopicPartition(topic, p) for p in range(await _partition_count(bootstrap, topic))]
+    partitions = [TopicPartition(topic, p) for p in range(await partition_count(bootstrap, topic))]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
@@ -26,7 +26,8 @@ async def records_on(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, b
         await consumer.stop()
 
 
-async def _partition_count(bootstrap: str, topic: str) -> int:
+async def partition_count(bootstrap: str, topic: str) -> int:
+    """How many partitions the topic has, as the broker describes it."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

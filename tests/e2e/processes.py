@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,27 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def run_in_one_process(
+    env: dict[str, str], commands: Sequence[list[str] | dict[str, Any]]
+) -> list[str]:
+    """`imb` commands run by one process (tests/e2e/one_process.py), each one's output; the
+    first that fails fails the whole with its own message."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.one_process"],
+        env=env,
+        input=json.dumps(list(commands)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    results: list[dict[str, Any]] = json.loads(done.stdout)
+    failed = [r for r in results if r["code"] != 0]
+    assert not failed, f"imb {commands[len(results) - 1]} failed: {failed[0]['stderr']}"
+    return [r["stdout"] for r in results]
 
 
 @dataclass
@@ -63,20 +85,7 @@ class ImbInstallation:
     def run_in_one_process(self, *commands: list[str] | dict[str, Any]) -> list[str]:
         """Each command's standard output, all run by one Python process (`one_process.py`):
         for setting things up, not for testing the commands themselves."""
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.e2e.one_process"],
-            env=self.env,
-            input=json.dumps(list(commands)),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=Path(__file__).parents[2],
-        )
-        assert done.returncode == 0, done.stderr
-        results: list[dict[str, Any]] = json.loads(done.stdout)
-        failed = [r for r in results if r["code"] != 0]
-        assert not failed, f"imb {commands[len(results) - 1]} failed: {failed[0]['stderr']}"
-        return [r["stdout"] for r in results]
+        return run_in_one_process(self.env, commands)
 
     def add_client(self, agency: str, scopes: str) -> tuple[str, str]:
         issued = json.loads(

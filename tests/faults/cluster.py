@@ -6,7 +6,6 @@ the API, relay, router, dispatcher, deadline monitor, notifier and chainer.
 Everything listens on 127.0.0.1 and stops with the campaign.
 """
 
-import json
 import os
 import signal
 import socket
@@ -22,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from broker.kafka.embedded import find_tansu_binary
 from tests.databases import PostgresDatabase
+from tests.e2e.processes import run_in_one_process
 from tests.faults.proxy import CuttableProxy
 
 IMB = str(Path(sys.executable).parent / "imb")
@@ -123,20 +123,7 @@ class Cluster:
 
     def run_in_one_process(self, *commands: list[str]) -> list[str]:
         """Setting up: `imb` commands run by one process (tests/e2e/one_process.py)."""
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.e2e.one_process"],
-            env=self.env,
-            input=json.dumps(list(commands)),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=Path(__file__).parents[2],
-        )
-        results = json.loads(done.stdout) if done.returncode == 0 else []
-        failed = [r for r in results if r["code"] != 0]
-        if done.returncode != 0 or failed:
-            raise RuntimeError(f"setting up failed: {done.stderr or failed[0]['stderr']}")
-        return [r["stdout"] for r in results]
+        return run_in_one_process(self.env, commands)
 
     def start(self, role: str, kind: str | None = None) -> None:
         """Start `role` (a second process of a kind is a role of its own, named so)."""

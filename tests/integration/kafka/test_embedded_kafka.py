@@ -24,6 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from broker.kafka import EmbeddedKafkaUnavailable, TopicCreationFailed
 from broker.kafka.embedded import EmbeddedKafka, find_tansu_binary
 from broker.kafka.topics import ensure_topics
+from tests.topics import partition_count as _partition_count
 
 REPO = Path(__file__).resolve().parents[3]
 GROUP_WAIT_SECONDS = 20.0
@@ -40,16 +41,6 @@ def _consumer(bootstrap: str, topic: str, group: str) -> AIOKafkaConsumer:
         session_timeout_ms=2000,
         heartbeat_interval_ms=500,
     )
-
-
-async def _partition_count(bootstrap: str, topic: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return len(described["partitions"])
 
 
 async def _poll_until(
