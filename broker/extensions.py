@@ -66,11 +66,28 @@ class Extensions:
 
     def format_accepted(self, accept: str | None) -> DeliveryFormat | None:
         """The delivery format an `Accept` header names, if it names one of ours."""
-        wanted = {part.split(";")[0].strip().lower() for part in (accept or "").split(",")}
+        wanted = {media_type for media_type, quality in _media_ranges(accept or "") if quality > 0}
         return next((f for f in self.delivery_formats.values() if f.media_type in wanted), None)
 
     def error_body_for(self, path: str) -> ErrorBody | None:
         return next((e for e in self.error_bodies if path.startswith(e.path_prefix)), None)
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    """An Accept header's media types and their q values (`q=0`: not acceptable)."""
+    ranges = []
+    for part in accept.split(","):
+        media_type, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media_type.lower(), quality))
+    return ranges
 
 
 @cache

@@ -9,6 +9,7 @@ authorisation as IMB's own JSON API, in FHIR's resources.
                                                (inbox:ack)
     POST /fhir/R4/Consent                      record a consent (consent:manage)
     GET  /fhir/R4/Consent?patient.identifier=  a person's consents (consent:manage)
+    GET  /fhir/R4/Consent/{id}                 one of them (consent:manage)
 
 Every error under /fhir/ is an OperationOutcome (broker/extensions.py): refusals of FHIR
 content here, with each issue's expression pointing into what was sent.
@@ -16,7 +17,7 @@ content here, with each issue's expression pointing into what was sent.
 
 import json
 from typing import Annotated, Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -35,7 +36,8 @@ from adapters.fhir.names import urn_uuid
 from adapters.fhir.outcomes import operation_outcome
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
 from broker.api.routes.events import announce_accepted
-from broker.deliveries.inbox import acknowledge
+from broker.db.models import ConsentRecord
+from broker.deliveries.inbox import acknowledge, nhs_number_of, visible_delivery
 from broker.errors import BrokerError, Forbidden, InvalidInput, NotFound
 from broker.messages.group_commit import GroupCommit
 from broker.messages.submit import Accepted
@@ -67,7 +69,7 @@ async def metadata(request: Request, rt: RuntimeDep) -> dict[str, Any]:
     return capability_statement(
         date=rt.clock().date().isoformat(),
         software_version=request.app.version,
-        base_url=f"{str(request.base_url).rstrip('/')}/fhir/R4",
+        base_url=_fhir_base(request),
     )
 
 
@@ -140,7 +142,9 @@ async def _acknowledgement(
         )
     acknowledgement_coding = coding(EVENT_TYPE, "acknowledgement")
     if not isinstance(received, AcknowledgementReceived):
-        # Nothing to record: the delivery stays unacknowledged and its deadline runs.
+        # Nothing to record: the delivery stays unacknowledged and its deadline runs. Only
+        # the recipient may say so; of anyone else's delivery the answer says nothing.
+        await visible_delivery(session, caller.agency, received.delivery_id)
         notice = Issue(
             "informational", "a transient error is not an acknowledgement; the deadline runs"
         )
@@ -210,6 +214,7 @@ async def create_consent(
 
 @router.get("/Consent", response_class=FhirJSONResponse)
 async def search_consents(
+    request: Request,
     caller: ConsentCaller,
     rt: RuntimeDep,
     session: SessionDep,
@@ -220,26 +225,57 @@ async def search_consents(
             description="https://fhir.nhs.uk/Id/nhs-number|{NHS number}, or the number alone",
         ),
     ] = None,
+    patient_chained: Annotated[
+        str | None, Query(alias="patient:identifier", description="the same, as FHIR spells it")
+    ] = None,
 ) -> dict[str, Any]:
     """A person's consent records, newest first, as a searchset Bundle; each read is audited
     (`consent.viewed`), as GET /v1/subjects/{nhs_number}/consents."""
-    nhs_number = _searched_nhs_number(patient_identifier)
+    nhs_number = _searched_nhs_number(patient_identifier or patient_chained)
     await _require_consent_standing(caller, rt, session, nhs_number)
     views = await consent_records(session, rt, caller.actor, nhs_number)
     await session.commit()
+    base = _fhir_base(request)
     return {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": len(views),
         "entry": [
             {
-                "fullUrl": f"Consent/{view['id']}",
+                "fullUrl": f"{base}/Consent/{view['id']}",
                 "resource": consent_to_fhir(view, nhs_number),
                 "search": {"mode": "match"},
             }
             for view in views
         ],
     }
+
+
+@router.get("/Consent/{consent_id}", response_class=FhirJSONResponse)
+async def read_consent(
+    consent_id: UUID, caller: ConsentCaller, rt: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    """One consent record, to those who may read the person's consents; to anyone else it is
+    as absent as an id never issued. The read is audited as a search is."""
+    absent = NotFound(f"no Consent {consent_id}")
+    record = await session.get(ConsentRecord, consent_id)
+    if record is None:
+        raise absent
+    standing = await standing_of(
+        session, caller.agency, record.subject_pseudonym, admin=caller.has(Scope.ADMIN)
+    )
+    try:
+        require_standing(standing, SubjectRecords.CONSENTS)
+    except NotFound:
+        raise absent from None
+    nhs_number = await nhs_number_of(session, rt, record.subject_pseudonym)
+    views = await consent_records(session, rt, caller.actor, nhs_number)
+    await session.commit()
+    return consent_to_fhir(next(v for v in views if v["id"] == str(consent_id)), nhs_number)
+
+
+def _fhir_base(request: Request) -> str:
+    return f"{str(request.base_url).rstrip('/')}/fhir/R4"
 
 
 def _searched_nhs_number(token: str | None) -> str:
@@ -271,7 +307,7 @@ async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
     """The body as JSON, or the OperationOutcome that refuses it (400)."""
     try:
         body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return refusal(400, [Issue("structure", "the body is not JSON")])
     if not isinstance(body, dict) or "resourceType" not in body:
         return refusal(400, [Issue("structure", "the body is not a FHIR resource")])

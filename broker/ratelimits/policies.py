@@ -9,8 +9,13 @@ from broker.ratelimits.agencies import ClientLimits
 from broker.ratelimits.limiter import Limit
 from broker.runtime import Runtime
 
-# The calls that publish events; every other call by a client counts as a read.
-PUBLISHING = {("POST", "/v1/events"), ("POST", "/v1/events:batch")}
+# The calls that publish events (a FHIR message, event or acknowledgement, counts as one);
+# every other call by a client counts as a read.
+PUBLISHING = {
+    ("POST", "/v1/events"),
+    ("POST", "/v1/events:batch"),
+    ("POST", "/fhir/R4/$process-message"),
+}
 
 
 def client_address(request: Request) -> str:

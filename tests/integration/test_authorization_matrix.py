@@ -233,6 +233,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("POST", "/fhir/R4/$process-message"): Probe(202, body=FHIR_EVENT, writes=Writes.OWN),
     ("POST", "/fhir/R4/Consent"): Probe(404, body=FHIR_CONSENT),
     ("GET", "/fhir/R4/Consent"): Probe(404, query={"patient.identifier": NHS_NUMBER}),
+    ("GET", "/fhir/R4/Consent/{consent_id}"): Probe(404, "/fhir/R4/Consent/{consent}"),
 }
 PUBLIC = {("GET", "/"), ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/oauth/token")}
 PUBLIC |= {("GET", path) for path in FHIR_PUBLIC}

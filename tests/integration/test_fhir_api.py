@@ -398,3 +398,68 @@ async def test_a_body_too_large_is_refused_in_fhir_too(world: World) -> None:
     assert answer.status_code == 413
     assert answer.json()["resourceType"] == "OperationOutcome"
     assert answer.json()["issue"][0]["code"] == "too-long"
+
+
+async def test_deeply_nested_json_is_a_400_not_a_crash(world: World) -> None:
+    nested = b"[" * 5000 + b"]" * 5000
+    answer = await world.api.post(PROCESS_MESSAGE, content=nested, headers=world.auth(TRUST))
+    assert answer.status_code == 400
+    assert answer.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_fhir_publishing_counts_against_the_agencys_publishing_limit(world: World) -> None:
+    limits = {"publish": "2/minute", "read": None}
+    assert (await world.put("admin", f"/v1/agencies/{TRUST}/rate-limits", limits)).is_success
+    answers = [
+        await post_fhir(world, TRUST, PROCESS_MESSAGE, as_fhir(risk_event(recipients=[COUNCIL])))
+        for _ in range(3)
+    ]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert answers[2].json()["resourceType"] == "OperationOutcome"
+    assert int(answers[2].headers["retry-after"]) >= 1
+    assert await rows(world, Message) == 2
+
+
+async def test_a_transient_error_about_anothers_delivery_is_a_404(world: World) -> None:
+    answer = await world.publish(TRUST, recipients=[COUNCIL])
+    item = await delivered_to(world, COUNCIL, answer.json()["message_id"])
+    now = datetime.now(UTC).isoformat()
+    by_housing = transient_error_bundle(
+        item["delivery_id"], sender=HOUSING, message_id=str(uuid.uuid4()), timestamp=now
+    )
+    never_issued = transient_error_bundle(
+        str(uuid.uuid4()), sender=COUNCIL, message_id=str(uuid.uuid4()), timestamp=now
+    )
+    theirs = await post_fhir(world, HOUSING, PROCESS_MESSAGE, by_housing)
+    nobodys = await post_fhir(world, COUNCIL, PROCESS_MESSAGE, never_issued)
+    assert (theirs.status_code, nobodys.status_code) == (404, 404)
+    assert theirs.json()["resourceType"] == nobodys.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_a_recorded_consent_is_read_where_location_says_and_by_nobody_else(
+    world: World,
+) -> None:
+    created = await post_fhir(world, TRUST, "/fhir/R4/Consent", _consent())
+    location = created.headers["Location"]
+    read = await world.api.get(location, headers=world.auth(TRUST))
+    by_outsider = await world.api.get(location, headers=world.auth(GP))
+    never_issued = await world.api.get(f"/fhir/R4/Consent/{uuid.uuid4()}", headers=world.auth(GP))
+    chained = await world.api.get(
+        "/fhir/R4/Consent",
+        params={"patient:identifier": f"https://fhir.nhs.uk/Id/nhs-number|{NHS_NUMBER}"},
+        headers=world.auth(TRUST),
+    )
+
+    assert read.status_code == 200 and read.json() == created.json()
+    assert (by_outsider.status_code, never_issued.status_code) == (404, 404)
+    assert by_outsider.json()["issue"][0]["code"] == never_issued.json()["issue"][0]["code"]
+    [entry] = chained.json()["entry"]
+    assert entry["fullUrl"] == f"http://imb.test{location}", "an absolute URL"
+
+
+async def test_fhir_not_acceptable_at_q0_is_not_chosen(world: World) -> None:
+    answer = await world.publish(TRUST, recipients=[COUNCIL])
+    item = await delivered_to(world, COUNCIL, answer.json()["message_id"])
+    shown = await fetched(world, COUNCIL, item["delivery_id"], f"{FHIR_JSON};q=0, application/json")
+    assert shown.headers["content-type"].startswith("application/json")
+    assert shown.json()["delivery_id"] == item["delivery_id"]
