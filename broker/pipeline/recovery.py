@@ -25,6 +25,7 @@ from broker.runtime import Runtime
 from schemas.vocabulary import DeliveryStatus
 
 log = logging.getLogger(__name__)
+SWEEP_LIMIT = 1000
 
 
 async def requeue_unfinished(rt: Runtime) -> int:
@@ -36,15 +37,17 @@ async def requeue_unfinished(rt: Runtime) -> int:
 
 async def requeue_stalled(rt: Runtime, older_than: timedelta) -> int:
     """Announce again what was accepted or decided longer than `older_than` ago and is still
-    unfinished, though the relay has published everything that old: its records were lost
-    after they reached Kafka. While the relay is itself that far behind, nothing is lost yet
-    (the outbox still holds it), so nothing is announced."""
+    unfinished, though the relay has published everything of its lane that old: its records
+    were lost after they reached Kafka. A lane whose relay is itself that far behind has lost
+    nothing yet (the outbox still holds it), so nothing of it is announced. At most
+    SWEEP_LIMIT of each a sweep, so that one sweep is one short transaction."""
     cutoff = rt.clock() - older_than
     async with rt.db.unit_of_work() as session:
-        if await _relay_behind(session, cutoff):
+        lanes = [lane for lane in Lane if lane not in await _lanes_behind(session, cutoff)]
+        if not lanes:
             return 0
-        count = await _requeue_messages(session, rt, cutoff)
-        count += await _requeue_deliveries(session, rt, cutoff)
+        count = await _requeue_messages(session, rt, cutoff, lanes)
+        count += await _requeue_deliveries(session, rt, cutoff, lanes)
         await session.commit()
     return count
 
@@ -60,30 +63,38 @@ async def run_stall_recovery(rt: Runtime, stop: asyncio.Event) -> None:
         requeued = await requeue_stalled(rt, older_than)
         if requeued:
             log.warning(
-                "re-announced %d messages and deliveries unfinished after %.0f s: the Kafka "
-                "broker lost their records",
+                "re-announced %d messages and deliveries still unfinished %.0f s after they "
+                "were published: a Kafka broker lost their records, or a stage keeps failing "
+                "on them",
                 requeued,
                 older_than.total_seconds(),
             )
 
 
-async def _relay_behind(session: AsyncSession, cutoff: datetime) -> bool:
-    oldest = await session.scalar(
-        select(func.min(OutboxEntry.created_at)).where(OutboxEntry.published_at.is_(None))
+async def _lanes_behind(session: AsyncSession, cutoff: datetime) -> set[Lane]:
+    oldest = await session.execute(
+        select(OutboxEntry.lane, func.min(OutboxEntry.created_at))
+        .where(OutboxEntry.published_at.is_(None))
+        .group_by(OutboxEntry.lane)
     )
-    return oldest is not None and oldest < cutoff
+    return {Lane(lane) for lane, created in oldest.all() if created < cutoff}
 
 
 async def _requeue_messages(
-    session: AsyncSession, rt: Runtime, before: datetime | None = None
+    session: AsyncSession,
+    rt: Runtime,
+    before: datetime | None = None,
+    lanes: list[Lane] | None = None,
 ) -> int:
     statement = (
         select(Message)
         .where(Message.status == ACCEPTED)
         .order_by(Message.received_at, Message.id)  # each person's in the order accepted
     )
-    if before is not None:
-        statement = statement.where(Message.received_at < before)
+    if before is not None and lanes is not None:
+        statement = statement.where(
+            Message.received_at < before, Message.lane.in_([lane.value for lane in lanes])
+        ).limit(SWEEP_LIMIT)
     messages = (await session.scalars(statement)).all()
     now = rt.clock()
     for message in messages:
@@ -95,7 +106,10 @@ async def _requeue_messages(
 
 
 async def _requeue_deliveries(
-    session: AsyncSession, rt: Runtime, before: datetime | None = None
+    session: AsyncSession,
+    rt: Runtime,
+    before: datetime | None = None,
+    lanes: list[Lane] | None = None,
 ) -> int:
     statement = (
         select(Delivery, Message)
@@ -103,8 +117,10 @@ async def _requeue_deliveries(
         .where(Delivery.status == DeliveryStatus.PENDING.value)
         .order_by(Delivery.created_at, Delivery.id)
     )
-    if before is not None:
-        statement = statement.where(Delivery.created_at < before)
+    if before is not None and lanes is not None:
+        statement = statement.where(
+            Delivery.created_at < before, Delivery.lane.in_([lane.value for lane in lanes])
+        ).limit(SWEEP_LIMIT)
     rows = (await session.execute(statement)).all()
     now, keys = rt.clock(), rt.keys.key_provider
     for delivery, message in rows:

@@ -70,3 +70,18 @@ async def test_nothing_is_announced_again_while_the_relay_is_still_behind(world:
     assert await requeue_stalled(world.rt, timedelta(seconds=1)) == 0
     await _published_and_lost(world)
     assert await requeue_stalled(world.rt, timedelta(seconds=1)) == 1
+
+
+async def test_a_routine_backlog_does_not_hold_back_the_urgent_lanes_recovery(
+    world: World,
+) -> None:
+    await world.publish(TRUST, recipients=[COUNCIL], urgency="routine")
+    await world.publish(TRUST, recipients=[COUNCIL], urgency="urgent")
+    async with world.rt.db.unit_of_work() as session:  # only the urgent record went, and was lost
+        lost = update(OutboxEntry).where(OutboxEntry.lane == "urgent")
+        await session.execute(lost.values(published_at=world.rt.clock()))
+        await session.commit()
+    later = world.rt.clock() + timedelta(seconds=5)
+    world.rt.clock = lambda: later  # type: ignore[method-assign]
+
+    assert await requeue_stalled(world.rt, timedelta(seconds=1)) == 1
