@@ -4,6 +4,7 @@ scenario; exit 1 when any invariant failed. `--short` is the version `make test`
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -13,7 +14,12 @@ from tests.faults.scenarios import SCENARIOS, SHORT, Outcome, Plan, run_scenario
 ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so that every installation is stopped
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stopped)
     parser = argparse.ArgumentParser(prog="python -m tests.faults", description=__doc__)
     parser.add_argument("--short", action="store_true", help="a few faults, about two minutes each")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="e.g. R1,R3")

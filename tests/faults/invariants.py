@@ -18,14 +18,14 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from broker.db.models import AuditRecord, Delivery, Escalation, Message
+from broker.db.models import AuditChainLink, AuditRecord, Delivery, Escalation, Message
 from tests.faults.cluster import IMB, ROLES, Cluster
 from tests.faults.load import Load
 from tests.receivers import Receiver
-from tests.world import HOUSING
+from tests.world import COUNCIL, HOUSING
 
 HEARTBEAT = "uk.imb.heartbeat.v1"
 # A deadline is counted only once it is this far behind: the monitor scans every few seconds.
@@ -70,6 +70,13 @@ async def check(
                 )
             ).all()
             escalations = (await db.execute(select(Escalation.delivery_id, Escalation.step))).all()
+            unchained = (
+                await db.execute(
+                    select(func.count())
+                    .select_from(AuditRecord)
+                    .where(AuditRecord.id.not_in(select(AuditChainLink.record_id)))
+                )
+            ).scalar_one()
     finally:
         await engine.dispose()
     _routed(figures, load, messages)
@@ -77,22 +84,30 @@ async def check(
     for delivery in deliveries:
         by_message[delivery.message_id].append(delivery)
     _delivered_once(figures, load, by_message, audit)
-    await _listed_once(figures, cluster, council_token)
+    to_council = {str(d.id) for d in deliveries if d.recipient_agency == COUNCIL and d.delivered_at}
+    await _listed_once(figures, cluster, council_token, to_council)
     _pushed_once(figures, deliveries, receiver)
     _escalated(figures, deliveries, escalations, audit)
     _trails(figures, deliveries, audit)
-    figures.chain_verified = _chain_verifies(figures, cluster)
+    figures.chain_verified = _chain_verifies(figures, cluster) and unchained == 0
+    if unchained:
+        figures.problems.append(f"{unchained} audit records were never linked into the chain")
     await _alive_and_beating(figures, cluster, faults_ended)
     return figures
 
 
 def _routed(figures: Figures, load: Load, messages: dict[Any, Any]) -> None:
+    """Every event answered 202 is stored; every stored one (a 202 lost with a killed API
+    included) is routed."""
+    if not load.accepted:
+        figures.problems.append("no event was accepted: the load never ran")
+    figures.problems.extend(load.problems)
     for event_id, message_id in load.accepted.items():
-        message = messages.get(UUID(message_id))
-        if message is None:
+        if UUID(message_id) not in messages:
             figures.problems.append(f"event {event_id} was answered 202 and is not stored")
-        elif message.status != "routed":
-            figures.problems.append(f"message {message_id} is still {message.status}")
+    for message in messages.values():
+        if message.status != "routed":
+            figures.problems.append(f"message {message.id} is still {message.status}")
 
 
 def _delivered_once(
@@ -121,8 +136,8 @@ def _delivered_once(
                 figures.problems.append(f"delivery {delivery.id} delivered more than once")
 
 
-async def _listed_once(figures: Figures, cluster: Cluster, token: str) -> None:
-    """The council's whole inbox, page by page: each delivery listed once."""
+async def _listed_once(figures: Figures, cluster: Cluster, token: str, available: set[str]) -> None:
+    """The council's whole inbox, page by page: each delivery made available listed once."""
     seen: collections.Counter[str] = collections.Counter()
     cursor: str | None = None
     async with httpx.AsyncClient(base_url=cluster.base_url, timeout=30) as api:
@@ -142,24 +157,27 @@ async def _listed_once(figures: Figures, cluster: Cluster, token: str) -> None:
     twice = [delivery for delivery, count in seen.items() if count > 1]
     figures.duplicated += len(twice)
     figures.problems.extend(f"delivery {d} listed {seen[d]} times" for d in twice)
+    for missing in sorted(available - set(seen)):
+        figures.problems.append(f"delivery {missing} is not in the council's inbox")
 
 
 def _pushed_once(figures: Figures, deliveries: list[Any], receiver: Receiver) -> None:
-    """Housing's receiver may be sent a webhook-id again (a retry after a lost answer) but
-    records each once; every delivery IMB counts as received there was received there."""
+    """Every delivery made available to housing reached its receiver (a push dead-lettered
+    while it was down is redriven once it is back), and the receiver was sent nothing else.
+    It may be sent a webhook-id again (a retry after a lost answer); it records it once."""
     recorded = {
         r.headers.get("webhook-id")
         for r in receiver.received
         if r.status < 300 and r.json().get("type") != HEARTBEAT  # heartbeats carry no delivery
     }
     housing = {str(d.id) for d in deliveries if d.recipient_agency == HOUSING}
-    receipted = {
+    made_available = {
         str(d.id)
         for d in deliveries
-        if d.recipient_agency == HOUSING and d.status in ("received", "acknowledged")
+        if d.recipient_agency == HOUSING and d.delivered_at is not None
     }
-    for missing in sorted(receipted - recorded):
-        figures.problems.append(f"delivery {missing} has a receipt its receiver never recorded")
+    for missing in sorted(made_available - recorded):
+        figures.problems.append(f"delivery {missing} never reached housing's receiver")
     for foreign in sorted(recorded - housing - {None}):
         figures.problems.append(f"housing's receiver was sent {foreign}, no delivery of its own")
 
@@ -169,7 +187,8 @@ def _escalated(
 ) -> None:
     now = datetime.now(UTC)
     raised = {row.delivery_id for row in escalations}
-    steps = collections.Counter((row.delivery_id, row.step) for row in escalations)
+    # (delivery, step) is unique in the escalations table, so the audit is where a step
+    # opened twice would show.
     opened = collections.Counter(
         (r.delivery_id, (r.detail or {}).get("step"))
         for r in audit
@@ -183,9 +202,13 @@ def _escalated(
             figures.escalations_raised += 1
         else:
             figures.problems.append(f"delivery {delivery.id} breached and was never escalated")
-    for (delivery_id, step), count in {**steps, **opened}.items():
+    for (delivery_id, step), count in opened.items():
         if count > 1:
-            figures.problems.append(f"delivery {delivery_id} step {step} escalated {count} times")
+            figures.problems.append(f"delivery {delivery_id} step {step} opened {count} times")
+    if len(opened) != len(escalations):
+        figures.problems.append(
+            f"{len(escalations)} escalations but {len(opened)} escalation.opened records"
+        )
 
 
 def _breached(delivery: Any, now: datetime) -> bool:

@@ -158,6 +158,8 @@ class Load:
     refused: int = 0  # answers other than 202 to a first try (each retried)
     unanswered: int = 0  # tries that got no answer at all (each retried)
     acknowledged: set[str] = field(default_factory=set)  # delivery ids the council acked
+    # Answers the load's valid events must never get: a refusal for what the event is.
+    problems: list[str] = field(default_factory=list)
 
 
 def next_event(partnership: Partnership, rng: random.Random) -> dict[str, Any]:
@@ -228,9 +230,13 @@ async def _publish_until_accepted(
             if first:
                 load.refused += 1
             if answer.status_code < 500 and answer.status_code not in (408, 429):
-                return  # refused for what it is: IMB will never accept it
+                # Every event of the load is valid: refused for what it is, it is a fault
+                # (a 409 after a 202 that was lost would be an idempotency hole).
+                load.problems.append(f"event {event['id']} answered {answer.status_code}")
+                return
         first = False
         await asyncio.sleep(0.5)
+    load.problems.append(f"event {event['id']} was never answered 202")
 
 
 async def read_and_acknowledge(

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from broker.db.models import Delivery, Message, WebhookPush
 from tests.faults.cluster import ROLES, Cluster
 from tests.faults.invariants import Figures, check
 from tests.faults.load import (
@@ -131,12 +134,21 @@ async def take_the_receiver_down(run: Run) -> None:
 
 
 async def _redrive_dead_letters(run: Run) -> int:
+    """What housing's operator does once its receiver is back: every dead letter redriven."""
     token = {"Authorization": f"Bearer {run.partnership.tokens[HOUSING]}"}
     async with httpx.AsyncClient(base_url=run.cluster.base_url, timeout=30) as api:
         listed = await api.get("/v1/dead-letters", headers=token)
-        items = listed.json().get("items", []) if listed.status_code == 200 else []
+        if listed.status_code != 200:
+            run.problems.append(f"listing dead letters answered {listed.status_code}")
+            return 0
+        items = listed.json()["items"]
+        if not items:
+            run.problems.append("the receiver was down past the push budget: no dead letter")
         for item in items:
-            await api.post(f"/v1/dead-letters/{item['delivery_id']}/redrive", headers=token)
+            path = f"/v1/dead-letters/{item['delivery_id']}/redrive"
+            redriven = await api.post(path, headers=token)
+            if not redriven.is_success:
+                run.problems.append(f"redriving {item['delivery_id']}: {redriven.status_code}")
     return len(items)
 
 
@@ -247,42 +259,32 @@ async def _under_load(
     stop.set()
     await asyncio.gather(publishing, reading)
     faults_ended = time.time()
-    await _settled(cluster, load)
+    if not await _settled(cluster):
+        run.problems.append("work was still unrouted, pending or being pushed after 3 minutes")
     figures = await check(cluster, load, partnership.tokens[COUNCIL], receiver, faults_ended)
     figures.problems.extend(run.problems)
     return Outcome(scenario, run.faults, figures, run.notes, time.monotonic() - began)
 
 
-async def _settled(cluster: Cluster, load: Load, within: float = 180.0) -> None:
-    """Until every accepted event is routed and delivered, and every crisis deadline of the
-    load (delivery 30 s, acknowledgement 20 s after) has passed with the monitor's slack."""
-    from sqlalchemy import func, select
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from broker.db.models import Delivery, Message
-
+async def _settled(cluster: Cluster, within: float = 180.0) -> bool:
+    """Until every stored event is routed, every delivery decided and every push answered,
+    and the load's last crisis deadlines (delivery 20 s, acknowledgement 30 s) have passed
+    with the monitor's slack; False if that never came."""
     engine = create_async_engine(cluster.database.url)
     deadline = time.monotonic() + within
     quiet_from = time.monotonic() + 60
+    unfinished = [
+        select(func.count()).select_from(Message).where(Message.status == "accepted"),
+        select(func.count()).select_from(Delivery).where(Delivery.status == "pending"),
+        select(func.count()).select_from(WebhookPush).where(WebhookPush.state == "pending"),
+    ]
     try:
         while time.monotonic() < deadline:
             async with engine.connect() as db:
-                unrouted = (
-                    await db.execute(
-                        select(func.count())
-                        .select_from(Message)
-                        .where(Message.status == "accepted")
-                    )
-                ).scalar_one()
-                pending = (
-                    await db.execute(
-                        select(func.count())
-                        .select_from(Delivery)
-                        .where(Delivery.status == "pending")
-                    )
-                ).scalar_one()
-            if unrouted == 0 and pending == 0 and time.monotonic() >= quiet_from:
-                return
+                left = [(await db.execute(query)).scalar_one() for query in unfinished]
+            if not any(left) and time.monotonic() >= quiet_from:
+                return True
             await asyncio.sleep(1)
+        return False
     finally:
         await engine.dispose()

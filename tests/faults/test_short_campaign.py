@@ -29,5 +29,5 @@ async def test_nothing_is_lost_or_doubled_when_processes_die_and_the_database_go
     assert outcome.faults >= 4, "three kills and an outage were injected"
     assert figures.accepted > 50, "under load"
     assert figures.delivered == figures.expected > 0
-    assert figures.escalations_raised == figures.escalations_expected
+    assert figures.escalations_raised == figures.escalations_expected > 0
     assert figures.chain_verified

@@ -249,7 +249,7 @@ async def test_a_bundle_imb_cannot_take_is_an_operation_outcome_and_writes_nothi
     assert outcome["resourceType"] == "OperationOutcome"
     expressions = [e for issue in outcome["issue"] for e in issue.get("expression", [])]
     assert any(where in expression for expression in expressions), outcome
-    assert NHS_NUMBER not in answer.text
+    assert NHS_NUMBER not in answer.text and "9434765918" not in answer.text, "no NHS number"
     assert (await rows(world, Message), await rows(world, AuditRecord)) == before
 
 
