@@ -159,8 +159,9 @@ def _role(role: str, practitioner_url: str) -> dict[str, Any]:
 
 
 def _delivery_id(identifier: Element) -> UUID:
+    text = identifier.text("the delivery id")
     try:
-        return UUID(identifier.text("the delivery id"))
+        return UUID(text)
     except ValueError:
         raise refuse("value", "the delivery id must be a UUID", identifier.path) from None
 

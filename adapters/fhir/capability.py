@@ -110,5 +110,6 @@ def message_definition(event_code: str) -> dict[str, Any]:
     focus = _FOCUS_RESOURCE.get(event_code)
     if focus is not None:
         definition["focus"] = [{"code": focus, "min": 1, "max": "1"}]
-        definition["responseRequired"] = "on-error"
+        # IMB escalates every delivery left unacknowledged, so every one needs its response.
+        definition["responseRequired"] = "always"
     return definition

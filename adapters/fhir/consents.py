@@ -1,46 +1,31 @@
 """A person's consent position as a FHIR R4 Consent (scope patient-privacy).
 
 `provision.type` says permit or deny; IMB's finer state (implied, withdrawn, an objection,
-best interests) is the `consent-state` extension and must agree with it. The provision's
-actors are the recipient agencies, its purposes IMB purposes, its codes IMB event types, its
-period the validity. Who recorded it is the performer: a contained PractitionerRole.
+best interests) is the `consent-state` extension and must agree with it. The provision holds
+the scope and the period (provisions.py). Who recorded it is the performer: a contained
+PractitionerRole. A modifier extension anywhere is refused, as IMB could not honour it.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from adapters.fhir.bundles import ContainedView
-from adapters.fhir.codes import (
-    CONSENT_STATE,
-    EVENT_TYPE,
-    PURPOSE,
-    coding,
-    concept,
-    event_code,
-    event_type_of,
-    has_coding,
-    read_coding,
-    read_concept,
-)
+from adapters.fhir.codes import CONSENT_STATE, concept, read_concept
 from adapters.fhir.elements import Draft, Element
 from adapters.fhir.errors import refuse
 from adapters.fhir.extensions import extension, found, found_one, repeated, value_of
 from adapters.fhir.identifiers import (
     nhs_number_in,
     nhs_number_reference,
-    ods_code_of,
     ods_reference,
     person_identifiers,
 )
-from adapters.fhir.names import (
-    ACT_CODE_SYSTEM,
-    CONSENT_SCOPE_SYSTEM,
-    LOINC_SYSTEM,
-    PARTICIPATION_TYPE_SYSTEM,
-)
-from adapters.fhir.structure import check_fhir, check_imb
+from adapters.fhir.modifiers import refuse_modifier_extensions
+from adapters.fhir.names import ACT_CODE_SYSTEM, CONSENT_SCOPE_SYSTEM, LOINC_SYSTEM
+from adapters.fhir.provisions import provision_of, read_period, read_scope
+from adapters.fhir.structure import check_fhir, check_imb, is_resource_type
 from consent.vocab import REFUSING_STATES, ConsentState
 from schemas.consents import ConsentBody
 from schemas.nhs_number import validate_nhs_number
@@ -51,11 +36,6 @@ EVIDENCE = "consent-evidence"
 SUPERSEDES = "supersedes"
 PRIVACY = {"system": CONSENT_SCOPE_SYSTEM, "code": "patient-privacy", "display": "Privacy Consent"}
 PATIENT_CONSENT = {"system": LOINC_SYSTEM, "code": "59284-0", "display": "Patient Consent"}
-RECIPIENT_ROLE = {
-    "system": PARTICIPATION_TYPE_SYSTEM,
-    "code": "IRCP",
-    "display": "information recipient",
-}
 _POLICY_RULE = {"permit": ("OPTIN", "opt-in"), "deny": ("OPTOUT", "opt-out")}
 # Without a finer state, a permit is explicit consent and a deny a refusal.
 _PLAIN_STATE = {"permit": ConsentState.GIVEN_EXPLICIT, "deny": ConsentState.REFUSED}
@@ -84,7 +64,7 @@ def consent_to_fhir(view: Mapping[str, Any], nhs_number: str) -> dict[str, Any]:
         if view.get("recording_agency")
         else None,
         "policyRule": {"coding": [_policy_rule(decision)]},
-        "provision": _provision(decision, view),
+        "provision": provision_of(decision, view),
     }
     return {key: value for key, value in resource.items() if value is not None}
 
@@ -100,9 +80,9 @@ def consent_from_fhir(resource: object) -> tuple[str, dict[str, Any]]:
     nhs_number = _nhs_number(consent, contained)
     provision = consent.require("provision", "the provision")
     _read_state(consent, provision, draft)
-    _read_scope(provision, contained, draft)
+    read_scope(provision, contained, draft)
     _read_recorder(consent, contained, draft)
-    _read_period(provision, draft)
+    read_period(provision, draft)
     _read_evidence(consent, draft)
     _read_supersedes(consent, draft)
     check_imb(CONSENT_MODEL, draft, "Consent")
@@ -131,32 +111,17 @@ def _recorder(person: Mapping[str, Any], agency: str | None) -> dict[str, Any]:
     return role
 
 
-def _provision(decision: str, view: Mapping[str, Any]) -> dict[str, Any]:
-    scope = view.get("scope") or {}
-    provision: dict[str, Any] = {"type": decision}
-    period = {"start": view.get("valid_from"), "end": view.get("valid_to")}
-    if any(period.values()):
-        provision["period"] = {k: v for k, v in period.items() if v is not None}
-    actors = [
-        {"role": {"coding": [RECIPIENT_ROLE]}, "reference": ods_reference(code)}
-        for code in scope.get("recipients") or []
-    ]
-    purposes = [coding(PURPOSE, purpose) for purpose in scope.get("purposes") or []]
-    codes = [concept(EVENT_TYPE, event_code(e)) for e in scope.get("event_types") or []]
-    listed = {"actor": actors, "purpose": purposes, "code": codes}
-    return provision | {key: values for key, values in listed.items() if values}
-
-
 def _opened(resource: object) -> Element:
     if not isinstance(resource, dict):
         raise refuse("structure", "a consent is a FHIR Consent, as a JSON object")
     kind = resource.get("resourceType")
     if kind != "Consent":
-        raise refuse(
-            "invalid", "a consent is a Consent resource", kind if isinstance(kind, str) else None
-        )
+        where = kind if is_resource_type(kind) else None
+        raise refuse("invalid", "a consent is a Consent resource", where)
     check_fhir(resource, "Consent")
-    return Element(resource, "Consent")
+    consent = Element(resource, "Consent")
+    refuse_modifier_extensions(consent)
+    return consent
 
 
 def _check_scope(consent: Element) -> None:
@@ -197,38 +162,6 @@ def _read_state(consent: Element, provision: Element, draft: Draft) -> None:
     draft.put(("state",), code.value, code.path)
 
 
-def _read_scope(provision: Element, contained: ContainedView, draft: Draft) -> None:
-    if provision.get("provision") is not None:
-        raise refuse(
-            "not-supported", "nested provisions are not supported", f"{provision.path}.provision"
-        )
-    draft.put(("scope",), {}, provision.path)
-    actors = [a.require("reference", "an actor") for a in provision.items("actor")]
-    recipients = [ods_code_of(a, contained, "an actor") for a in actors]
-    purposes = [read_coding(p, PURPOSE, "a purpose") for p in provision.items("purpose")]
-    events = [
-        read_concept(c, EVENT_TYPE, "an event type")
-        for c in provision.items("code")
-        if has_coding(c, EVENT_TYPE)
-    ]
-    events += [read_coding(c, EVENT_TYPE, "an event type") for c in provision.items("class")]
-    _put_all(draft, ("scope", "recipients"), recipients, provision)
-    _put_all(draft, ("scope", "purposes"), purposes, provision)
-    _put_all(draft, ("scope", "event_types"), events, provision, event_type_of)
-
-
-def _put_all(
-    draft: Draft,
-    loc: tuple[str, str],
-    values: list[Element],
-    owner: Element,
-    convert: Callable[[str], str] = str,
-) -> None:
-    draft.put(loc, [convert(v.value) for v in values], values[0].path if values else owner.path)
-    for index, value in enumerate(values):
-        draft.read_from((*loc, index), value.path)
-
-
 def _read_recorder(consent: Element, contained: ContainedView, draft: Draft) -> None:
     performers = consent.items("performer")
     roles = [p for p in performers if _is_role(p, contained)]
@@ -256,14 +189,6 @@ def _is_role(performer: Element, contained: ContainedView) -> bool:
     if ref is None or not isinstance(ref.value, str) or not ref.value.startswith("#"):
         return False
     return contained.kind_of(ref.value) == "PractitionerRole"
-
-
-def _read_period(provision: Element, draft: Draft) -> None:
-    period = provision.get("period")
-    for key, name in (("start", "valid_from"), ("end", "valid_to")):
-        value = period.get(key) if period is not None else None
-        if value is not None:
-            draft.put((name,), value.value, value.path)
 
 
 def _read_evidence(consent: Element, draft: Draft) -> None:

@@ -1,9 +1,13 @@
 """A delivery to a recipient as a FHIR message, and back.
 
 The MessageHeader's id is the delivery's id (what the recipient acknowledges), the Bundle's
-identifier the event's message id. A Provenance on the MessageHeader names the sharing
-agreement version the delivery was permitted under and the lawful bases it rested on.
-The payload is the recipient's minimised view: only what is present is built (focus.py).
+identifier the event's message id, and its extensions the delivery's deadlines and seq
+(deadlines.py). A Provenance on the MessageHeader names the sharing agreement version the
+delivery was permitted under and the lawful bases it rested on. The payload is the recipient's
+minimised view: only what is present is built (focus.py).
+
+The delivery's state (its status, when it was received or acknowledged, and how) is not in the
+message: it changes after the message is built, and the inbox answers it.
 """
 
 from collections.abc import Mapping
@@ -21,6 +25,7 @@ from adapters.fhir.codes import (
     Vocabulary,
     concept,
 )
+from adapters.fhir.deadlines import deadline_extensions, read_deadlines
 from adapters.fhir.elements import Element
 from adapters.fhir.errors import FhirOutputError, Issue, refuse
 from adapters.fhir.focus import withheld_items as withheld_in
@@ -48,6 +53,9 @@ class DeliveredEvent:
     event: dict[str, Any]
     agreement: str | None  # the Provenance policy URI of the agreement version
     lawful_bases: dict[str, Any]
+    deliver_by: str | None = None
+    ack_by: str | None = None
+    seq: int | None = None
 
 
 def bundle_for_delivery(
@@ -74,6 +82,7 @@ def bundle_for_delivery(
         timestamp=timestamp.isoformat(),
         withheld=withheld_items(content["type"], content["payload"]),
     )
+    bundle["entry"][0]["resource"]["extension"] += deadline_extensions(content)
     policy = agreement_policy(str(agreement_id), agreement_version)
     provenance = _provenance(urn_uuid(header_id), policy, lawful_bases, timestamp.isoformat())
     bundle["entry"].append(entry(EntryUrls(header_id)("provenance"), provenance))
@@ -81,8 +90,8 @@ def bundle_for_delivery(
 
 
 def delivery_from_bundle(bundle: Mapping[str, Any]) -> DeliveredEvent:
-    """The delivery a `bundle_for_delivery` Bundle carries, as IMB JSON: what a recipient
-    reading it in FHIR learns, item for item."""
+    """The delivery a `bundle_for_delivery` Bundle carries, as IMB JSON: the event as the
+    recipient was shown it, item for item, with the delivery's deadlines and seq."""
     message = open_message(dict(bundle))
     read = read_event(message)
     event = read.draft.data
@@ -99,7 +108,18 @@ def delivery_from_bundle(bundle: Mapping[str, Any]) -> DeliveredEvent:
     event.setdefault("override", None)
     agreement, bases = _read_provenance(message.view.entries)
     header_id = message.header.require("id", "the delivery id").text("the delivery id")
-    return DeliveredEvent(header_id, read.sender, recipients[0], event, agreement, bases)
+    deadlines = read_deadlines(message.header)
+    return DeliveredEvent(
+        header_id,
+        read.sender,
+        recipients[0],
+        event,
+        agreement,
+        bases,
+        deliver_by=deadlines.deliver_by,
+        ack_by=deadlines.ack_by,
+        seq=deadlines.seq,
+    )
 
 
 def _event(content: Mapping[str, Any]) -> dict[str, Any]:

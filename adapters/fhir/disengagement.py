@@ -16,7 +16,13 @@ from adapters.fhir.codes import (
 from adapters.fhir.elements import Draft, Element
 from adapters.fhir.errors import refuse
 from adapters.fhir.extensions import extension, found, found_one, repeated, value_of
-from adapters.fhir.focus import FocusContext, finished, put_texts, put_value
+from adapters.fhir.focus import (
+    FocusContext,
+    finished,
+    put_texts,
+    put_value,
+    refuse_entered_in_error,
+)
 
 RESOURCE_TYPE = "Flag"
 LAST_CONTACT = "last-contact-at"
@@ -115,7 +121,9 @@ def _read_attempts(attempts: list[Element], view: BundleView, draft: Draft) -> N
         draft.put(("payload", "attempts"), [], attempts[0].path)
     for index, attempt in enumerate(attempts):
         ref = value_of(attempt, "Reference", "a contact attempt")
-        _read_attempt(view.resolve(ref, ("Communication",), "a contact attempt"), index, draft)
+        communication = view.resolve(ref, ("Communication",), "a contact attempt")
+        refuse_entered_in_error(communication, "a contact attempt")
+        _read_attempt(communication, index, draft)
 
 
 def _read_attempt(communication: Element, index: int, draft: Draft) -> None:

@@ -4,12 +4,15 @@
     FhirOutputError       IMB content that has no FHIR form (a non-delivery report)
 
 Every issue's `diagnostics` is written here or by pydantic and names elements, never values:
-an NHS number or a person's free text must not reach a response or a log.
+an NHS number or a person's free text must not reach a response or a log. Every `expression`
+is made safe here too, whoever wrote it (expressions.py).
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
+
+from adapters.fhir.expressions import safe_expression
 
 IssueType = Literal[
     "invalid",
@@ -41,7 +44,7 @@ class Issue:
 class FhirError(ValueError):
     def __init__(self, issues: Sequence[Issue]) -> None:
         super().__init__("; ".join(issue.diagnostics for issue in issues))
-        self.issues = tuple(issues)
+        self.issues = tuple(_safely_located(issue) for issue in issues)
 
 
 class FhirInputError(FhirError):
@@ -54,3 +57,9 @@ class FhirOutputError(FhirError):
 
 def refuse(code: IssueType, diagnostics: str, expression: str | None = None) -> FhirInputError:
     return FhirInputError([Issue(code, diagnostics, expression)])
+
+
+def _safely_located(issue: Issue) -> Issue:
+    if issue.expression is None:
+        return issue
+    return replace(issue, expression=safe_expression(issue.expression))

@@ -7,6 +7,7 @@ from typing import Any
 
 from adapters.fhir.deliveries import bundle_for_delivery
 from adapters.fhir.errors import FhirOutputError, Issue, IssueType
+from adapters.fhir.expressions import safe_expression
 from adapters.fhir.outcomes import operation_outcome
 from broker.extensions import (
     DeliveryFormat,
@@ -118,7 +119,8 @@ def outcome_of_problem(problem: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _where(error: Mapping[str, Any]) -> str | None:
+    """The field the problem names, with nothing of the caller's own text in it."""
     pointer = error.get("pointer") or error.get("loc")
     if isinstance(pointer, list):
-        return ".".join(str(part) for part in pointer) or None
-    return str(pointer) if pointer else None
+        return safe_expression(".".join(str(part) for part in pointer)) or None
+    return safe_expression(str(pointer)) if pointer else None

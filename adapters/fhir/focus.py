@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.fhir.bundles import EntryUrls
 from adapters.fhir.elements import Draft, Element, Loc
+from adapters.fhir.errors import refuse
 from adapters.fhir.extensions import found, repeated, value_of
 from adapters.fhir.names import OBSERVATION_VALUE_SYSTEM
 
@@ -38,6 +39,13 @@ def finished(
     if every:
         head["extension"] = every
     return {**head, **resource}
+
+
+def refuse_entered_in_error(resource: Element, what: str) -> None:
+    """A record its author has marked as made in error is not one to share or act on."""
+    status = resource.get("status")
+    if status is not None and status.value == "entered-in-error":
+        raise refuse("business-rule", f"{what} is marked entered-in-error", status.path)
 
 
 def withheld_items(focus: Element) -> frozenset[str]:

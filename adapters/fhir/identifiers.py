@@ -53,10 +53,11 @@ def nhs_number_in(owner: Element, identifiers: list[Element]) -> Element:
     if len(matches) > 1:
         raise refuse("not-supported", "only one NHS number may be given", matches[1].path)
     value = matches[0].require("value", "the NHS number")
+    text = value.text("the NHS number")  # refused as itself: it is a ValueError too
     try:
-        validate_nhs_number(value.text("the NHS number"))
+        validate_nhs_number(text)
     except ValueError as exc:
-        raise refuse("value", f"the NHS number is {exc}", value.path) from None
+        raise refuse("value", f"the NHS number: {exc}", value.path) from None
     return value
 
 

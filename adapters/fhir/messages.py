@@ -22,10 +22,11 @@ from adapters.fhir.codes import (
     read_coding,
     read_concept,
 )
+from adapters.fhir.destinations import read_recipients
 from adapters.fhir.elements import Draft, Element
 from adapters.fhir.errors import refuse
 from adapters.fhir.extensions import complex_extension, extension, found_one, part, value_of
-from adapters.fhir.focus import FocusContext
+from adapters.fhir.focus import FocusContext, refuse_entered_in_error
 from adapters.fhir.identifiers import (
     local_id_in,
     nhs_number_in,
@@ -34,9 +35,10 @@ from adapters.fhir.identifiers import (
     patient,
     person_identifiers,
 )
+from adapters.fhir.modifiers import refuse_modifier_extensions
 from adapters.fhir.names import ACT_REASON_SYSTEM, URI_SYSTEM, agency_endpoint, urn_uuid
 from adapters.fhir.payloads import FOCUS
-from adapters.fhir.structure import check_fhir
+from adapters.fhir.structure import check_fhir, is_resource_type
 from consent.vocab import Purpose, purpose_of_use
 
 URGENCY_EXTENSION = "urgency"
@@ -101,7 +103,7 @@ def open_message(data: object) -> OpenedMessage:
         raise refuse("structure", "a message is a FHIR Bundle, as a JSON object")
     kind = data.get("resourceType")
     if kind != "Bundle":
-        where = kind if isinstance(kind, str) else None
+        where = kind if is_resource_type(kind) else None
         raise refuse("invalid", "a message is a Bundle resource", where)
     if data.get("type") != "message":
         raise refuse("value", "a message is a Bundle of type message", "Bundle.type")
@@ -112,6 +114,7 @@ def open_message(data: object) -> OpenedMessage:
         raise refuse("invalid", "a message's first entry is its MessageHeader", "Bundle.entry[0]")
     check_fhir(data, "Bundle")
     root = Element(data, "Bundle")
+    refuse_modifier_extensions(root)
     view = BundleView(root)
     return OpenedMessage(root, view, view.entries[0])
 
@@ -129,7 +132,7 @@ def read_event(message: OpenedMessage) -> ReadEvent:
     event_type = event_type_of(code.value)
     draft.put(("type",), event_type, code.path)
     sender = ods_code_of(header.require("sender", "the sender"), message.view, "the sender")
-    _read_recipients(message, draft)
+    read_recipients(header, message.view, draft)
     _read_reason(header, draft)
     _read_urgency(header, draft)
     _read_override(found_one(header, OVERRIDE_EXTENSION), draft)
@@ -189,15 +192,6 @@ def _override(override: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def _read_recipients(message: OpenedMessage, draft: Draft) -> None:
-    receivers = [d.get("receiver") for d in message.header.items("destination")]
-    codes = [ods_code_of(r, message.view, "a receiver") for r in receivers if r is not None]
-    if codes:
-        draft.put(("recipients",), [c.value for c in codes], f"{message.header.path}.destination")
-    for index, code in enumerate(codes):
-        draft.read_from(("recipients", index), code.path)
-
-
 def _read_reason(header: Element, draft: Draft) -> None:
     reason = header.require("reason", "the reason for sharing")
     purpose = read_concept(reason, PURPOSE, "the purpose")
@@ -239,7 +233,9 @@ def _focus(message: OpenedMessage, resource_type: str) -> Element:
         raise refuse("required", "the message needs its focus", f"{message.header.path}.focus")
     if len(focus) > 1:
         raise refuse("not-supported", "a message has one focus", focus[1].path)
-    return message.view.resolve(focus[0], (resource_type,), "the focus")
+    resource = message.view.resolve(focus[0], (resource_type,), "the focus")
+    refuse_entered_in_error(resource, "the focus")
+    return resource
 
 
 def _read_subject(subject: Element, view: BundleView, draft: Draft) -> None:

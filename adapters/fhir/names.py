@@ -17,6 +17,7 @@ ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 OBSERVATION_VALUE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"
 PARTICIPATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_ACTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentaction"
 LOINC_SYSTEM = "http://loinc.org"
 
 

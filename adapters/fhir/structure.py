@@ -1,8 +1,13 @@
 """Checking submitted JSON against FHIR (fhir.resources) and IMB's own models, with every
-problem located by a FHIRPath expression into what was submitted."""
+problem located by a FHIRPath expression into what was submitted.
 
+A location is built from the parser's, so a key the client sent that FHIR does not define is
+written `*`: the client's own text never comes back in an answer (expressions.py).
+"""
+
+import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import pydantic
 from fhir.resources.R4B import get_fhir_model_class
@@ -11,6 +16,7 @@ from pydantic.v1 import ValidationError as FhirValidationError
 
 from adapters.fhir.elements import Draft, Loc
 from adapters.fhir.errors import FhirInputError, Issue, IssueType, refuse
+from adapters.fhir.expressions import step
 
 _FHIR_ISSUE: dict[str, IssueType] = {
     "value_error.missing": "required",
@@ -48,19 +54,16 @@ def check_imb(adapter: TypeAdapter[Any], draft: Draft, fallback: str) -> Any:
 
 
 def expression(root: str, loc: Sequence[str | int]) -> str:
-    text = root
-    for key in loc:
-        if key == "__root__":
-            continue
-        text += f"[{key}]" if isinstance(key, int) else f".{key}"
-    return text
+    return root + "".join(step(key) for key in loc if key != "__root__")
 
 
 def _fhir_issues(errors: Sequence[Any], data: dict[str, Any], root: str) -> list[Issue]:
     issues = []
     for error in errors:
         loc = tuple(error["loc"])
-        message = _without_value(str(error["msg"]), _value_at(data, loc))
+        message = str(error["msg"])
+        for text in _submitted_texts(_value_at(data, loc), error.get("ctx")):
+            message = _without_value(message, text)
         code = _FHIR_ISSUE.get(str(error["type"]), "value")
         issues.append(Issue(code, message, expression(root, loc)))
     return issues
@@ -72,9 +75,14 @@ def _imb_issue(error: Any, draft: Draft, fallback: str) -> Issue:
         loc = loc[1:]  # the event type that tagged the union, not a field
     field = ".".join(str(part) for part in loc)
     code = _IMB_ISSUE.get(str(error["type"]), "value")
-    said = _without_value(str(error["msg"]), error.get("input"))
+    said = _without_value(_plain(str(error["msg"])), error.get("input"))
     message = f"{field}: {said}" if field else said
     return Issue(code, message, draft.expression_for(loc) or fallback)
+
+
+def _plain(message: str) -> str:
+    # pydantic heads the text of a ValueError raised by a validator with its kind.
+    return message.removeprefix("Value error, ")
 
 
 def _value_at(data: Any, loc: Loc) -> Any:
@@ -88,26 +96,35 @@ def _value_at(data: Any, loc: Loc) -> Any:
     return data
 
 
+def _submitted_texts(value: Any, context: Any) -> list[Any]:
+    """The value, and any part of it the error's context names (a URL's "extra characters")."""
+    parts = context.values() if isinstance(context, dict) else []
+    if not isinstance(value, str):
+        return [value]
+    return [value, *(p for p in parts if isinstance(p, str) and p.strip() and p in value)]
+
+
 def _without_value(message: str, value: Any) -> str:
-    # Neither pydantic echoes a whole input today; this keeps it so if a message ever does.
-    if isinstance(value, str) and value and value in message:
-        return message.replace(value, "…")
+    # pydantic's messages seldom quote what was sent; where one does, the quote is cut out.
+    # Only as a whole word, so that a value "x" does not turn "extra" into "e…tra".
+    if isinstance(value, str) and value.strip():
+        return re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "…", message)
     return message
 
 
 def _unknown_resource_types(value: Any, path: str) -> Iterator[str]:
     if isinstance(value, dict):
         kind = value.get("resourceType")
-        if kind is not None and not _is_resource_type(kind):
+        if kind is not None and not is_resource_type(kind):
             yield f"{path}.resourceType"
         for key, child in value.items():
-            yield from _unknown_resource_types(child, f"{path}.{key}")
+            yield from _unknown_resource_types(child, path + step(key))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from _unknown_resource_types(child, f"{path}[{index}]")
+            yield from _unknown_resource_types(child, path + step(index))
 
 
-def _is_resource_type(kind: object) -> bool:
+def is_resource_type(kind: object) -> TypeGuard[str]:
     if not isinstance(kind, str):
         return False
     try:

@@ -161,6 +161,16 @@ def normalised(event: Json) -> Json:
     return dumped
 
 
+# A delivery's deadlines and seq as DeliveryContent holds them; seq is FHIR's positiveInt.
+delivery_schedules = st.fixed_dictionaries(
+    {
+        "deliver_by": st.none() | utc_instants,
+        "ack_by": st.none() | utc_instants,
+        "seq": st.none() | st.integers(1, 2**31 - 1),
+    }
+)
+
+
 @st.composite
 def acknowledgements(draw: st.DrawFn) -> Json:
     outcome = draw(_values(AckOutcome))

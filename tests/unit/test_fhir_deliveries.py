@@ -1,5 +1,6 @@
 """A delivery as the FHIR message its recipient receives: minimised as the agreement says,
-with the agreement and lawful bases on record, and read back item for item."""
+with the agreement and lawful bases on record, its deadlines and seq, and read back item for
+item."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -7,11 +8,17 @@ from uuid import UUID, uuid4
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
-from fhir_strategies import agency_codes, events
+from fhir_strategies import agency_codes, delivery_schedules, events
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.fhir import FhirOutputError, bundle_for_delivery, delivery_from_bundle
+from adapters.fhir import (
+    FHIR_BASE,
+    FhirInputError,
+    FhirOutputError,
+    bundle_for_delivery,
+    delivery_from_bundle,
+)
 from consent.redact import field_paths, redact
 from schemas.responses import DeliveryContent
 
@@ -27,9 +34,15 @@ NOW = datetime(2026, 3, 2, 10, 20, tzinfo=UTC)
 ENVELOPE = ("type", "occurred_at", "subject", "reason_for_sharing", "purpose", "urgency")
 
 
-def content_of(event: dict[str, Any], payload: dict[str, Any], sender: str) -> dict[str, Any]:
+def content_of(
+    event: dict[str, Any],
+    payload: dict[str, Any],
+    sender: str,
+    schedule: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """What the inbox shows the recipient (broker/deliveries/inbox.py), as JSON."""
     delivery_id = uuid4()
+    schedule = schedule or {"deliver_by": NOW, "ack_by": NOW, "seq": 7}
     return DeliveryContent(
         delivery_id=delivery_id,
         message_id=uuid4(),
@@ -42,8 +55,7 @@ def content_of(event: dict[str, Any], payload: dict[str, Any], sender: str) -> d
         delivered_at=NOW,
         received_at=NOW,
         acknowledged_at=None,
-        deliver_by=NOW,
-        ack_by=NOW,
+        **schedule,
         links={"self": f"/v1/inbox/{delivery_id}"},
         subject={
             "nhs_number": event["subject"]["nhs_number"],
@@ -88,12 +100,15 @@ def minimised(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 @settings(max_examples=100, deadline=None)
-@given(minimised(), agency_codes, agency_codes)
+@given(minimised(), agency_codes, agency_codes, delivery_schedules)
 def test_a_minimised_delivery_reads_back_as_the_recipient_was_shown_it(
-    case: tuple[dict[str, Any], dict[str, Any]], sender: str, recipient: str
+    case: tuple[dict[str, Any], dict[str, Any]],
+    sender: str,
+    recipient: str,
+    schedule: dict[str, Any],
 ) -> None:
     event, payload = case
-    content = content_of(event, payload, sender)
+    content = content_of(event, payload, sender, schedule)
 
     bundle = deliver(content, recipient)
     Bundle.parse_obj(bundle)
@@ -105,6 +120,71 @@ def test_a_minimised_delivery_reads_back_as_the_recipient_was_shown_it(
         sender,
         recipient,
     )
+    assert (_instant(delivered.deliver_by), _instant(delivered.ack_by), delivered.seq) == (
+        schedule["deliver_by"],
+        schedule["ack_by"],
+        schedule["seq"],
+    )
+
+
+def test_the_deadlines_and_seq_are_extensions_of_the_message_header() -> None:
+    content = content_of(_risk(), _risk()["payload"], "RX4")
+
+    header = deliver(content)["entry"][0]["resource"]
+
+    assert [e for e in header["extension"] if not e["url"].endswith("/urgency")] == [
+        {
+            "url": f"{FHIR_BASE}/StructureDefinition/deliver-by",
+            "valueInstant": "2026-03-02T10:20:00Z",
+        },
+        {
+            "url": f"{FHIR_BASE}/StructureDefinition/acknowledge-by",
+            "valueInstant": "2026-03-02T10:20:00Z",
+        },
+        {"url": f"{FHIR_BASE}/StructureDefinition/seq", "valuePositiveInt": 7},
+    ]
+
+
+def test_a_delivery_without_deadlines_or_seq_has_no_such_extensions() -> None:
+    none = {"deliver_by": None, "ack_by": None, "seq": None}
+    bundle = deliver(content_of(_risk(), _risk()["payload"], "RX4", none))
+
+    delivered = delivery_from_bundle(bundle)
+
+    urls = [e["url"] for e in bundle["entry"][0]["resource"]["extension"]]
+    assert urls == [f"{FHIR_BASE}/StructureDefinition/urgency"]
+    assert (delivered.deliver_by, delivered.ack_by, delivered.seq) == (None, None, None)
+
+
+def test_deadlines_given_as_date_times_and_a_seq_as_an_integer_are_read_too() -> None:
+    bundle = deliver(content_of(_risk(), _risk()["payload"], "RX4"))
+    for ext in bundle["entry"][0]["resource"]["extension"]:
+        if "valueInstant" in ext:
+            ext["valueDateTime"] = ext.pop("valueInstant")
+        if "valuePositiveInt" in ext:
+            ext["valueInteger"] = ext.pop("valuePositiveInt")
+
+    delivered = delivery_from_bundle(bundle)
+
+    assert (_instant(delivered.ack_by), delivered.seq) == (NOW, 7)
+
+
+def test_a_seq_that_is_not_positive_is_refused() -> None:
+    bundle = deliver(content_of(_risk(), _risk()["payload"], "RX4"))
+    seq = bundle["entry"][0]["resource"]["extension"][-1]
+    seq["valueInteger"] = 0
+    del seq["valuePositiveInt"]
+
+    with pytest.raises(FhirInputError) as refused:
+        delivery_from_bundle(bundle)
+
+    assert (
+        refused.value.issues[0].expression == "Bundle.entry[0].resource.extension[3].valueInteger"
+    )
+
+
+def _instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def test_the_message_names_the_delivery_and_the_event() -> None:

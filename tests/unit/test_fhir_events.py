@@ -63,6 +63,18 @@ def test_either_id_alone_is_the_idempotency_key(event: dict[str, Any], kept: str
     assert event_from_bundle(bundle).event["id"] == event["id"]
 
 
+@settings(max_examples=20, deadline=None)
+@given(events().filter(lambda e: e.get("recipients")))
+def test_recipients_named_by_their_endpoints_alone_are_the_same_recipients(
+    event: dict[str, Any],
+) -> None:
+    bundle = _bundle(event, "RX4")
+    for destination in bundle["entry"][0]["resource"]["destination"]:
+        del destination["receiver"]
+
+    assert event_from_bundle(bundle).event["recipients"] == event["recipients"]
+
+
 def test_recipients_left_out_leave_routing_to_the_agreements() -> None:
     event = normalised({**_risk_event(), "recipients": None})
 

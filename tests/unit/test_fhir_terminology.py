@@ -6,8 +6,10 @@ from pathlib import Path
 
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.codesystem import CodeSystem
+from fhir.resources.R4B.messagedefinition import MessageDefinition
 
 from adapters.fhir import CODE_SYSTEMS, all_code_systems, capability_statement, code_system
+from adapters.fhir.capability import message_definition
 from schemas.vocabulary import ConsentState, EventType, RiskLevel
 
 PACKAGE = Path(__file__).resolve().parents[2] / "adapters" / "fhir"
@@ -65,6 +67,16 @@ def test_the_capability_statement_offers_messaging_and_consent() -> None:
     assert ("receiver", "acknowledgement") in supported
     assert ("sender", "crisis-occurred") in supported
     assert messaging["endpoint"][0]["address"] == "https://imb.example/fhir/R4/$process-message"
+
+
+def test_every_event_message_asks_for_a_response_as_imb_escalates_every_silence() -> None:
+    for code in ("risk-changed", "engagement-disengaged", "crisis-occurred"):
+        definition = message_definition(code)
+
+        MessageDefinition.parse_obj(definition)
+
+        assert definition["responseRequired"] == "always"
+    assert "responseRequired" not in message_definition("acknowledgement")
 
 
 # The modules that plug the mapping into the broker; every other one is pure mapping.
