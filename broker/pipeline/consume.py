@@ -53,6 +53,13 @@ class Stage:
         return list(ids)
 
 
+COMMIT_TIMEOUT_SECONDS = 30.0
+
+
+class CommitStuck(RuntimeError):
+    """The broker would not take this batch's offsets: the consumer starts again."""
+
+
 async def consume(
     rt: Runtime, kafka: AIOKafkaConsumer, stage: Stage, lane: Lane, stop: asyncio.Event
 ) -> None:
@@ -64,9 +71,15 @@ async def consume(
             continue
         await apply_in_lane(rt, stage, lane, stage.ids_in(records))
         try:
-            await kafka.commit()
+            # aiokafka retries a commit its broker cannot take for as long as it is refused: a
+            # broker restarted without the topic never takes it. Bounded, the loop fails and
+            # is started afresh, with the broker's metadata as it is now.
+            async with asyncio.timeout(COMMIT_TIMEOUT_SECONDS):
+                await kafka.commit()
         except CommitFailedError:
             log.warning("offset commit failed after a rebalance; the batch will be replayed")
+        except TimeoutError:
+            raise CommitStuck(f"no offset commit within {COMMIT_TIMEOUT_SECONDS:.0f} s") from None
 
 
 async def apply_in_lane(rt: Runtime, stage: Stage, lane: Lane, ids: list[UUID]) -> None:

@@ -14,6 +14,7 @@ from broker.deadlines.worker import run_deadline_monitor
 from broker.deliveries.agency_topics import run_agency_producer
 from broker.deliveries.heartbeats import run_heartbeats
 from broker.deliveries.push import run_pusher
+from broker.kafka.topics import ensure_topics
 from broker.notify.worker import run_notifier
 from broker.pipeline import notices, stages, transport
 from broker.pipeline.consume import Stage, consume
@@ -40,7 +41,17 @@ class Worker(StrEnum):
         return self in (Worker.RELAY, Worker.ROUTER, Worker.DISPATCHER)
 
 
+async def pipeline_topics_exist(rt: Runtime, bootstrap: str) -> None:
+    """Made afresh where missing, each time a stage starts: a Kafka broker restarted without
+    its data would otherwise make them on first use, with its own partition count."""
+    kafka = rt.settings.kafka
+    await ensure_topics(
+        bootstrap, kafka.pipeline_topics(), kafka.replication_factor, configs=kafka.topic_configs()
+    )
+
+
 async def run_relay(rt: Runtime, bootstrap: str, lane: Lane, stop: asyncio.Event) -> None:
+    await pipeline_topics_exist(rt, bootstrap)
     kafka = transport.producer(bootstrap)
     await kafka.start()
     try:
@@ -52,6 +63,7 @@ async def run_relay(rt: Runtime, bootstrap: str, lane: Lane, stop: asyncio.Event
 async def run_consumer(
     rt: Runtime, bootstrap: str, stage: Stage, lane: Lane, stop: asyncio.Event
 ) -> None:
+    await pipeline_topics_exist(rt, bootstrap)
     settings = rt.settings.kafka
     kafka = transport.consumer(
         bootstrap, stage.topic(settings, lane), stage.group(settings, lane), settings
