@@ -134,22 +134,28 @@ async def take_the_receiver_down(run: Run) -> None:
 
 
 async def _redrive_dead_letters(run: Run) -> int:
-    """What housing's operator does once its receiver is back: every dead letter redriven."""
+    """What housing's operator does once its receiver is back: every dead letter redriven, a
+    page (the newest 200) at a time until none is left."""
     token = {"Authorization": f"Bearer {run.partnership.tokens[HOUSING]}"}
+    redriven = 0
     async with httpx.AsyncClient(base_url=run.cluster.base_url, timeout=30) as api:
-        listed = await api.get("/v1/dead-letters", headers=token)
-        if listed.status_code != 200:
-            run.problems.append(f"listing dead letters answered {listed.status_code}")
-            return 0
-        items = listed.json()["items"]
-        if not items:
-            run.problems.append("the receiver was down past the push budget: no dead letter")
-        for item in items:
-            path = f"/v1/dead-letters/{item['delivery_id']}/redrive"
-            redriven = await api.post(path, headers=token)
-            if not redriven.is_success:
-                run.problems.append(f"redriving {item['delivery_id']}: {redriven.status_code}")
-    return len(items)
+        for _ in range(50):
+            listed = await api.get("/v1/dead-letters", headers=token)
+            if listed.status_code != 200:
+                run.problems.append(f"listing dead letters answered {listed.status_code}")
+                return redriven
+            items = listed.json()["items"]
+            if not items:
+                break
+            for item in items:
+                path = f"/v1/dead-letters/{item['delivery_id']}/redrive"
+                answer = await api.post(path, headers=token)
+                if not answer.is_success:
+                    run.problems.append(f"redriving {item['delivery_id']}: {answer.status_code}")
+            redriven += len(items)
+    if not redriven:
+        run.problems.append("the receiver was down past the push budget: no dead letter")
+    return redriven
 
 
 async def freeze_the_deadline_monitor(run: Run) -> None:
