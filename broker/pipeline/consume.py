@@ -70,16 +70,21 @@ async def consume(
         if not records:
             continue
         await apply_in_lane(rt, stage, lane, stage.ids_in(records))
-        try:
-            # aiokafka retries a commit its broker cannot take for as long as it is refused: a
-            # broker restarted without the topic never takes it. Bounded, the loop fails and
-            # is started afresh, with the broker's metadata as it is now.
-            async with asyncio.timeout(COMMIT_TIMEOUT_SECONDS):
-                await kafka.commit()
-        except CommitFailedError:
-            log.warning("offset commit failed after a rebalance; the batch will be replayed")
-        except TimeoutError:
-            raise CommitStuck(f"no offset commit within {COMMIT_TIMEOUT_SECONDS:.0f} s") from None
+        await commit_offsets(kafka)
+
+
+async def commit_offsets(kafka: AIOKafkaConsumer) -> None:
+    """Commit what was applied; after a rebalance the batch is replayed instead. aiokafka
+    retries a commit its broker will not take for as long as it is refused (a broker restarted
+    without the topic never takes it): bounded, the loop fails with CommitStuck and is started
+    afresh, with the broker as it is now."""
+    try:
+        async with asyncio.timeout(COMMIT_TIMEOUT_SECONDS):
+            await kafka.commit()
+    except CommitFailedError:
+        log.warning("offset commit failed after a rebalance; the batch will be replayed")
+    except TimeoutError:
+        raise CommitStuck(f"no offset commit within {COMMIT_TIMEOUT_SECONDS:.0f} s") from None
 
 
 async def apply_in_lane(rt: Runtime, stage: Stage, lane: Lane, ids: list[UUID]) -> None:
