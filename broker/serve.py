@@ -18,7 +18,6 @@ from broker.api.app import create_app
 from broker.api.tls import protocol_with_tls
 from broker.db.migrate import schema_behind
 from broker.kafka.embedded import EmbeddedKafka
-from broker.kafka.topics import ensure_topics
 from broker.pipeline.recovery import requeue_unfinished
 from broker.runtime import Runtime, build_runtime
 from broker.settings import Settings
@@ -26,6 +25,7 @@ from broker.workers.heartbeat import first_beat, keep_beating, stopped_beating
 from broker.workers.stall import LoopStalled, first_stall, until_stopped_or_stalled
 from broker.workers.supervisor import (
     Worker,
+    pipeline_topics_exist,
     readiness_probe,
     start_api_loops,
     start_workers,
@@ -79,13 +79,7 @@ async def kafka_for(settings: Settings) -> AsyncIterator[str]:
 
 async def prepare(rt: Runtime, bootstrap: str) -> None:
     await check_schema(rt)
-    kafka = rt.settings.kafka
-    await ensure_topics(
-        bootstrap,
-        kafka.pipeline_topics(),
-        kafka.replication_factor,
-        configs=kafka.topic_configs(),
-    )
+    await pipeline_topics_exist(rt, bootstrap)
     if rt.settings.uses_embedded_kafka:
         requeued = await requeue_unfinished(rt)
         if requeued:

@@ -109,7 +109,7 @@ async def process_message(
 
 
 async def _event(bundle: dict[str, Any], caller: Caller, rt: Runtime, request: Request) -> Any:
-    _require(caller, Scope.EVENTS_PUBLISH)
+    await require(Scope.EVENTS_PUBLISH)(caller)
     inbound = event_from_bundle(bundle)
     if inbound.sender != caller.agency:
         raise Forbidden(
@@ -134,7 +134,7 @@ def _accepted_answer(rt: Runtime, accepted: Accepted, event_id: str, event_type:
 async def _acknowledgement(
     bundle: dict[str, Any], caller: Caller, rt: Runtime, session: SessionDep
 ) -> Any:
-    _require(caller, Scope.INBOX_ACK)
+    await require(Scope.INBOX_ACK)(caller)
     received = acknowledgement_from_bundle(bundle)
     if received.sender is not None and received.sender != caller.agency:
         raise Forbidden(
@@ -296,11 +296,6 @@ async def _require_consent_standing(
     pseudonym = rt.pseudonymiser.pseudonym(nhs_number)
     standing = await standing_of(session, caller.agency, pseudonym, admin=caller.has(Scope.ADMIN))
     require_standing(standing, SubjectRecords.CONSENTS)
-
-
-def _require(caller: Caller, *scopes: Scope) -> None:
-    if not any(caller.has(scope) for scope in scopes):
-        raise Forbidden(f"this needs the scope {' or '.join(s.value for s in scopes)}")
 
 
 async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:

@@ -21,18 +21,11 @@ from sqlalchemy.engine import make_url
 
 from broker.kafka.embedded import find_tansu_binary
 from tests.databases import PostgresDatabase
-from tests.e2e.processes import run_in_one_process
+from tests.e2e.processes import free_port, run_in_one_process
 from tests.faults.proxy import CuttableProxy
 
 IMB = str(Path(sys.executable).parent / "imb")
 ROLES = ("relay", "router", "dispatcher", "deadlines", "notifier", "chainer")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class KafkaBroker:
