@@ -60,6 +60,7 @@ class Process:
     role: str
     popen: subprocess.Popen[bytes]
     log: Path
+    kind: str
 
 
 @dataclass
@@ -71,6 +72,12 @@ class Cluster:
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
     api_port: int = 0
+    # Roles the campaign has killed and not yet started again: not for the supervisor.
+    held: set[str] = field(default_factory=set)
+    # When the campaign last killed each role.
+    killed_at: dict[str, float] = field(default_factory=dict)
+    # (role, exit status, when) for every process that ended without the campaign's doing.
+    exited_by_themselves: list[tuple[str, int, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -130,7 +137,8 @@ class Cluster:
         )
         with log.open("wb") as out:
             popen = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        self.processes[role] = Process(role, popen, log)
+        self.processes[role] = Process(role, popen, log, kind or role)
+        self.held.discard(role)
 
     def heartbeat(self, role: str) -> Path:
         return self.folder / f"{role}.heartbeat"
@@ -142,6 +150,8 @@ class Cluster:
             self.start(role)
 
     def kill(self, role: str) -> None:
+        self.held.add(role)
+        self.killed_at[role] = time.time()
         process = self.processes.get(role)
         if process is not None and process.popen.poll() is None:
             process.popen.send_signal(signal.SIGKILL)
@@ -167,6 +177,26 @@ class Cluster:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"the API was not ready within {timeout:.0f}s")
+
+    def restart_the_exited(self) -> list[str]:
+        """What Kubernetes or compose would do: start again any process that ended by itself
+        (one started while the database is cut cannot check its schema and exits; a worker
+        that cannot make progress exits 3 by design). Returns the roles restarted."""
+        restarted = []
+        for role, process in list(self.processes.items()):
+            code = process.popen.poll()
+            if code is None or role in self.held:
+                continue
+            self.exited_by_themselves.append((role, code, time.time()))
+            self.start(role, process.kind)
+            restarted.append(role)
+        return restarted
+
+    def went_down_since(self, role: str, since: float) -> bool:
+        """Whether `role` is down, or was killed or ended by itself, since `since` (epoch)."""
+        ended = any(r == role and when >= since for r, _, when in self.exited_by_themselves)
+        killed = self.killed_at.get(role, 0.0) >= since
+        return ended or killed or not self.running(role)
 
     def exits(self) -> dict[str, int | None]:
         return {role: p.popen.poll() for role, p in self.processes.items()}

@@ -100,14 +100,24 @@ async def cut_the_database(run: Run) -> None:
     await asyncio.sleep(run.plan.load_seconds / 3)
     run.cluster.db_proxy.cut()
     run.faults += 1
-    began = time.monotonic()
+    began, outage_began = time.monotonic(), time.time()
     statuses: set[int] = set()
+    unanswered = 0
     async with httpx.AsyncClient(base_url=run.cluster.base_url, timeout=10) as api:
         token = {"Authorization": f"Bearer {run.partnership.tokens[TRUST]}"}
         while time.monotonic() - began < run.plan.db_outage_seconds:
             await asyncio.sleep(1)
-            ready = await api.get("/readyz")
-            probe = await api.get(f"/v1/agencies/{TRUST}/duty-team", headers=token)
+            try:
+                ready = await api.get("/readyz")
+                probe = await api.get(f"/v1/agencies/{TRUST}/duty-team", headers=token)
+            except httpx.TransportError:
+                # Killed by another fault, or restarted while the database is cut and so
+                # unable to start: not an answer, nothing to judge. Otherwise the API went
+                # deaf because its database did, which it must not.
+                unanswered += 1
+                if not run.cluster.went_down_since("api", since=outage_began):
+                    run.problems.append("the API stopped answering while the database was cut")
+                continue
             statuses.add(ready.status_code)
             statuses.add(probe.status_code)
             if probe.status_code == 503 and "retry-after" not in probe.headers:
@@ -117,7 +127,7 @@ async def cut_the_database(run: Run) -> None:
             ):
                 run.problems.append("a 503 during the outage was not problem details")
     run.cluster.db_proxy.restore()
-    run.notes.append(f"answers during the outage: {sorted(statuses)}")
+    run.notes.append(f"answers during the outage: {sorted(statuses)}, unanswered {unanswered}")
     if statuses - {503}:
         run.problems.append(f"while the database was cut the API answered {sorted(statuses)}")
 
@@ -260,6 +270,7 @@ async def _under_load(
         )
     )
     injecting = asyncio.create_task(scenario.inject(run))
+    supervising = asyncio.create_task(_supervise(cluster))
     await asyncio.sleep(plan.load_seconds)
     await injecting
     stop.set()
@@ -267,9 +278,31 @@ async def _under_load(
     faults_ended = time.time()
     if not await _settled(cluster):
         run.problems.append("work was still unrouted, pending or being pushed after 3 minutes")
+    supervising.cancel()
+    _judge_the_exits(run, faults_ended)
     figures = await check(cluster, load, partnership.tokens[COUNCIL], receiver, faults_ended)
     figures.problems.extend(run.problems)
     return Outcome(scenario, run.faults, figures, run.notes, time.monotonic() - began)
+
+
+async def _supervise(cluster: Cluster) -> None:
+    while True:
+        await asyncio.sleep(1)
+        cluster.restart_the_exited()
+
+
+def _judge_the_exits(run: Run, faults_ended: float) -> None:
+    """An exit while a fault is on is the process doing its part (its supervisor starts it
+    again); one after the faults ended is a crash with nothing to excuse it."""
+    exits = run.cluster.exited_by_themselves
+    if exits:
+        run.notes.append(
+            "exited by themselves and restarted: "
+            + ", ".join(f"{role} (status {code})" for role, code, _ in exits)
+        )
+    for role, code, when in exits:
+        if when > faults_ended:
+            run.problems.append(f"{role} exited with {code} after the faults ended")
 
 
 async def _settled(cluster: Cluster, within: float = 180.0) -> bool:
