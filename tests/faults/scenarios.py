@@ -177,9 +177,20 @@ async def freeze_the_deadline_monitor(run: Run) -> None:
     run.cluster.resume("deadlines")
 
 
+async def kill_the_api_mid_outage(run: Run) -> None:
+    """The API killed while the database is cut, and started again at once: it cannot check
+    its schema, so it exits until its supervisor (here, the campaign) finds the database back."""
+    await asyncio.sleep(run.plan.load_seconds / 3 + run.plan.db_outage_seconds / 8)
+    run.cluster.kill("api")
+    run.faults += 1
+    run.cluster.start("api")
+    await asyncio.to_thread(run.cluster.wait_ready)
+
+
 async def kills_and_an_outage(run: Run) -> None:
-    """The version `make test` runs: a few kills and a short database outage at once."""
-    await asyncio.gather(kill_at_random(run), cut_the_database(run))
+    """The version `make test` runs: a few kills and a short database outage at once, one of
+    the kills landing on the API mid-outage."""
+    await asyncio.gather(kill_at_random(run), cut_the_database(run), kill_the_api_mid_outage(run))
 
 
 @dataclass(frozen=True)
@@ -216,6 +227,8 @@ class Outcome:
     figures: Figures
     notes: list[str]
     seconds: float
+    # (role, exit status) of each process that ended by itself and was started again.
+    exited_by_themselves: list[tuple[str, int]] = field(default_factory=list)
 
     def line(self) -> str:
         f = self.figures
@@ -282,7 +295,8 @@ async def _under_load(
     _judge_the_exits(run, faults_ended)
     figures = await check(cluster, load, partnership.tokens[COUNCIL], receiver, faults_ended)
     figures.problems.extend(run.problems)
-    return Outcome(scenario, run.faults, figures, run.notes, time.monotonic() - began)
+    exits = [(role, code) for role, code, _ in cluster.exited_by_themselves]
+    return Outcome(scenario, run.faults, figures, run.notes, time.monotonic() - began, exits)
 
 
 async def _supervise(cluster: Cluster) -> None:
