@@ -12,13 +12,14 @@ that was rolled back is never reported as done.
 
 import logging
 import sys
+import traceback
 from typing import Any, TextIO
 
 import structlog
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from structlog.typing import Processor
+from structlog.typing import ExcInfo, Processor
 
 from broker.settings import LogSettings
 
@@ -44,19 +45,47 @@ _SHARED: list[Processor] = [
 ]
 
 
+def traceback_without_messages(exc_info: ExcInfo) -> str:
+    """A traceback as frames and exception types only, each chained exception included.
+
+    An exception's message can quote what the broker was handling: a validation error quotes
+    the value it refused, a library error the field it could not encode. Types and frames are
+    enough to find the fault; the message stays out of every log line."""
+    parts, seen = [], set()
+    exc: BaseException | None = exc_info[1]
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        kind = type(exc)
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        parts.append(
+            f"Traceback (most recent call last):\n{frames}"
+            f"{kind.__module__}.{kind.__qualname__} (message withheld)"
+        )
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return "\n\nwhich followed:\n\n".join(parts)
+
+
+def _write_traceback_without_messages(out: TextIO, exc_info: ExcInfo) -> None:
+    out.write("\n" + traceback_without_messages(exc_info))
+
+
 def renderer(log_format: str, colors: bool = False) -> Processor:
     """The last step of every line: JSON, or key=value for a person at a terminal."""
     if log_format == "json":
         return structlog.processors.JSONRenderer()
-    # A plain traceback: the default shows each frame's local variables, which can hold
-    # anything the broker was handling.
+    # Not structlog's default, which shows each frame's local variables and the message:
+    # either can hold anything the broker was handling.
     return structlog.dev.ConsoleRenderer(
-        colors=colors, exception_formatter=structlog.dev.plain_traceback
+        colors=colors, exception_formatter=_write_traceback_without_messages
     )
 
 
 def formatter(log_format: str, colors: bool = False) -> logging.Formatter:
-    exceptions = [structlog.processors.format_exc_info] if log_format == "json" else []
+    exceptions: list[Processor] = (
+        [structlog.processors.ExceptionRenderer(traceback_without_messages)]
+        if log_format == "json"
+        else []
+    )
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_SHARED,
         processors=[

@@ -5,7 +5,6 @@ as plain ASGI middleware (cheap)."""
 
 import logging
 import time
-import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -74,11 +73,10 @@ def _guarded(message: Message, scope: Scope, request_id: str) -> list[tuple[byte
 
 
 def _log_unexpected(scope: Scope, exc: Exception) -> None:
-    # The route's template, never the path (which may hold an NHS number), and the exception's
-    # type and frames, never its message (which may quote input or SQL parameters).
+    # The route's template, never the path (which may hold an NHS number); the traceback is
+    # rendered as types and frames, never messages (broker.logs.traceback_without_messages).
     route = route_template(scope)
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("unexpected %s on %s %s\n%s", type(exc).__name__, scope["method"], route, frames)
+    log.error("unexpected %s on %s %s", type(exc).__name__, scope["method"], route, exc_info=exc)
 
 
 def _log_outage(scope: Scope, exc: Exception, outage: str) -> None:

@@ -108,3 +108,41 @@ def test_a_server_configured_by_uvicorn_earlier_in_the_process_still_logs_throug
     lines = _lines(LogSettings(format="json"))
 
     assert [json.loads(line)["event"] for line in lines] == ["event.routed", "worker w-1 stopped"]
+
+
+def _fail_with_a_message_quoting(nhs_number: str) -> None:
+    try:
+        raise ValueError(f"could not encode subject {nhs_number}")
+    except ValueError as cause:
+        raise RuntimeError(f"push of {nhs_number} failed") from cause
+
+
+def _logged_failure(settings: LogSettings, nhs_number: str) -> str:
+    """A failure logged as the workers log one (`log.exception`), once by IMB's own logger and
+    once by a library's standard-library logger."""
+    out = io.StringIO()
+    configure_logging(settings, stream=out)
+    for logger in (get_logger("imb.worker"), logging.getLogger("aiokafka.consumer")):
+        try:
+            _fail_with_a_message_quoting(nhs_number)
+        except RuntimeError:
+            logger.exception("building the push failed")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_a_logged_failure_shows_types_and_frames_but_never_the_messages(log_format: str) -> None:
+    nhs_number = "9434765919"
+
+    logged = _logged_failure(LogSettings(format=log_format, level="debug"), nhs_number)
+
+    # The frames quote the source (`raise ValueError(f"...{nhs_number}")`), never the value.
+    assert nhs_number not in logged
+    # Still enough to find the fault: both exceptions of the chain, by type, and the frames.
+    assert logged.count("builtins.RuntimeError (message withheld)") == 2
+    assert logged.count("builtins.ValueError (message withheld)") == 2
+    assert logged.count("in _fail_with_a_message_quoting") >= 4
+    if log_format == "json":
+        lines = [json.loads(line) for line in logged.splitlines()]
+        assert [line["event"] for line in lines] == ["building the push failed"] * 2
+        assert all("Traceback" in line["exception"] for line in lines)
