@@ -7,13 +7,14 @@ PractitionerRole. A modifier extension anywhere is refused, as IMB could not hon
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from adapters.fhir.bundles import ContainedView
 from adapters.fhir.codes import CONSENT_STATE, concept, read_concept
-from adapters.fhir.elements import Draft, Element
+from adapters.fhir.elements import Draft, Element, Loc
 from adapters.fhir.errors import refuse
 from adapters.fhir.extensions import extension, found, found_one, repeated, value_of
 from adapters.fhir.identifiers import (
@@ -72,6 +73,20 @@ def consent_to_fhir(view: Mapping[str, Any], nhs_number: str) -> dict[str, Any]:
 def consent_from_fhir(resource: object) -> tuple[str, dict[str, Any]]:
     """The NHS number and the ConsentBody JSON (POST /v1/subjects/{nhs_number}/consents) of a
     submitted Consent; FhirInputError, every issue located, if IMB cannot take it."""
+    read = read_submitted_consent(resource)
+    return read.nhs_number, read.body
+
+
+@dataclass(frozen=True)
+class ReadConsent:
+    nhs_number: str
+    body: dict[str, Any]  # ConsentBody JSON
+    # Where in the Consent each location of `body` was read (see InboundEvent.sources).
+    sources: Mapping[Loc, str]
+
+
+def read_submitted_consent(resource: object) -> ReadConsent:
+    """consent_from_fhir, with where each value was read."""
     consent = _opened(resource)
     contained, draft = ContainedView(consent), Draft()
     if consent.require("status", "the status").value != "active":
@@ -86,7 +101,7 @@ def consent_from_fhir(resource: object) -> tuple[str, dict[str, Any]]:
     _read_evidence(consent, draft)
     _read_supersedes(consent, draft)
     check_imb(CONSENT_MODEL, draft, "Consent")
-    return nhs_number, draft.data
+    return ReadConsent(nhs_number, draft.data, draft.sources)
 
 
 def _decision(state: str) -> str:

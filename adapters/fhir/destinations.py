@@ -19,6 +19,10 @@ def read_recipients(header: Element, view: BundleView, draft: Draft) -> None:
     codes = [_agency(destination, view) for destination in header.items("destination")]
     if codes:
         draft.put(("recipients",), [c.value for c in codes], f"{header.path}.destination")
+    else:
+        # No recipients named is a choice made here too: IMB's refusal of it (only the care
+        # team may address the care team) points at where recipients would be named.
+        draft.read_from(("recipients",), f"{header.path}.destination")
     for index, code in enumerate(codes):
         draft.read_from(("recipients", index), code.path)
 

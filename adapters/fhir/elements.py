@@ -5,6 +5,7 @@ Submitted JSON is read as sent, after fhir.resources has checked its structure: 
 coerces some values (a number where a string belongs), so every read here checks its type.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -77,11 +78,15 @@ class Draft:
         self.sources[loc] = path
 
     def expression_for(self, loc: Loc) -> str | None:
-        """The source of the location or of its nearest ancestor that has one."""
-        for length in range(len(loc), 0, -1):
-            if loc[:length] in self.sources:
-                return self.sources[loc[:length]]
-        return None
+        return expression_for(self.sources, loc)
+
+
+def expression_for(sources: Mapping[Loc, str], loc: Loc) -> str | None:
+    """The source of the location or of its nearest ancestor that has one."""
+    for length in range(len(loc), 0, -1):
+        if loc[:length] in sources:
+            return sources[loc[:length]]
+    return None
 
 
 def _child(parent: Any, key: str | int, empty: Any) -> Any:

@@ -1,10 +1,11 @@
 """An event an agency submits as a FHIR message ($process-message), read into IMB JSON."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from adapters.fhir.elements import Draft, Element
+from adapters.fhir.elements import Draft, Element, Loc
 from adapters.fhir.errors import refuse
 from adapters.fhir.messages import OpenedMessage, open_message, read_event
 from adapters.fhir.structure import check_imb
@@ -17,6 +18,9 @@ URN_UUID = "urn:uuid:"
 class InboundEvent:
     sender: str  # the ODS code the MessageHeader names as sender
     event: dict[str, Any]  # IMB JSON, as POST /v1/events takes it
+    # Where in the message each location of `event` was read, for refusals made after
+    # mapping (an unknown recipient, say) to point into what was sent.
+    sources: Mapping[Loc, str] = field(default_factory=dict, compare=False)
 
 
 def event_from_bundle(bundle: object) -> InboundEvent:
@@ -27,7 +31,7 @@ def event_from_bundle(bundle: object) -> InboundEvent:
     read = read_event(message)
     _read_event_id(message, read.draft)
     check_imb(EVENT_SUBMISSION, read.draft, message.header.path)
-    return InboundEvent(read.sender, read.draft.data)
+    return InboundEvent(read.sender, read.draft.data, read.draft.sources)
 
 
 def _read_event_id(message: OpenedMessage, draft: Draft) -> None:

@@ -16,6 +16,7 @@ content here, with each issue's expression pointing into what was sent.
 """
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -29,7 +30,8 @@ from adapters.fhir.acks import (
 )
 from adapters.fhir.capability import capability_statement, message_definition
 from adapters.fhir.codes import CODE_SYSTEMS, EVENT_TYPE, code_system, coding, event_code
-from adapters.fhir.consents import consent_from_fhir, consent_to_fhir
+from adapters.fhir.consents import consent_to_fhir, read_submitted_consent
+from adapters.fhir.elements import Loc, expression_for
 from adapters.fhir.errors import FhirInputError, Issue
 from adapters.fhir.inbound import event_from_bundle
 from adapters.fhir.names import urn_uuid
@@ -119,6 +121,8 @@ async def _event(bundle: dict[str, Any], caller: Caller, rt: Runtime, request: R
     group_commit: GroupCommit = request.app.state.group_commit
     outcome = await group_commit.submit(caller.actor, event)
     announce_accepted(rt, [outcome], [event])
+    if isinstance(outcome, InvalidInput):
+        raise located(outcome, inbound.sources, "Bundle")
     if isinstance(outcome, BrokerError):
         raise outcome
     return _accepted_answer(rt, outcome, str(event.id), inbound.event["type"])
@@ -199,13 +203,16 @@ async def create_consent(
     if isinstance(resource, JSONResponse):
         return resource
     try:
-        nhs_number, body = consent_from_fhir(resource)
+        submitted = read_submitted_consent(resource)
+        nhs_number = submitted.nhs_number
+        await _require_consent_standing(caller, rt, session, nhs_number)
+        body = ConsentBody.model_validate(submitted.body)
+        try:
+            view = await record_consent(session, rt, caller.actor, nhs_number, body)
+        except InvalidInput as exc:
+            raise located(exc, submitted.sources, "Consent", prefix=("body",)) from None
     except FhirInputError as exc:
         return refusal(422, exc.issues)
-    await _require_consent_standing(caller, rt, session, nhs_number)
-    view = await record_consent(
-        session, rt, caller.actor, nhs_number, ConsentBody.model_validate(body)
-    )
     await session.commit()
     created = consent_to_fhir(view, nhs_number)
     location = f"/fhir/R4/Consent/{view['id']}"
@@ -307,6 +314,23 @@ async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
     if not isinstance(body, dict) or "resourceType" not in body:
         return refusal(400, [Issue("structure", "the body is not a FHIR resource")])
     return body
+
+
+def located(
+    error: InvalidInput, sources: Mapping[Loc, str], whole: str, prefix: Loc = ()
+) -> FhirInputError:
+    """A refusal IMB made after mapping (an unknown recipient, a consent that cannot set a
+    refusal aside), each issue pointing where its field was read in what was sent, else at
+    the whole resource: never at IMB's own field names, which the sender never wrote."""
+    issues = [
+        Issue("invalid", field.msg, expression_for(sources, _without(prefix, field.loc)) or whole)
+        for field in error.errors
+    ]
+    return FhirInputError(issues or [Issue("invalid", error.detail, whole)])
+
+
+def _without(prefix: Loc, loc: Loc) -> Loc:
+    return loc[len(prefix) :] if loc[: len(prefix)] == prefix else loc
 
 
 def refusal(status: int, issues: tuple[Issue, ...] | list[Issue]) -> FhirJSONResponse:

@@ -20,6 +20,7 @@ from adapters.fhir import (
     event_bundle,
     transient_error_bundle,
 )
+from adapters.fhir.names import extension_url
 from broker.db.models import AuditRecord, ConsentRecord, Message
 from tests.unit.fhir_strategies import PAYLOADS, normalised
 from tests.world import (
@@ -251,6 +252,54 @@ async def test_a_bundle_imb_cannot_take_is_an_operation_outcome_and_writes_nothi
     assert any(where in expression for expression in expressions), outcome
     assert NHS_NUMBER not in answer.text and "9434765918" not in answer.text, "no NHS number"
     assert (await rows(world, Message), await rows(world, AuditRecord)) == before
+
+
+def _expressions(answer: Any) -> list[str]:
+    return [e for issue in answer.json()["issue"] for e in issue.get("expression", [])]
+
+
+async def test_a_refusal_made_after_mapping_points_into_the_message_that_was_sent(
+    world: World,
+) -> None:
+    """IMB's own checks of an event (who it may go to) run after the message is read; their
+    refusals still point at the FHIR element the sender wrote, never at IMB's field names."""
+    before = (await rows(world, Message), await rows(world, AuditRecord))
+    unknown = await post_fhir(
+        world, TRUST, PROCESS_MESSAGE, as_fhir(risk_event(recipients=[COUNCIL, "ZZ999"]))
+    )
+    to_the_care_team = risk_event()
+    to_the_care_team.pop("recipients", None)
+    from_outside = await post_fhir(world, GP, PROCESS_MESSAGE, as_fhir(to_the_care_team, GP))
+
+    assert (unknown.status_code, from_outside.status_code) == (422, 422)
+    [unknown_where] = _expressions(unknown)
+    # The second destination's receiver: the Organization it names, where its ODS code is.
+    bundle = as_fhir(risk_event(recipients=[COUNCIL, "ZZ999"]))
+    index = int(unknown_where.split("[")[1].split("]")[0])
+    assert bundle["entry"][index]["resource"]["identifier"][0]["value"] == "ZZ999"
+    assert unknown_where == f"Bundle.entry[{index}].resource.identifier[0].value"
+    assert _expressions(from_outside) == ["Bundle.entry[0].resource.destination"]
+    assert (await rows(world, Message), await rows(world, AuditRecord)) == before
+
+
+async def test_a_consent_refused_after_mapping_points_into_the_consent_that_was_sent(
+    world: World,
+) -> None:
+    consent = _consent()
+    superseding = {"reference": f"Consent/{uuid.uuid4()}"}
+    consent["extension"].append({"url": extension_url("supersedes"), "valueReference": superseding})
+
+    answer = await post_fhir(world, TRUST, "/fhir/R4/Consent", consent)
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["resourceType"] == "OperationOutcome"
+    where = _expressions(answer)
+    # The record named is no refusal of this person's, and a refusal sets nothing aside.
+    last = len(consent["extension"]) - 1
+    assert f"Consent.extension[{last}].valueReference.reference" in where
+    assert any(e.startswith("Consent.extension[") and e.endswith(".code") for e in where)
+    assert not any(e.startswith(("body", "supersedes", "state")) for e in where), where
+    assert await rows(world, ConsentRecord) == 0
 
 
 async def test_sending_as_another_agency_or_without_the_scope_is_refused(world: World) -> None:
