@@ -39,7 +39,12 @@ from adapters.fhir.outcomes import operation_outcome
 from broker.api.deps import Caller, RuntimeDep, SessionDep, require
 from broker.api.routes.events import announce_accepted
 from broker.db.models import ConsentRecord
-from broker.deliveries.inbox import acknowledge, nhs_number_of, visible_delivery
+from broker.deliveries.inbox import (
+    acknowledge,
+    acknowledged_as,
+    nhs_number_of,
+    visible_delivery,
+)
 from broker.errors import BrokerError, Forbidden, InvalidInput, NotFound
 from broker.messages.group_commit import GroupCommit
 from broker.messages.submit import Accepted
@@ -155,8 +160,12 @@ async def _acknowledgement(
         answer = response_message(rt, str(received.delivery_id), acknowledgement_coding, notice)
         return FhirJSONResponse(answer, 200)
     ack = Acknowledgement.model_validate(received.acknowledgement)
-    await acknowledge(session, rt, caller.actor, received.delivery_id, ack)
-    await session.commit()
+    entry = await visible_delivery(session, caller.agency, received.delivery_id)
+    # The same acknowledgement again (a sender retrying) is answered as the first was; any
+    # other after it is a 409, as on the JSON API.
+    if not acknowledged_as(rt, entry.delivery, ack):
+        await acknowledge(session, rt, caller.actor, received.delivery_id, ack)
+        await session.commit()
     notice = Issue("informational", f"delivery {received.delivery_id} acknowledged")
     answer = response_message(rt, str(received.delivery_id), acknowledgement_coding, notice)
     return FhirJSONResponse(answer, 200)

@@ -1,6 +1,7 @@
 """A recipient agency's inbox: list, fetch (the receipt) and acknowledge (the outcome)."""
 
 import base64
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -323,6 +324,22 @@ async def acknowledge(
     # An acknowledgement ends any chase of this delivery, and the later steps of its route.
     await resolve_for_delivery(session, rt, delivery, entry.message.subject_pseudonym)
     return entry
+
+
+def acknowledged_as(rt: Runtime, delivery: Delivery, ack: Acknowledgement) -> bool:
+    """Whether `ack`, note and all, is the acknowledgement the delivery already has: what a
+    sender that retries (as FHIR messaging senders do) sends a second time."""
+    if delivery.status != DeliveryStatus.ACKNOWLEDGED:
+        return False
+    recorded = (delivery.ack_outcome, delivery.ack_reason_code, delivery.acknowledged_by)
+    reason = ack.reason_code.value if ack.reason_code else None
+    if recorded != (ack.outcome.value, reason, ack.acknowledged_by.model_dump()):
+        return False
+    if delivery.ack_note_sealed is None or ack.note is None:
+        return delivery.ack_note_sealed is None and ack.note is None
+    sealed = Sealed.from_bytes(delivery.ack_note_sealed)
+    note = open_sealed(rt.keys.key_provider, sealed, ack_note_ad(delivery.id))
+    return hmac.compare_digest(note, ack.note.encode())
 
 
 def inbox_item(entry: InboxEntry) -> InboxItem:

@@ -345,14 +345,49 @@ async def test_a_response_message_acknowledges_and_only_the_recipient_may_send_i
     still = (await world.get(COUNCIL, f"/v1/inbox/{item['delivery_id']}")).json()
     by_housing = await post_fhir(world, HOUSING, PROCESS_MESSAGE, response(HOUSING))
     by_council = await post_fhir(world, COUNCIL, PROCESS_MESSAGE, response(COUNCIL))
-    again = await post_fhir(world, COUNCIL, PROCESS_MESSAGE, response(COUNCIL))
 
     assert not_yet.status_code == 200 and still["acknowledged_at"] is None
     assert by_housing.status_code == 404, "another agency learns nothing of the delivery"
     assert by_housing.json()["resourceType"] == "OperationOutcome"
     assert by_council.status_code == 200, by_council.text
     assert by_council.json()["entry"][0]["resource"]["response"]["code"] == "ok"
-    assert again.status_code == 409
+    shown = (await world.get(COUNCIL, f"/v1/inbox/{item['delivery_id']}")).json()
+    assert (shown["outcome"], shown["reason_code"]) == ("declined", "not_known_to_service")
+
+
+async def test_the_same_acknowledgement_again_is_answered_as_before_and_another_is_a_409(
+    world: World,
+) -> None:
+    """A FHIR sender that hears nothing sends its response message again: the same
+    acknowledgement is answered as the first was, and records nothing more."""
+    answer = await world.publish(TRUST, recipients=[COUNCIL])
+    item = await delivered_to(world, COUNCIL, answer.json()["message_id"])
+    by = {"name": "B. Jones", "role": "social worker"}
+    declined = {"outcome": "declined", "reason_code": "not_known_to_service", "acknowledged_by": by}
+    with_note = {**declined, "note": "closed to us in 2024"}
+    accepted = {"outcome": "accepted", "acknowledged_by": by}
+
+    def response(ack: dict[str, Any]) -> dict[str, Any]:
+        return acknowledgement_bundle(
+            item["delivery_id"],
+            ack,
+            sender=COUNCIL,
+            message_id=str(uuid.uuid4()),
+            timestamp=datetime.now(UTC).isoformat(),
+        )
+
+    first = await post_fhir(world, COUNCIL, PROCESS_MESSAGE, response(with_note))
+    recorded = await rows(world, AuditRecord)
+    again = await post_fhir(world, COUNCIL, PROCESS_MESSAGE, response(with_note))
+    without_the_note = await post_fhir(world, COUNCIL, PROCESS_MESSAGE, response(declined))
+    otherwise = await post_fhir(world, COUNCIL, PROCESS_MESSAGE, response(accepted))
+
+    assert (first.status_code, again.status_code) == (200, 200), again.text
+    header = again.json()["entry"][0]["resource"]
+    assert header["response"]["code"] == "ok"
+    assert (without_the_note.status_code, otherwise.status_code) == (409, 409)
+    assert otherwise.json()["resourceType"] == "OperationOutcome"
+    assert await rows(world, AuditRecord) == recorded, "a replay records nothing"
     shown = (await world.get(COUNCIL, f"/v1/inbox/{item['delivery_id']}")).json()
     assert (shown["outcome"], shown["reason_code"]) == ("declined", "not_known_to_service")
 
