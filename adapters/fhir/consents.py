@@ -24,7 +24,8 @@ from adapters.fhir.identifiers import (
     person_identifiers,
 )
 from adapters.fhir.modifiers import refuse_modifier_extensions
-from adapters.fhir.names import ACT_CODE_SYSTEM, CONSENT_SCOPE_SYSTEM, LOINC_SYSTEM
+from adapters.fhir.names import CONSENT_SCOPE_SYSTEM, LOINC_SYSTEM
+from adapters.fhir.policies import check_policy, policy_rule
 from adapters.fhir.provisions import provision_of, read_period, read_scope
 from adapters.fhir.structure import check_fhir, check_imb, is_resource_type
 from consent.vocab import REFUSING_STATES, ConsentState
@@ -37,7 +38,6 @@ EVIDENCE = "consent-evidence"
 SUPERSEDES = "supersedes"
 PRIVACY = {"system": CONSENT_SCOPE_SYSTEM, "code": "patient-privacy", "display": "Privacy Consent"}
 PATIENT_CONSENT = {"system": LOINC_SYSTEM, "code": "59284-0", "display": "Patient Consent"}
-_POLICY_RULE = {"permit": ("OPTIN", "opt-in"), "deny": ("OPTOUT", "opt-out")}
 # Without a finer state, a permit is explicit consent and a deny a refusal.
 _PLAIN_STATE = {"permit": ConsentState.GIVEN_EXPLICIT, "deny": ConsentState.REFUSED}
 
@@ -64,7 +64,7 @@ def consent_to_fhir(view: Mapping[str, Any], nhs_number: str) -> dict[str, Any]:
         "organization": [ods_reference(view["recording_agency"])]
         if view.get("recording_agency")
         else None,
-        "policyRule": {"coding": [_policy_rule(decision)]},
+        "policyRule": {"coding": [policy_rule(decision)]},
         "provision": provision_of(decision, view),
     }
     return {key: value for key, value in resource.items() if value is not None}
@@ -95,6 +95,7 @@ def read_submitted_consent(resource: object) -> ReadConsent:
     nhs_number = _nhs_number(consent, contained)
     provision = consent.require("provision", "the provision")
     _read_state(consent, provision, draft)
+    check_policy(consent, provision.require("type", "the provision type").value)
     read_scope(provision, contained, draft)
     _read_recorder(consent, contained, draft)
     read_period(provision, draft)
@@ -106,12 +107,6 @@ def read_submitted_consent(resource: object) -> ReadConsent:
 
 def _decision(state: str) -> str:
     return "deny" if ConsentState(state) in REFUSING_STATES else "permit"
-
-
-def _policy_rule(decision: str) -> dict[str, str]:
-    # R4 asks every Consent for a policy or a policy rule (invariant ppc-1).
-    code, display = _POLICY_RULE[decision]
-    return {"system": ACT_CODE_SYSTEM, "code": code, "display": display}
 
 
 def _recorder(person: Mapping[str, Any], agency: str | None) -> dict[str, Any]:

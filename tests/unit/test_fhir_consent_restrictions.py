@@ -119,7 +119,28 @@ NARROWINGS: dict[str, tuple[Callable[[Resource], object], str]] = {
         lambda r: r["contained"][0].update(modifierExtension=MODIFIER),
         "Consent.contained[0].modifierExtension",
     ),
+    "a policy document": (
+        lambda r: r.update(policy=[{"uri": "https://example.org/research-only-policy"}]),
+        "Consent.policy[0]",
+    ),
+    "an opt-out with exceptions": (
+        lambda r: r.update(policyRule=_rule("OPTOUTE")),
+        "Consent.policyRule.coding[0].code",
+    ),
+    "a policy rule from another system": (
+        lambda r: r.update(policyRule={"coding": [{"system": SNOMED, "code": "1"}]}),
+        "Consent.policyRule.coding[0]",
+    ),
+    "a policy rule in words only": (
+        lambda r: r.update(policyRule={"text": "opt-out except for crises"}),
+        "Consent.policyRule",
+    ),
 }
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+
+def _rule(code: str) -> Resource:
+    return {"coding": [{"system": ACT_CODE, "code": code}]}
 
 
 def _action(code: str) -> Resource:
@@ -172,3 +193,20 @@ def test_every_modifier_extension_is_named() -> None:
         "Consent.modifierExtension",
         "Consent.provision.modifierExtension",
     ]
+
+
+def test_a_policy_rule_that_contradicts_the_provision_is_refused() -> None:
+    (issue,) = _issues(_changed(lambda r: r.update(policyRule=_rule("OPTIN"))))
+
+    assert (issue.code, issue.expression) == ("business-rule", "Consent.policyRule.coding[0].code")
+
+
+def test_a_refusal_under_opt_out_or_under_no_rule_is_taken() -> None:
+    under_opt_out = _changed(lambda r: r.update(policyRule=_rule("OPTOUT")))
+    # R4's invariant ppc-1 asks for a rule or a policy; IMB does not insist on either.
+    under_no_rule = _refusal()
+    del under_no_rule["policyRule"]
+
+    for resource in (under_opt_out, under_no_rule):
+        _, body = consent_from_fhir(resource)
+        assert body["state"] == "refused"

@@ -69,6 +69,7 @@ def test_a_plain_permit_is_explicit_consent_and_a_plain_deny_a_refusal() -> None
 
     _, refused = consent_from_fhir(resource)
     resource["provision"]["type"] = "permit"
+    resource["policyRule"]["coding"][0]["code"] = "OPTIN"  # the rule goes with the type
     _, given_ = consent_from_fhir(resource)
 
     assert (refused["state"], given_["state"]) == ("refused", "given_explicit")
