@@ -46,13 +46,18 @@ _SHARED: list[Processor] = [
 
 
 def traceback_without_messages(exc_info: ExcInfo) -> str:
-    """A traceback as frames and exception types only, each chained exception included.
+    """A traceback as frames and exception types only, each chained exception (and each one
+    inside an exception group) included.
 
     An exception's message can quote what the broker was handling: a validation error quotes
     the value it refused, a library error the field it could not encode. Types and frames are
     enough to find the fault; the message stays out of every log line."""
-    parts, seen = [], set()
-    exc: BaseException | None = exc_info[1]
+    return "\n\nwhich followed:\n\n".join(_described(exc_info[1], set()))
+
+
+def _described(first: BaseException | None, seen: set[int]) -> list[str]:
+    parts = []
+    exc = first
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         kind = type(exc)
@@ -61,8 +66,11 @@ def traceback_without_messages(exc_info: ExcInfo) -> str:
             f"Traceback (most recent call last):\n{frames}"
             f"{kind.__module__}.{kind.__qualname__} (message withheld)"
         )
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                parts += [f"inside the group: {part}" for part in _described(inner, seen)]
         exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
-    return "\n\nwhich followed:\n\n".join(parts)
+    return parts
 
 
 def _write_traceback_without_messages(out: TextIO, exc_info: ExcInfo) -> None:

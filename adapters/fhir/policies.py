@@ -39,28 +39,51 @@ def check_policy(consent: Element, decision: str) -> None:
         raise refuse(
             "not-supported", "a policy rule is coded v3 ActCode OPTIN or OPTOUT", rule.path
         )
-    for coding in codings:
-        _check_rule(coding.obj("a policy rule coding"), decision)
+    codes = [_rule_code(coding.obj("a policy rule coding"), decision) for coding in codings]
+    _check_words(rule, codes)
 
 
-def _check_rule(coding: Element, decision: str) -> None:
+def _rule_code(coding: Element, decision: str) -> str:
+    """The coding's rule, OPTIN or OPTOUT, agreeing with `decision`; refused otherwise. No
+    diagnostics quote the code sent: it is the caller's text."""
     code = coding.get("code")
-    known = {rule: type_ for type_, (rule, _) in POLICY_RULES.items()}
     if coding.text_of("system", "the system") != ACT_CODE_SYSTEM or code is None:
         raise refuse(
             "not-supported", "a policy rule is coded v3 ActCode OPTIN or OPTOUT", coding.path
         )
     rule = code.text("the policy rule")
-    if rule not in known:
+    goes_with = {rule: type_ for type_, (rule, _) in POLICY_RULES.items()}
+    if rule not in goes_with:
         raise refuse(
             "not-supported",
-            f"policy rule {rule} may restrict or widen the provision in ways IMB cannot read; "
+            "this policy rule may restrict or widen the provision in ways IMB cannot read; "
             "IMB takes OPTIN or OPTOUT",
             code.path,
         )
-    if known[rule] != decision:
+    if goes_with[rule] != decision:
         raise refuse(
             "business-rule",
-            f"policy rule {rule} goes with provision type {known[rule]}, not {decision}",
+            f"policy rule {rule} goes with provision type {goes_with[rule]}, not {decision}",
             code.path,
         )
+    return rule
+
+
+def _check_words(rule: Element, codes: list[str]) -> None:
+    """Words beside the code may say more than it does ("opt-in except housing"): taken only
+    when they are the rule's own name."""
+    text = rule.text_of("text", "the policy rule's text")
+    if text is None:
+        return
+    names = {name for code in codes for name in (code, _display(code))}
+    if text.strip().casefold() not in {name.casefold() for name in names}:
+        raise refuse(
+            "not-supported",
+            "a policy rule's text may only name its code (opt-in, opt-out): words that "
+            "qualify it are a restriction IMB cannot read",
+            f"{rule.path}.text",
+        )
+
+
+def _display(code: str) -> str:
+    return next(display for rule, display in POLICY_RULES.values() if rule == code)

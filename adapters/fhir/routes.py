@@ -161,8 +161,8 @@ async def _acknowledgement(
         return FhirJSONResponse(answer, 200)
     ack = Acknowledgement.model_validate(received.acknowledgement)
     entry = await visible_delivery(session, caller.agency, received.delivery_id)
-    # The same acknowledgement again (a sender retrying) is answered as the first was; any
-    # other after it is a 409, as on the JSON API.
+    # The same acknowledgement again (a FHIR sender retrying) is answered as the first was;
+    # any other after it is a 409. (The JSON API answers every second acknowledgement 409.)
     if not acknowledged_as(rt, entry.delivery, ack):
         await acknowledge(session, rt, caller.actor, received.delivery_id, ack)
         await session.commit()

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broker.api.access_log import REQUEST_ID_HEADER, log_access, request_id_of, route_template
 from broker.api.problems import answer_at, error_problem, instance_of, problem_body
+from broker.logs import traceback_without_messages
 from broker.metrics import Metrics
 from broker.outages import outage_of, unavailable
 
@@ -73,10 +74,12 @@ def _guarded(message: Message, scope: Scope, request_id: str) -> list[tuple[byte
 
 
 def _log_unexpected(scope: Scope, exc: Exception) -> None:
-    # The route's template, never the path (which may hold an NHS number); the traceback is
-    # rendered as types and frames, never messages (broker.logs.traceback_without_messages).
+    # The route's template, never the path (which may hold an NHS number); the traceback as
+    # types and frames, never messages, rendered here so that no other logging set-up (a
+    # host embedding the app, a test's capture) can print the message after all.
     route = route_template(scope)
-    log.error("unexpected %s on %s %s", type(exc).__name__, scope["method"], route, exc_info=exc)
+    frames = traceback_without_messages((type(exc), exc, exc.__traceback__))
+    log.error("unexpected %s on %s %s\n%s", type(exc).__name__, scope["method"], route, frames)
 
 
 def _log_outage(scope: Scope, exc: Exception, outage: str) -> None:

@@ -135,6 +135,10 @@ NARROWINGS: dict[str, tuple[Callable[[Resource], object], str]] = {
         lambda r: r.update(policyRule={"text": "opt-out except for crises"}),
         "Consent.policyRule",
     ),
+    "a policy rule qualified in words": (
+        lambda r: r["policyRule"].update(text="opt-out, except for crises"),
+        "Consent.policyRule.text",
+    ),
 }
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
@@ -210,3 +214,18 @@ def test_a_refusal_under_opt_out_or_under_no_rule_is_taken() -> None:
     for resource in (under_opt_out, under_no_rule):
         _, body = consent_from_fhir(resource)
         assert body["state"] == "refused"
+
+
+def test_a_policy_rule_named_in_words_too_is_taken() -> None:
+    resource = _changed(lambda r: r["policyRule"].update(text="Opt-out"))
+
+    _, body = consent_from_fhir(resource)
+
+    assert body["state"] == "refused"
+
+
+def test_an_unknown_policy_rule_is_not_repeated_in_the_refusal() -> None:
+    (issue,) = _issues(_changed(lambda r: r.update(policyRule=_rule("9434765919"))))
+
+    assert issue.code == "not-supported"
+    assert "9434765919" not in issue.diagnostics

@@ -146,3 +146,18 @@ def test_a_logged_failure_shows_types_and_frames_but_never_the_messages(log_form
         lines = [json.loads(line) for line in logged.splitlines()]
         assert [line["event"] for line in lines] == ["building the push failed"] * 2
         assert all("Traceback" in line["exception"] for line in lines)
+
+
+def test_each_failure_inside_an_exception_group_is_named_without_its_message() -> None:
+    out = io.StringIO()
+    configure_logging(LogSettings(format="json"), stream=out)
+    nhs_number = "9434765919"
+    try:
+        raise ExceptionGroup("two tasks failed", [KeyError(nhs_number), TimeoutError(nhs_number)])
+    except ExceptionGroup:
+        get_logger("imb.worker").exception("a task group failed")
+
+    [line] = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert nhs_number not in line["exception"]
+    for kind in ("builtins.ExceptionGroup", "builtins.KeyError", "builtins.TimeoutError"):
+        assert f"{kind} (message withheld)" in line["exception"]
