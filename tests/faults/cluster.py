@@ -126,7 +126,9 @@ class Cluster:
         return run_in_one_process(self.env, commands)
 
     def start(self, role: str, kind: str | None = None) -> None:
-        """Start `role` (a second process of a kind is a role of its own, named so)."""
+        """Start `role` (a second process of a kind is a role of its own, named so), ending any
+        process of the role still running first: one role, one process."""
+        self._end(role)
         count = len(list(self.folder.glob(f"{role}-*.log")))
         log = self.folder / f"{role}-{count + 1}.log"
         env = {**self.env, "IMB_WORKERS__HEARTBEAT_FILE": str(self.heartbeat(role))}
@@ -152,6 +154,9 @@ class Cluster:
     def kill(self, role: str) -> None:
         self.held.add(role)
         self.killed_at[role] = time.time()
+        self._end(role)
+
+    def _end(self, role: str) -> None:
         process = self.processes.get(role)
         if process is not None and process.popen.poll() is None:
             process.popen.send_signal(signal.SIGKILL)

@@ -74,11 +74,11 @@ class Run:
 Inject = Callable[[Run], Awaitable[None]]
 
 
-async def kill_at_random(run: Run) -> None:
+async def kill_at_random(run: Run, roles: tuple[str, ...] = ("api", *ROLES)) -> None:
     spacing = run.plan.load_seconds / (run.plan.kills + 1)
     for _ in range(run.plan.kills):
         await asyncio.sleep(run.rng.uniform(0.3, 1.7) * spacing * 0.8)
-        role = run.rng.choice(["api", *ROLES])
+        role = run.rng.choice(roles)
         run.cluster.kill(role)
         run.faults += 1
         await asyncio.sleep(run.rng.uniform(0.2, 3.0))
@@ -100,7 +100,7 @@ async def cut_the_database(run: Run) -> None:
     await asyncio.sleep(run.plan.load_seconds / 3)
     run.cluster.db_proxy.cut()
     run.faults += 1
-    began, outage_began = time.monotonic(), time.time()
+    began, last_answered = time.monotonic(), time.time()
     statuses: set[int] = set()
     unanswered = 0
     async with httpx.AsyncClient(base_url=run.cluster.base_url, timeout=10) as api:
@@ -110,14 +110,18 @@ async def cut_the_database(run: Run) -> None:
             try:
                 ready = await api.get("/readyz")
                 probe = await api.get(f"/v1/agencies/{TRUST}/duty-team", headers=token)
-            except httpx.TransportError:
-                # Killed by another fault, or restarted while the database is cut and so
-                # unable to start: not an answer, nothing to judge. Otherwise the API went
-                # deaf because its database did, which it must not.
+            except httpx.ConnectError:
+                # Nobody listening is no answer to judge when the API was killed, or ended
+                # (restarted while the database is cut, it cannot start), since it last
+                # answered. Otherwise it went deaf because its database did, which it must not.
                 unanswered += 1
-                if not run.cluster.went_down_since("api", since=outage_began):
+                if not run.cluster.went_down_since("api", since=last_answered):
                     run.problems.append("the API stopped answering while the database was cut")
                 continue
+            except httpx.TransportError as exc:
+                run.problems.append(f"a probe during the outage failed: {type(exc).__name__}")
+                continue
+            last_answered = time.time()
             statuses.add(ready.status_code)
             statuses.add(probe.status_code)
             if probe.status_code == 503 and "retry-after" not in probe.headers:
@@ -130,6 +134,8 @@ async def cut_the_database(run: Run) -> None:
     run.notes.append(f"answers during the outage: {sorted(statuses)}, unanswered {unanswered}")
     if statuses - {503}:
         run.problems.append(f"while the database was cut the API answered {sorted(statuses)}")
+    if 503 not in statuses:
+        run.problems.append("no probe was answered while the database was cut")
 
 
 async def take_the_receiver_down(run: Run) -> None:
@@ -178,9 +184,10 @@ async def freeze_the_deadline_monitor(run: Run) -> None:
 
 
 async def kill_the_api_mid_outage(run: Run) -> None:
-    """The API killed while the database is cut, and started again at once: it cannot check
-    its schema, so it exits until its supervisor (here, the campaign) finds the database back."""
-    await asyncio.sleep(run.plan.load_seconds / 3 + run.plan.db_outage_seconds / 8)
+    """The API killed while the database is cut (after the first probes have had their 503s),
+    and started again at once: it cannot check its schema, so it exits until its supervisor
+    (here, the campaign) finds the database back."""
+    await asyncio.sleep(run.plan.load_seconds / 3 + run.plan.db_outage_seconds * 3 / 8)
     run.cluster.kill("api")
     run.faults += 1
     run.cluster.start("api")
@@ -188,9 +195,12 @@ async def kill_the_api_mid_outage(run: Run) -> None:
 
 
 async def kills_and_an_outage(run: Run) -> None:
-    """The version `make test` runs: a few kills and a short database outage at once, one of
-    the kills landing on the API mid-outage."""
-    await asyncio.gather(kill_at_random(run), cut_the_database(run), kill_the_api_mid_outage(run))
+    """The version `make test` runs: a few kills of workers and a short database outage at
+    once, and the API killed mid-outage. (Only that kill touches the API, so that the outage's
+    first probes are always answered and judged.)"""
+    await asyncio.gather(
+        kill_at_random(run, ROLES), cut_the_database(run), kill_the_api_mid_outage(run)
+    )
 
 
 @dataclass(frozen=True)
@@ -291,7 +301,10 @@ async def _under_load(
     faults_ended = time.time()
     if not await _settled(cluster):
         run.problems.append("work was still unrouted, pending or being pushed after 3 minutes")
+    if supervising.done():
+        run.problems.append(f"the supervisor stopped: {supervising.exception()!r}")
     supervising.cancel()
+    await asyncio.gather(supervising, return_exceptions=True)
     _judge_the_exits(run, faults_ended)
     figures = await check(cluster, load, partnership.tokens[COUNCIL], receiver, faults_ended)
     figures.problems.extend(run.problems)
@@ -315,7 +328,8 @@ def _judge_the_exits(run: Run, faults_ended: float) -> None:
             + ", ".join(f"{role} (status {code})" for role, code, _ in exits)
         )
     for role, code, when in exits:
-        if when > faults_ended:
+        # An exit is noticed within a second or so of happening.
+        if when > faults_ended + 2:
             run.problems.append(f"{role} exited with {code} after the faults ended")
 
 
