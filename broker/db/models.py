@@ -196,6 +196,10 @@ class Message(Base):
     routed_at: Mapped[datetime | None]
     # urgent or routine (broker.pipeline.lanes): which topics, groups and order it travels in.
     lane: Mapped[str] = mapped_column(String(8), default="routine", server_default="routine")
+    # The relay's sweep (broker.pipeline.recovery): how often it has announced this again,
+    # and not before when it may next (each time twice as long after).
+    times_announced_again: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    announce_again_after: Mapped[datetime | None]
 
 
 class Delivery(Base):
@@ -254,6 +258,10 @@ class Delivery(Base):
     next_escalation_at: Mapped[datetime | None]
     # Its message's lane ("urgent" sorts after "routine", so descending puts urgent first).
     lane: Mapped[str] = mapped_column(String(8), default="routine", server_default="routine")
+    # The relay's sweep (broker.pipeline.recovery): how often it has announced this again,
+    # and not before when it may next (each time twice as long after).
+    times_announced_again: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    announce_again_after: Mapped[datetime | None]
 
 
 class OutboxEntry(Base):

@@ -6,14 +6,20 @@ A broker that loses records while IMB runs (restarted empty, a topic deleted and
 is caught by the relay's sweep instead: work published long ago and still unfinished is
 announced again (`requeue_stalled`). The stages are idempotent, so announcing something twice
 is harmless.
+
+What is still unfinished after being announced again (a stage keeps failing on it, or a stage
+is far behind) is announced again only after twice as long each time, up to
+MAX_BACKOFF, and is left out of the sweeps in between: it cannot crowd out of a sweep's
+SWEEP_LIMIT the work that is newly lost, nor add to a backlog every sweep.
 """
 
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed, seal
@@ -26,6 +32,10 @@ from schemas.vocabulary import DeliveryStatus
 
 log = logging.getLogger(__name__)
 SWEEP_LIMIT = 1000
+MAX_BACKOFF = timedelta(hours=1)
+# Announced again this often, a message or delivery is named in the log: a stage keeps
+# failing on it, and somebody should look.
+NAMED_FROM = 3
 
 
 async def requeue_unfinished(rt: Runtime) -> int:
@@ -46,10 +56,33 @@ async def requeue_stalled(rt: Runtime, older_than: timedelta) -> int:
         lanes = [lane for lane in Lane if lane not in await _lanes_behind(session, cutoff)]
         if not lanes:
             return 0
-        count = await _requeue_messages(session, rt, cutoff, lanes)
-        count += await _requeue_deliveries(session, rt, cutoff, lanes)
+        sweep = _Sweep(cutoff, lanes, older_than)
+        count = await _requeue_messages(session, rt, sweep)
+        count += await _requeue_deliveries(session, rt, sweep)
         await session.commit()
     return count
+
+
+@dataclass(frozen=True)
+class _Sweep:
+    """What one sweep takes: work older than `cutoff` in `lanes`, not backing off."""
+
+    cutoff: datetime
+    lanes: list[Lane]
+    older_than: timedelta
+
+    def backed_off(self, row: Message | Delivery, now: datetime, what: str) -> None:
+        """Record that `row` was announced again, and when it may be next."""
+        row.times_announced_again += 1
+        times = row.times_announced_again
+        row.announce_again_after = now + min(self.older_than * 2**times, MAX_BACKOFF)
+        if times >= NAMED_FROM:
+            log.warning(
+                "%s %s announced again %d times and still unfinished: a stage keeps failing on it",
+                what,
+                row.id,
+                times,
+            )
 
 
 async def run_stall_recovery(rt: Runtime, stop: asyncio.Event) -> None:
@@ -80,36 +113,32 @@ async def _lanes_behind(session: AsyncSession, cutoff: datetime) -> set[Lane]:
     return {Lane(lane) for lane, created in oldest.all() if created < cutoff}
 
 
-async def _requeue_messages(
-    session: AsyncSession,
-    rt: Runtime,
-    before: datetime | None = None,
-    lanes: list[Lane] | None = None,
-) -> int:
+async def _requeue_messages(session: AsyncSession, rt: Runtime, sweep: _Sweep | None = None) -> int:
     statement = (
         select(Message)
         .where(Message.status == ACCEPTED)
         .order_by(Message.received_at, Message.id)  # each person's in the order accepted
     )
-    if before is not None and lanes is not None:
+    now = rt.clock()
+    if sweep is not None:
         statement = statement.where(
-            Message.received_at < before, Message.lane.in_([lane.value for lane in lanes])
+            Message.received_at < sweep.cutoff,
+            Message.lane.in_([lane.value for lane in sweep.lanes]),
+            or_(Message.announce_again_after.is_(None), Message.announce_again_after <= now),
         ).limit(SWEEP_LIMIT)
     messages = (await session.scalars(statement)).all()
-    now = rt.clock()
     for message in messages:
         record = event_record(message, Sealed.from_bytes(message.content_sealed))
         lane = Lane(message.lane)
         topic = rt.settings.kafka.events_topic(lane)
         enqueue(session, lane, topic, message.subject_pseudonym, record, now)
+        if sweep is not None:
+            sweep.backed_off(message, now, "message")
     return len(messages)
 
 
 async def _requeue_deliveries(
-    session: AsyncSession,
-    rt: Runtime,
-    before: datetime | None = None,
-    lanes: list[Lane] | None = None,
+    session: AsyncSession, rt: Runtime, sweep: _Sweep | None = None
 ) -> int:
     statement = (
         select(Delivery, Message)
@@ -117,12 +146,14 @@ async def _requeue_deliveries(
         .where(Delivery.status == DeliveryStatus.PENDING.value)
         .order_by(Delivery.created_at, Delivery.id)
     )
-    if before is not None and lanes is not None:
+    now, keys = rt.clock(), rt.keys.key_provider
+    if sweep is not None:
         statement = statement.where(
-            Delivery.created_at < before, Delivery.lane.in_([lane.value for lane in lanes])
+            Delivery.created_at < sweep.cutoff,
+            Delivery.lane.in_([lane.value for lane in sweep.lanes]),
+            or_(Delivery.announce_again_after.is_(None), Delivery.announce_again_after <= now),
         ).limit(SWEEP_LIMIT)
     rows = (await session.execute(statement)).all()
-    now, keys = rt.clock(), rt.keys.key_provider
     for delivery, message in rows:
         content = open_sealed(
             keys, Sealed.from_bytes(message.content_sealed), message_ad(message.id)
@@ -132,4 +163,6 @@ async def _requeue_deliveries(
         lane = Lane(delivery.lane)
         topic = rt.settings.kafka.deliveries_topic(lane)
         enqueue(session, lane, topic, delivery.recipient_agency, record, now)
+        if sweep is not None:
+            sweep.backed_off(delivery, now, "delivery")
     return len(rows)

@@ -2,17 +2,19 @@
 campaign's R2 does) must not lose the events they carried: the relay's sweep announces again
 what is still unfinished long after it was published."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
 from broker.db.models import AuditRecord, Delivery, Message, OutboxEntry
+from broker.pipeline import recovery
 from broker.pipeline.recovery import requeue_stalled
 from broker.settings import Settings, WorkerSettings
 from broker.workers.supervisor import Worker
+from tests.captured_logs import captured_logs
 from tests.pipelines import running_workers
-from tests.world import COUNCIL, HOUSING, TRUST, World, eventually
+from tests.world import COUNCIL, HOUSING, NHS_NUMBER, TRUST, World, eventually
 
 
 @pytest.fixture
@@ -85,3 +87,57 @@ async def test_a_routine_backlog_does_not_hold_back_the_urgent_lanes_recovery(
     world.rt.clock = lambda: later  # type: ignore[method-assign]
 
     assert await requeue_stalled(world.rt, timedelta(seconds=1)) == 1
+
+
+def _at(world: World, instant: datetime) -> None:
+    world.rt.clock = lambda: instant  # type: ignore[method-assign]
+
+
+async def _times_announced_again(world: World) -> dict[str, int]:
+    async with world.rt.db.unit_of_work() as session:
+        rows = await session.execute(select(Message.id, Message.times_announced_again))
+        return {str(message_id): times for message_id, times in rows.all()}
+
+
+async def test_work_still_unfinished_is_announced_again_after_twice_as_long_each_time(
+    world: World,
+) -> None:
+    """A message a stage keeps failing on (here: nothing consumes it) is not announced again
+    every sweep for ever: 1 s after it was published, then 2 s after that, then 4 s."""
+    message_id = (await world.publish(TRUST, recipients=[COUNCIL])).json()["message_id"]
+    start = world.rt.clock()
+    announced_at = []
+    with captured_logs() as out:
+        for offset in [s / 10 for s in range(20, 120, 2)]:  # a sweep every 0.2 s from 2 s on
+            await _published_and_lost(world)
+            _at(world, start + timedelta(seconds=offset))
+            if await requeue_stalled(world.rt, timedelta(seconds=1)):
+                announced_at.append(offset)
+
+    assert announced_at == [2.0, 4.0, 8.0], "each wait twice the one before"
+    assert (await _times_announced_again(world))[message_id] == 3
+    # The third time, the log names it for somebody to look at; never the person.
+    logged = out.getvalue()
+    assert f"message {message_id} announced again 3 times" in logged
+    assert "announced again 2 times" not in logged
+    assert NHS_NUMBER not in logged
+
+
+async def test_work_backing_off_leaves_a_sweep_to_newly_lost_work(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for one a sweep, a message already announced again and still failing does
+    not take the place of one newly lost."""
+    monkeypatch.setattr(recovery, "SWEEP_LIMIT", 1)
+    first = (await world.publish(TRUST, recipients=[COUNCIL])).json()["message_id"]
+    start = world.rt.clock()
+    await _published_and_lost(world)
+    _at(world, start + timedelta(seconds=5))
+    assert await requeue_stalled(world.rt, timedelta(seconds=1)) == 1  # the first, once
+
+    second = (await world.publish(TRUST, recipients=[COUNCIL])).json()["message_id"]
+    await _published_and_lost(world)
+    _at(world, start + timedelta(seconds=6.5))  # the first waits until 7 s
+    assert await requeue_stalled(world.rt, timedelta(seconds=1)) == 1
+
+    assert await _times_announced_again(world) == {first: 1, second: 1}
