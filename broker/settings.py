@@ -107,7 +107,8 @@ class WorkerSettings(BaseModel):
     heartbeat_file: Path | None = None
     # The relay announces again work still unfinished this long after it was published: a
     # Kafka broker lost its records (broker.pipeline.recovery). Stages are idempotent. What is
-    # still unfinished after that waits twice as long before each next time, up to an hour.
+    # still unfinished after that waits twice as long before each next time, up to an hour
+    # (or this, if longer).
     reannounce_after_seconds: float = Field(default=300.0, ge=1, le=86400)
     # A worker loop that has failed on every attempt for longer than this ends its process
     # (exit status 3) so that its orchestrator restarts it; 0 never gives up.

@@ -8,16 +8,17 @@ announced again (`requeue_stalled`). The stages are idempotent, so announcing so
 is harmless.
 
 What is still unfinished after being announced again (a stage keeps failing on it, or a stage
-is far behind) is announced again only after twice as long each time, up to
-MAX_BACKOFF, and is left out of the sweeps in between: it cannot crowd out of a sweep's
-SWEEP_LIMIT the work that is newly lost, nor add to a backlog every sweep.
+is far behind) is announced again only after twice as long each time, up to MAX_BACKOFF, and
+is left out of the sweeps in between: it seldom takes a sweep's SWEEP_LIMIT from work that
+is newly lost, and does not add to a backlog every sweep.
 """
 
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,7 +61,24 @@ async def requeue_stalled(rt: Runtime, older_than: timedelta) -> int:
         count = await _requeue_messages(session, rt, sweep)
         count += await _requeue_deliveries(session, rt, sweep)
         await session.commit()
+    # Only once it is so: a sweep rolled back announced nothing.
+    for what, row_id, times in sweep.still_failing:
+        log.warning(
+            "%s %s announced again %d times and still unfinished: a stage keeps failing on it",
+            what,
+            row_id,
+            times,
+        )
     return count
+
+
+def wait_before_next(older_than: timedelta, times: int) -> timedelta:
+    """How long after its `times`-th announcement again a row waits for the next: twice as
+    long each time, up to MAX_BACKOFF (or `older_than`, if that is longer). The exponent stops
+    growing where the cap is reached, so that a row stuck for days cannot overflow it."""
+    cap = max(MAX_BACKOFF, older_than)
+    doublings = min(times, (cap // older_than).bit_length())
+    return min(older_than * (1 << doublings), cap)
 
 
 @dataclass(frozen=True)
@@ -70,19 +88,16 @@ class _Sweep:
     cutoff: datetime
     lanes: list[Lane]
     older_than: timedelta
+    # (what, id, times) of each row announced again NAMED_FROM times or more, to log.
+    still_failing: list[tuple[str, UUID, int]] = field(default_factory=list)
 
     def backed_off(self, row: Message | Delivery, now: datetime, what: str) -> None:
         """Record that `row` was announced again, and when it may be next."""
         row.times_announced_again += 1
         times = row.times_announced_again
-        row.announce_again_after = now + min(self.older_than * 2**times, MAX_BACKOFF)
+        row.announce_again_after = now + wait_before_next(self.older_than, times)
         if times >= NAMED_FROM:
-            log.warning(
-                "%s %s announced again %d times and still unfinished: a stage keeps failing on it",
-                what,
-                row.id,
-                times,
-            )
+            self.still_failing.append((what, row.id, times))
 
 
 async def run_stall_recovery(rt: Runtime, stop: asyncio.Event) -> None:

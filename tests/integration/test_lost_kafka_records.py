@@ -141,3 +141,29 @@ async def test_work_backing_off_leaves_a_sweep_to_newly_lost_work(
     assert await requeue_stalled(world.rt, timedelta(seconds=1)) == 1
 
     assert await _times_announced_again(world) == {first: 1, second: 1}
+
+
+async def test_a_delivery_whose_record_was_lost_backs_off_too(world: World) -> None:
+    await world.publish(TRUST, recipients=[COUNCIL])
+    # Routed, but no dispatcher ever takes the delivery: as if its record was lost.
+    async with running_workers(world.rt, [Worker.RELAY, Worker.ROUTER]):
+        await eventually(lambda: _pending_deliveries(world), lambda pending: pending == 1)
+    await _published_and_lost(world)
+    start = world.rt.clock()
+
+    _at(world, start + timedelta(seconds=5))
+    first = await requeue_stalled(world.rt, timedelta(seconds=1))
+    await _published_and_lost(world)
+    _at(world, start + timedelta(seconds=6))  # its next may not come before 7 s
+    second = await requeue_stalled(world.rt, timedelta(seconds=1))
+
+    assert (first, second) == (1, 0)
+    backoff = select(Delivery.times_announced_again, Delivery.announce_again_after)
+    async with world.rt.db.unit_of_work() as session:
+        times, after = (await session.execute(backoff)).one()
+    assert (times, after) == (1, start + timedelta(seconds=7))
+
+
+async def _pending_deliveries(world: World) -> int:
+    pending = select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
+    return await _count(world, pending)
