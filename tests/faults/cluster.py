@@ -197,12 +197,6 @@ class Cluster:
             restarted.append(role)
         return restarted
 
-    def went_down_since(self, role: str, since: float) -> bool:
-        """Whether `role` is down, or was killed or ended by itself, since `since` (epoch)."""
-        ended = any(r == role and when >= since for r, _, when in self.exited_by_themselves)
-        killed = self.killed_at.get(role, 0.0) >= since
-        return ended or killed or not self.running(role)
-
     def exits(self) -> dict[str, int | None]:
         return {role: p.popen.poll() for role, p in self.processes.items()}
 

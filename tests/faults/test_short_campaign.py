@@ -1,6 +1,6 @@
 """A short run of the fault campaign inside the suite: IMB's roles as separate processes on
 PostgreSQL under a steady mixed load, three workers SIGKILLed at random moments and the
-database cut for a few seconds meanwhile. The API is killed 3 s into the outage: it cannot
+database cut for a few seconds meanwhile. The API is killed 2.5 s into the outage: it cannot
 start until the database is back, and the campaign starts it again as its supervisor would.
 Afterwards nothing accepted is lost or delivered twice, every breached deadline is escalated
 once, and the audit chain verifies.
