@@ -27,7 +27,7 @@ from adapters.fhir.modifiers import refuse_modifier_extensions
 from adapters.fhir.names import CONSENT_SCOPE_SYSTEM, LOINC_SYSTEM
 from adapters.fhir.policies import check_policy, policy_rule
 from adapters.fhir.provisions import provision_of, read_period, read_scope
-from adapters.fhir.structure import check_fhir, check_imb, is_resource_type
+from adapters.fhir.structure import check_fhir, check_imb, submitted_resource
 from consent.vocab import REFUSING_STATES, ConsentState
 from schemas.consents import ConsentBody
 from schemas.nhs_number import validate_nhs_number
@@ -121,13 +121,8 @@ def _recorder(person: Mapping[str, Any], agency: str | None) -> dict[str, Any]:
     return role
 
 
-def _opened(resource: object) -> Element:
-    if not isinstance(resource, dict):
-        raise refuse("structure", "a consent is a FHIR Consent, as a JSON object")
-    kind = resource.get("resourceType")
-    if kind != "Consent":
-        where = kind if is_resource_type(kind) else None
-        raise refuse("invalid", "a consent is a Consent resource", where)
+def _opened(submitted: object) -> Element:
+    resource = submitted_resource(submitted, "Consent", "a consent")
     check_fhir(resource, "Consent")
     consent = Element(resource, "Consent")
     refuse_modifier_extensions(consent)

@@ -38,7 +38,7 @@ from adapters.fhir.identifiers import (
 from adapters.fhir.modifiers import refuse_modifier_extensions
 from adapters.fhir.names import ACT_REASON_SYSTEM, URI_SYSTEM, agency_endpoint, urn_uuid
 from adapters.fhir.payloads import FOCUS
-from adapters.fhir.structure import check_fhir, is_resource_type
+from adapters.fhir.structure import check_fhir, submitted_resource
 from consent.vocab import Purpose, purpose_of_use
 
 URGENCY_EXTENSION = "urgency"
@@ -99,12 +99,7 @@ def event_bundle(
 
 def open_message(data: object) -> OpenedMessage:
     """A submitted message Bundle, checked against FHIR, with its MessageHeader."""
-    if not isinstance(data, dict):
-        raise refuse("structure", "a message is a FHIR Bundle, as a JSON object")
-    kind = data.get("resourceType")
-    if kind != "Bundle":
-        where = kind if is_resource_type(kind) else None
-        raise refuse("invalid", "a message is a Bundle resource", where)
+    data = submitted_resource(data, "Bundle", "a message")
     if data.get("type") != "message":
         raise refuse("value", "a message is a Bundle of type message", "Bundle.type")
     entries = data.get("entry")

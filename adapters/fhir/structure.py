@@ -29,6 +29,17 @@ _IMB_ISSUE: dict[str, IssueType] = {
 }
 
 
+def submitted_resource(data: object, resource_type: str, what: str) -> dict[str, Any]:
+    """`data`, if it is a JSON object naming itself a `resource_type`; refused otherwise."""
+    if not isinstance(data, dict):
+        raise refuse("structure", f"{what} is a FHIR {resource_type}, as a JSON object")
+    kind = data.get("resourceType")
+    if kind != resource_type:
+        where = kind if is_resource_type(kind) else None
+        raise refuse("invalid", f"{what} is a {resource_type} resource", where)
+    return data
+
+
 def check_fhir(data: dict[str, Any], resource_type: str) -> None:
     """Refuse the resource unless fhir.resources accepts it as an R4 `resource_type`."""
     unknown = next(_unknown_resource_types(data, resource_type), None)

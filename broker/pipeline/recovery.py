@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from broker.crypto.envelope import Sealed, delivery_ad, message_ad, open_sealed, seal
 from broker.db.models import Delivery, Message, OutboxEntry
@@ -91,6 +92,20 @@ class _Sweep:
     # (what, id, times) of each row announced again NAMED_FROM times or more, to log.
     still_failing: list[tuple[str, UUID, int]] = field(default_factory=list)
 
+    def takes(
+        self,
+        model: type[Message] | type[Delivery],
+        since: InstrumentedAttribute[datetime],
+        now: datetime,
+    ) -> ColumnElement[bool]:
+        """The rows of `model` this sweep is for: `since` (when each was first published)
+        before the cutoff, in its lanes, and not backing off."""
+        return and_(
+            since < self.cutoff,
+            model.lane.in_([lane.value for lane in self.lanes]),
+            or_(model.announce_again_after.is_(None), model.announce_again_after <= now),
+        )
+
     def backed_off(self, row: Message | Delivery, now: datetime, what: str) -> None:
         """Record that `row` was announced again, and when it may be next."""
         row.times_announced_again += 1
@@ -136,11 +151,8 @@ async def _requeue_messages(session: AsyncSession, rt: Runtime, sweep: _Sweep | 
     )
     now = rt.clock()
     if sweep is not None:
-        statement = statement.where(
-            Message.received_at < sweep.cutoff,
-            Message.lane.in_([lane.value for lane in sweep.lanes]),
-            or_(Message.announce_again_after.is_(None), Message.announce_again_after <= now),
-        ).limit(SWEEP_LIMIT)
+        statement = statement.where(sweep.takes(Message, Message.received_at, now))
+        statement = statement.limit(SWEEP_LIMIT)
     messages = (await session.scalars(statement)).all()
     for message in messages:
         record = event_record(message, Sealed.from_bytes(message.content_sealed))
@@ -163,11 +175,8 @@ async def _requeue_deliveries(
     )
     now, keys = rt.clock(), rt.keys.key_provider
     if sweep is not None:
-        statement = statement.where(
-            Delivery.created_at < sweep.cutoff,
-            Delivery.lane.in_([lane.value for lane in sweep.lanes]),
-            or_(Delivery.announce_again_after.is_(None), Delivery.announce_again_after <= now),
-        ).limit(SWEEP_LIMIT)
+        statement = statement.where(sweep.takes(Delivery, Delivery.created_at, now))
+        statement = statement.limit(SWEEP_LIMIT)
     rows = (await session.execute(statement)).all()
     for delivery, message in rows:
         content = open_sealed(
