@@ -6,8 +6,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from broker.db.engine import is_sqlite
 from broker.db.models import AuditRecord, Delivery
 from tests.receivers import Receiver, receiving
 from tests.world import COUNCIL, HOUSING, NHS_NUMBER, TRUST, World, eventually
@@ -205,3 +206,30 @@ async def test_redelivery_is_only_for_the_recipient_and_only_by_a_push_channel(
     assert without_channel.status_code == 409
     assert "inbox" in without_channel.json()["detail"]
     assert await _audited(world, "delivery.redelivery_asked") == []
+
+
+@pytest.mark.usefixtures("pipeline")
+async def test_a_replay_waits_for_a_dispatcher_holding_a_delivery_rather_than_deadlocking(
+    world: World,
+) -> None:
+    """A dispatcher holds a delivery of the message and then checks a foreign key to the
+    message (FOR KEY SHARE), while a replay holds the message and waits for that delivery.
+    Each waits for the other unless the replay's lock on the message leaves key checks be."""
+    if is_sqlite(world.rt.db.url):
+        pytest.skip("row locks are PostgreSQL's")
+    message_id, first = await _delivered(world, [COUNCIL])
+    async with world.rt.db.engine.connect() as dispatcher:
+        await dispatcher.begin()
+        hold = "UPDATE deliveries SET status = status WHERE id = :id"
+        await dispatcher.execute(text(hold), {"id": first[COUNCIL]["delivery_id"]})
+        replaying = asyncio.create_task(
+            world.post(TRUST, f"/v1/events/{message_id}/replay", REASON)
+        )
+        await asyncio.sleep(0.5)  # the replay now holds the message and waits for the delivery
+        await dispatcher.execute(text("SET LOCAL lock_timeout = '5s'"))
+        check = "SELECT 1 FROM messages WHERE id = :id FOR KEY SHARE"
+        await dispatcher.execute(text(check), {"id": message_id})
+        await dispatcher.commit()
+        replayed = await replaying
+
+    assert replayed.status_code == 201, replayed.text
