@@ -492,7 +492,7 @@ async def test_deeply_nested_json_is_a_400_not_a_crash(world: World) -> None:
 
 
 async def test_fhir_publishing_counts_against_the_agencys_publishing_limit(world: World) -> None:
-    limits = {"publish": "2/minute", "read": None}
+    limits = {"publish": "2/hour", "read": None}
     assert (await world.put("admin", f"/v1/agencies/{TRUST}/rate-limits", limits)).is_success
     answers = [
         await post_fhir(world, TRUST, PROCESS_MESSAGE, as_fhir(risk_event(recipients=[COUNCIL])))

@@ -72,7 +72,7 @@ async def test_guessing_a_clients_secret_from_one_address_does_not_lock_it_out_e
 
 @SQLITE_ONLY
 async def test_many_client_ids_from_one_address_meet_429(world: World) -> None:
-    world.rt.settings.rate_limit.token_per_address = "5/minute"
+    world.rt.settings.rate_limit.token_per_address = "5/hour"
     form = {"grant_type": "client_credentials"}
 
     answers = [
@@ -88,7 +88,7 @@ async def test_many_client_ids_from_one_address_meet_429(world: World) -> None:
 async def test_an_agencys_publishing_limit_stops_the_next_event_and_writes_nothing(
     world: World,
 ) -> None:
-    limits = {"publish": "3/minute", "read": None}
+    limits = {"publish": "3/hour", "read": None}
     set_ = await world.put("admin", f"/v1/agencies/{TRUST}/rate-limits", limits)
     assert set_.status_code == 200, set_.text
     for _ in range(3):
@@ -103,9 +103,9 @@ async def test_an_agencys_publishing_limit_stops_the_next_event_and_writes_nothi
     assert reading.status_code == 200  # reads count against their own limit
     assert set_.json() == {
         "agency": TRUST,
-        "publish": "3/minute",
+        "publish": "3/hour",
         "read": None,
-        "effective_publish": "3/minute",
+        "effective_publish": "3/hour",
         "effective_read": world.rt.settings.rate_limit.read,
     }
 
@@ -223,7 +223,7 @@ async def test_each_further_lockout_lasts_twice_as_long_and_unknown_names_lock_a
 async def test_a_flood_of_sign_ins_from_one_address_meets_429_and_writes_nothing(
     world: World,
 ) -> None:
-    world.rt.settings.rate_limit.sign_in_per_address = "3/minute"
+    world.rt.settings.rate_limit.sign_in_per_address = "3/hour"
     async with web_client(world.rt) as browser:
         for _ in range(3):
             await sign_in(browser, "someone", "wrong password!")
@@ -259,7 +259,7 @@ async def _process(
 @pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
 async def test_with_redis_every_process_counts_against_the_same_limit(settings: Settings) -> None:
     settings.rate_limit.storage_url = "redis://127.0.0.1:6379/0"
-    settings.rate_limit.token_per_client = "4/minute"
+    settings.rate_limit.token_per_client = "4/hour"
     form = {"grant_type": "client_credentials"}
     async with _process(settings, "imb-1") as (rt, one), _process(settings, "imb-2") as (_, two):
         world = await build_world(rt, one)

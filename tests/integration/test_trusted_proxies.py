@@ -24,7 +24,7 @@ def _from(world: World, peer: str) -> httpx.AsyncClient:
 
 
 async def test_a_trusted_proxy_forwards_the_callers_address_for_its_limits(world: World) -> None:
-    world.rt.settings.rate_limit.token_per_address = "2/minute"
+    world.rt.settings.rate_limit.token_per_address = "2/hour"
     form = {"grant_type": "client_credentials"}
     forwarded = {"X-Forwarded-For": "198.51.100.4"}
     async with _from(world, "127.0.0.1") as proxy:
@@ -42,7 +42,7 @@ async def test_a_trusted_proxy_forwards_the_callers_address_for_its_limits(world
 
 
 async def test_forwarded_headers_from_anyone_else_change_nothing(world: World) -> None:
-    world.rt.settings.rate_limit.token_per_address = "2/minute"
+    world.rt.settings.rate_limit.token_per_address = "2/hour"
     form = {"grant_type": "client_credentials"}
     async with _from(world, "203.0.113.50") as stranger:
         answers = [
